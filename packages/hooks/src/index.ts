@@ -1,0 +1,39 @@
+/**
+ * @module
+ * Shutdown hooks in ordered phases under one deadline. Phases run in order, hooks inside a phase
+ * run concurrently, every hook gets an `AbortSignal` for its own timeout and the global deadline,
+ * and a failing hook is reported without stopping the others. Web-standard APIs only.
+ *
+ * @example
+ * ```ts
+ * import { createShutdownHooks } from '@quiesce/hooks';
+ *
+ * const hooks = createShutdownHooks({ phases: ['drain', 'close'] });
+ * hooks.add('flush', async (signal) => { await flush({ signal }); }, { phase: 'drain', timeoutMs: 2_000 });
+ * hooks.add('db', () => db.end(), { phase: 'close' });
+ * const report = await hooks.run({ deadlineMs: 10_000 });
+ * console.log(report.ok ? 'clean' : report.totals);
+ * ```
+ */
+export { type Clock, type TimerHandle, systemClock } from './clock.ts';
+export { ManualClock } from './manual-clock.ts';
+export { Deadline, type DeadlineOptions } from './deadline.ts';
+export { DeadlineExceededError, HookTimeoutError, HooksOptionError, HooksStateError } from './errors.ts';
+export type {
+  HookEndEvent,
+  HookStartEvent,
+  HooksEvent,
+  HooksListener,
+  PhaseEndEvent,
+  PhaseStartEvent,
+  RunEndEvent,
+} from './events.ts';
+export type { HookResult, HookStatus, HookTotals, HooksReport, PhaseResult } from './report.ts';
+export {
+  type AddHookOptions,
+  createShutdownHooks,
+  type HookFunction,
+  type RunHooksOptions,
+  type ShutdownHooks,
+  type ShutdownHooksOptions,
+} from './shutdown-hooks.ts';

@@ -1,0 +1,80 @@
+import type { Clock, TimerHandle } from './clock.ts';
+
+interface ManualTimer {
+  readonly at: number;
+  readonly seq: number;
+  readonly fn: () => void;
+}
+
+/**
+ * A clock that moves only when told to, for deterministic tests without fake timers.
+ * {@link ManualClock.advance} fires every due timer in time order, letting promise callbacks run
+ * between timers, so code that awaits between steps behaves as it would in real time.
+ *
+ * @example
+ * ```ts
+ * const clock = new ManualClock();
+ * clock.setTimeout(() => console.log('fired'), 100);
+ * await clock.advance(100); // logs "fired"
+ * ```
+ */
+export class ManualClock implements Clock {
+  #now: number;
+  #seq = 0;
+  readonly #timers = new Set<ManualTimer>();
+
+  constructor(start = 0) {
+    if (!Number.isFinite(start)) throw new RangeError(`ManualClock start must be finite, got ${String(start)}`);
+    this.#now = start;
+  }
+
+  now(): number {
+    return this.#now;
+  }
+
+  setTimeout(fn: () => void, ms: number): TimerHandle {
+    const timer: ManualTimer = { at: this.#now + Math.max(0, ms), seq: this.#seq++, fn };
+    this.#timers.add(timer);
+    return timer;
+  }
+
+  clearTimeout(handle: TimerHandle): void {
+    this.#timers.delete(handle as ManualTimer);
+  }
+
+  /** How many timers are waiting to fire. */
+  get pendingTimers(): number {
+    return this.#timers.size;
+  }
+
+  /** Moves time forward by `ms`, firing due timers in order and flushing promise jobs between them. */
+  async advance(ms: number): Promise<void> {
+    if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`advance(ms) needs a finite ms ≥ 0, got ${String(ms)}`);
+    const target = this.#now + ms;
+    await flushPromiseJobs();
+    for (;;) {
+      const next = this.#nextDue(target);
+      if (next === undefined) break;
+      this.#timers.delete(next);
+      this.#now = next.at;
+      next.fn();
+      await flushPromiseJobs();
+    }
+    this.#now = target;
+    await flushPromiseJobs();
+  }
+
+  #nextDue(limit: number): ManualTimer | undefined {
+    let best: ManualTimer | undefined;
+    for (const timer of this.#timers) {
+      if (timer.at > limit) continue;
+      if (best === undefined || timer.at < best.at || (timer.at === best.at && timer.seq < best.seq)) best = timer;
+    }
+    return best;
+  }
+}
+
+/** Lets chains of already-resolved promises run to completion (a macrotask boundary). */
+function flushPromiseJobs(): Promise<void> {
+  return new Promise((resolve) => globalThis.setTimeout(resolve, 0));
+}

@@ -1,0 +1,274 @@
+import { type Clock, systemClock } from './clock.ts';
+import { Deadline } from './deadline.ts';
+import { HookTimeoutError, HooksOptionError, HooksStateError } from './errors.ts';
+import type { HooksEvent, HooksListener } from './events.ts';
+import type { HookResult, HookStatus, HooksReport, PhaseResult } from './report.ts';
+
+/**
+ * The work of one hook. It receives a signal that aborts at the hook's own timeout or the global
+ * deadline, whichever comes first; stop promptly when it does. A hook that ignores the signal is
+ * abandoned at that moment: its promise is no longer awaited.
+ */
+export type HookFunction = (signal: AbortSignal) => unknown;
+
+/** Per-hook options for {@link ShutdownHooks.add}. */
+export interface AddHookOptions {
+  /** One of the phases given at creation; defaults to the first phase. */
+  phase?: string;
+  /** Abandon the hook after this many milliseconds (finite, ≥ 0). Default: only the global deadline. */
+  timeoutMs?: number;
+}
+
+/** Options for {@link createShutdownHooks}. */
+export interface ShutdownHooksOptions {
+  /** Phase names in run order; hooks in one phase run concurrently. Default `['default']`. */
+  phases?: readonly string[];
+  /** Time source; inject a `ManualClock` in tests. Default {@link systemClock}. */
+  clock?: Clock;
+  /** Receives every event of the run (same as calling {@link ShutdownHooks.on}). */
+  onEvent?: HooksListener;
+}
+
+/** Options for {@link ShutdownHooks.run}. */
+export interface RunHooksOptions {
+  /** Global deadline in milliseconds from the start of the run (finite, ≥ 0). Default: none. */
+  deadlineMs?: number;
+  /** An outer deadline, such as the shutdown sequence's; aborting it abandons the run. */
+  signal?: AbortSignal;
+}
+
+/** A registry of shutdown hooks; see {@link createShutdownHooks}. */
+export interface ShutdownHooks {
+  /** Phase names in run order. */
+  readonly phases: readonly string[];
+  /** `idle` until {@link ShutdownHooks.run} is called, then `running`, then `done`. */
+  readonly state: 'idle' | 'running' | 'done';
+  /** Registers a hook. Throws {@link HooksOptionError} on bad input and {@link HooksStateError} once running. */
+  add(name: string, run: HookFunction, options?: AddHookOptions): void;
+  /** Removes a hook by name; returns whether it existed. Throws {@link HooksStateError} once running. */
+  remove(name: string): boolean;
+  /** Subscribes to run events; returns the unsubscribe function. */
+  on(listener: HooksListener): () => void;
+  /** Runs every phase in order. Idempotent: later calls return the first call's promise. Never rejects. */
+  run(options?: RunHooksOptions): Promise<HooksReport>;
+}
+
+interface RegisteredHook {
+  readonly name: string;
+  readonly phase: string;
+  readonly timeoutMs: number | undefined;
+  readonly run: HookFunction;
+}
+
+/**
+ * Creates a set of shutdown hooks grouped in ordered phases: the phases run one after another, the
+ * hooks of one phase run concurrently (as Hertz runs `OnShutdown`), and everything is bounded by one
+ * global deadline. A hook that throws is recorded and the others still run; a hook that never
+ * settles is abandoned at its timeout and never holds the run past the deadline. Phases not reached
+ * before the deadline report their hooks as `aborted`.
+ *
+ * @example
+ * ```ts
+ * const hooks = createShutdownHooks({ phases: ['drain', 'close'] });
+ * hooks.add('flush-queue', (signal) => queue.flush({ signal }), { phase: 'drain', timeoutMs: 2_000 });
+ * hooks.add('close-db', () => pool.end(), { phase: 'close' });
+ * const report = await hooks.run({ deadlineMs: 10_000 });
+ * console.log(report.ok, report.totals);
+ * ```
+ */
+export function createShutdownHooks(options: ShutdownHooksOptions = {}): ShutdownHooks {
+  if (options === null || typeof options !== 'object') {
+    throw new HooksOptionError('options', options, 'an object');
+  }
+  const { phases = ['default'], clock = systemClock, onEvent } = options;
+  validatePhases(phases);
+  validateClock(clock);
+  if (onEvent !== undefined && typeof onEvent !== 'function') {
+    throw new HooksOptionError('onEvent', onEvent, 'a function');
+  }
+
+  const order: readonly string[] = Object.freeze([...phases]);
+  const hooks = new Map<string, RegisteredHook>();
+  const listeners = new Set<HooksListener>(onEvent ? [onEvent] : []);
+  let state: ShutdownHooks['state'] = 'idle';
+  let running: Promise<HooksReport> | undefined;
+
+  const emit = (event: HooksEvent): void => {
+    for (const listener of listeners) {
+      try {
+        listener(event);
+      } catch {
+        // A broken logger must not change the outcome of shutdown.
+      }
+    }
+  };
+
+  const assertIdle = (action: string): void => {
+    if (state !== 'idle') {
+      throw new HooksStateError(`Cannot ${action} after the shutdown hooks started running; register hooks first.`);
+    }
+  };
+
+  return {
+    phases: order,
+    get state() {
+      return state;
+    },
+    add(name: string, run: HookFunction, hookOptions: AddHookOptions = {}): void {
+      assertIdle(`add hook ${JSON.stringify(name)}`);
+      if (typeof name !== 'string' || name.length === 0) throw new HooksOptionError('name', name, 'a non-empty string');
+      if (hooks.has(name)) throw new HooksOptionError('name', name, 'a name not used by another hook');
+      if (typeof run !== 'function') throw new HooksOptionError('run', run, 'a function');
+      if (hookOptions === null || typeof hookOptions !== 'object') {
+        throw new HooksOptionError('options', hookOptions, 'an object');
+      }
+      const { phase = order[0]!, timeoutMs } = hookOptions;
+      if (!order.includes(phase)) {
+        throw new HooksOptionError('phase', phase, `one of the phases ${JSON.stringify(order)}`);
+      }
+      if (timeoutMs !== undefined && !isDuration(timeoutMs)) {
+        throw new HooksOptionError('timeoutMs', timeoutMs, 'a finite number of milliseconds ≥ 0');
+      }
+      hooks.set(name, { name, phase, timeoutMs, run });
+    },
+    remove(name: string): boolean {
+      assertIdle(`remove hook ${JSON.stringify(name)}`);
+      return hooks.delete(name);
+    },
+    on(listener: HooksListener): () => void {
+      if (typeof listener !== 'function') throw new HooksOptionError('listener', listener, 'a function');
+      listeners.add(listener);
+      return () => {
+        listeners.delete(listener);
+      };
+    },
+    run(runOptions: RunHooksOptions = {}): Promise<HooksReport> {
+      if (running) return running;
+      if (runOptions === null || typeof runOptions !== 'object') {
+        throw new HooksOptionError('options', runOptions, 'an object');
+      }
+      // Validate before changing state so that a bad call can be corrected and retried.
+      const deadline = new Deadline({ timeoutMs: runOptions.deadlineMs, signal: runOptions.signal, clock });
+      state = 'running';
+      running = runPhases([...hooks.values()], order, deadline, clock, emit).then((report) => {
+        state = 'done';
+        emit({ type: 'run-end', at: clock.now(), report });
+        return report;
+      });
+      return running;
+    },
+  };
+}
+
+async function runPhases(
+  all: readonly RegisteredHook[],
+  order: readonly string[],
+  deadline: Deadline,
+  clock: Clock,
+  emit: (event: HooksEvent) => void,
+): Promise<HooksReport> {
+  const startedAt = clock.now();
+  const phases: PhaseResult[] = [];
+  const results: HookResult[] = [];
+  try {
+    for (const phase of order) {
+      const members = all.filter((hook) => hook.phase === phase);
+      if (deadline.expired) {
+        phases.push({ name: phase, startedAt: undefined, durationMs: 0, hooks: members.length });
+        for (const hook of members) {
+          results.push({ name: hook.name, phase, status: 'aborted', startedAt: undefined, durationMs: 0, error: deadline.signal.reason });
+        }
+        continue;
+      }
+      const phaseStart = clock.now();
+      emit({ type: 'phase-start', phase, at: phaseStart });
+      results.push(...(await Promise.all(members.map((hook) => runHook(hook, deadline.signal, clock, emit)))));
+      const result: PhaseResult = { name: phase, startedAt: phaseStart, durationMs: clock.now() - phaseStart, hooks: members.length };
+      phases.push(result);
+      emit({ type: 'phase-end', phase, at: clock.now(), result });
+    }
+  } finally {
+    deadline.dispose();
+  }
+  const count = (status: HookStatus): number => results.filter((r) => r.status === status).length;
+  const totals = { total: results.length, ok: count('ok'), error: count('error'), timeout: count('timeout'), aborted: count('aborted') };
+  return {
+    startedAt,
+    durationMs: clock.now() - startedAt,
+    deadlineHit: deadline.expired,
+    ok: totals.ok === totals.total,
+    phases,
+    hooks: results,
+    totals,
+  };
+}
+
+function runHook(
+  hook: RegisteredHook,
+  deadline: AbortSignal,
+  clock: Clock,
+  emit: (event: HooksEvent) => void,
+): Promise<HookResult> {
+  const { name, phase, timeoutMs } = hook;
+  const controller = new AbortController();
+  const startedAt = clock.now();
+  emit({ type: 'hook-start', hook: name, phase, at: startedAt });
+
+  return new Promise<HookResult>((resolve) => {
+    let timer: unknown;
+    let settled = false;
+    const finish = (status: HookStatus, error?: unknown): void => {
+      if (settled) return;
+      settled = true;
+      if (timer !== undefined) clock.clearTimeout(timer);
+      deadline.removeEventListener('abort', onDeadline);
+      if (status === 'timeout' || status === 'aborted') controller.abort(error);
+      const result: HookResult = { name, phase, status, startedAt, durationMs: clock.now() - startedAt, error };
+      emit({ type: 'hook-end', hook: name, phase, at: clock.now(), result });
+      resolve(result);
+    };
+    const onDeadline = (): void => finish('aborted', deadline.reason);
+
+    if (deadline.aborted) {
+      finish('aborted', deadline.reason);
+      return;
+    }
+    deadline.addEventListener('abort', onDeadline, { once: true });
+    if (timeoutMs !== undefined) {
+      timer = clock.setTimeout(() => finish('timeout', new HookTimeoutError(name, timeoutMs)), timeoutMs);
+    }
+    try {
+      Promise.resolve(hook.run(controller.signal)).then(
+        () => finish('ok'),
+        (error: unknown) => finish('error', error),
+      );
+    } catch (error) {
+      finish('error', error);
+    }
+  });
+}
+
+function isDuration(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0;
+}
+
+function validatePhases(phases: unknown): void {
+  if (!Array.isArray(phases) || phases.length === 0) {
+    throw new HooksOptionError('phases', phases, 'a non-empty array of phase names');
+  }
+  const seen = new Set<string>();
+  for (const phase of phases) {
+    if (typeof phase !== 'string' || phase.length === 0) {
+      throw new HooksOptionError('phases', phases, 'non-empty strings only');
+    }
+    if (seen.has(phase)) throw new HooksOptionError('phases', phases, `unique names; "${phase}" appears twice`);
+    seen.add(phase);
+  }
+}
+
+function validateClock(clock: unknown): void {
+  const c = clock as Partial<Clock> | null;
+  if (!c || typeof c.now !== 'function' || typeof c.setTimeout !== 'function' || typeof c.clearTimeout !== 'function') {
+    throw new HooksOptionError('clock', clock, 'an object with now(), setTimeout() and clearTimeout()');
+  }
+}
