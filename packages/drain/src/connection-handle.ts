@@ -1,0 +1,35 @@
+/**
+ * What an adapter gives the tracker for each accepted connection: two ways to close it and an
+ * optional activity probe. Only the adapter touches the runtime's socket; the tracker decides when.
+ */
+export interface ConnectionHandle {
+  /** Graceful close: finish pending writes, then send FIN. Called for idle connections. */
+  close(): void;
+  /** Immediate close, at the deadline or on an immediate stop. */
+  destroy(): void;
+  /**
+   * Total bytes received on the connection so far. When it grows while no request is in flight, a
+   * request is arriving that the server has not parsed yet, so the connection is not idle.
+   */
+  bytesRead?(): number;
+  /** The runtime's own socket object, handed to whoever closes upgraded connections. */
+  readonly raw?: unknown;
+}
+
+/** A connection as the tracker sees it. Adapters keep it to report requests and the close. */
+export interface TrackedConnection {
+  readonly id: number;
+  readonly raw: unknown;
+  /** Whether the connection was upgraded (WebSocket and the like); upgraded ones are never idle. */
+  readonly upgraded: boolean;
+  /** Requests in flight on this connection. */
+  readonly inFlight: number;
+  /** Requests received on this connection so far. */
+  readonly requests: number;
+}
+
+/** A request in flight, returned by `requestStarted` and passed back to `requestFinished`. */
+export interface TrackedRequest {
+  readonly connection: TrackedConnection | undefined;
+  readonly startedAt: number;
+}
