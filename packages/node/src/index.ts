@@ -1,0 +1,18 @@
+/**
+ * @module
+ * Graceful shutdown for `node:http` and `node:https` servers, including those created by Express,
+ * Fastify and Koa: socket and request accounting, `Connection: close` decided at header time, a
+ * listener close that leaves open connections alone, and upgraded sockets tracked apart.
+ *
+ * @example
+ * ```ts
+ * import { createServer } from 'node:http';
+ * import { createNodeAdapter } from '@quiesce/node';
+ *
+ * const server = createServer((req, res) => res.end('ok\n'));
+ * const adapter = createNodeAdapter(server);
+ * server.listen(3000, '127.0.0.1');
+ * ```
+ */
+export { NodeAdapterOptionError } from './errors.ts';
+export { type NodeAdapter, type NodeAdapterOptions, type NodeHttpServer, createNodeAdapter } from './node-adapter.ts';

@@ -1,0 +1,244 @@
+import { once } from 'node:events';
+import { type Server, createServer } from 'node:http';
+import { type AddressInfo, Socket, connect } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { NodeAdapterOptionError } from './errors.ts';
+import { createNodeAdapter } from './node-adapter.ts';
+
+const servers: Server[] = [];
+const sockets: Socket[] = [];
+
+afterEach(async () => {
+  for (const socket of sockets.splice(0)) socket.destroy();
+  for (const server of servers.splice(0)) {
+    server.closeAllConnections();
+    if (server.listening) await new Promise((resolve) => server.close(resolve));
+  }
+});
+
+async function listen(server: Server): Promise<number> {
+  servers.push(server);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return (server.address() as AddressInfo).port;
+}
+
+/** A raw HTTP/1.1 client connection: what the server really sends, FIN and RST included. */
+async function rawConnection(port: number) {
+  const socket = connect(port, '127.0.0.1');
+  sockets.push(socket);
+  await once(socket, 'connect');
+  let buffer = '';
+  let ended: 'fin' | 'reset' | undefined;
+  const waiters: Array<() => void> = [];
+  const wake = () => {
+    for (const w of waiters.splice(0)) w();
+  };
+  socket.on('data', (chunk) => {
+    buffer += chunk.toString('latin1');
+    wake();
+  });
+  socket.on('end', () => {
+    ended ??= 'fin';
+    wake();
+  });
+  socket.on('error', (error: NodeJS.ErrnoException) => {
+    ended ??= error.code === 'ECONNRESET' ? 'reset' : 'fin';
+    wake();
+  });
+  const until = async (test: () => boolean, ms = 5_000) => {
+    const limit = Date.now() + ms;
+    while (!test()) {
+      if (Date.now() > limit) throw new Error(`timed out; received so far: ${JSON.stringify(buffer)}`);
+      await new Promise<void>((resolve) => {
+        waiters.push(resolve);
+        setTimeout(resolve, 50);
+      });
+    }
+  };
+  return {
+    socket,
+    async get(path: string): Promise<{ status: number; headers: Record<string, string>; body: string }> {
+      buffer = '';
+      socket.write(`GET ${path} HTTP/1.1\r\nHost: test\r\n\r\n`);
+      await until(() => {
+        const end = buffer.indexOf('\r\n\r\n');
+        if (end < 0) return false;
+        const length = Number(/content-length: (\d+)/i.exec(buffer.slice(0, end))?.[1] ?? 0);
+        return buffer.length >= end + 4 + length;
+      });
+      const [head = '', body = ''] = buffer.split('\r\n\r\n');
+      const [statusLine = '', ...lines] = head.split('\r\n');
+      const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+      return { status: Number(statusLine.split(' ')[1]), headers, body };
+    },
+    async closed(): Promise<'fin' | 'reset'> {
+      await until(() => ended !== undefined);
+      return ended!;
+    },
+    get ended() {
+      return ended;
+    },
+  };
+}
+
+describe('createNodeAdapter', () => {
+  it('adds Connection: close to every response from beginShutdown on, and keep-alive before', async () => {
+    const server = createServer((_req, res) => res.end('ok'));
+    const adapter = createNodeAdapter(server);
+    const port = await listen(server);
+    const client = await rawConnection(port);
+    expect((await client.get('/')).headers['connection']).toBe('keep-alive');
+    adapter.tracker.beginShutdown();
+    const response = await client.get('/');
+    expect(response.status).toBe(200);
+    expect(response.headers['connection']).toBe('close');
+    expect(await client.closed()).toBe('fin');
+  });
+
+  it('overrides a Connection: keep-alive header the handler sets itself while closing', async () => {
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { Connection: 'keep-alive', 'content-length': '2' });
+      res.end('ok');
+    });
+    const adapter = createNodeAdapter(server);
+    const port = await listen(server);
+    const client = await rawConnection(port);
+    adapter.tracker.beginShutdown();
+    expect((await client.get('/')).headers['connection']).toBe('close');
+    expect(await client.closed()).toBe('fin');
+  });
+
+  it('decides at header time: a response that started before the signal but is sent after carries Connection: close', async () => {
+    let release: () => void = () => {};
+    const started = new Promise<void>((resolve) => {
+      const server = createServer((_req, res) => {
+        release = () => res.end('late');
+        resolve();
+      });
+      servers.push(server);
+    });
+    const server = servers.pop()!;
+    const adapter = createNodeAdapter(server);
+    const port = await listen(server);
+    const client = await rawConnection(port);
+    const response = client.get('/slow');
+    await started;
+    adapter.tracker.beginShutdown();
+    release();
+    expect((await response).headers['connection']).toBe('close');
+  });
+
+  it('stopAccepting refuses new connections but leaves an idle keep-alive socket open and serving', async () => {
+    const server = createServer((_req, res) => res.end('ok'));
+    const adapter = createNodeAdapter(server);
+    const port = await listen(server);
+    const client = await rawConnection(port);
+    await client.get('/');
+    adapter.tracker.beginShutdown();
+    await adapter.stopAccepting();
+    const refused = connect(port, '127.0.0.1');
+    sockets.push(refused);
+    const [error] = (await once(refused, 'error')) as [NodeJS.ErrnoException];
+    expect(error.code).toBe('ECONNREFUSED');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(client.ended).toBeUndefined();
+    const response = await client.get('/');
+    expect(response.status).toBe(200);
+    expect(response.headers['connection']).toBe('close');
+  });
+
+  it('drains: an idle socket is closed with FIN (not RST) after the idle grace', async () => {
+    const server = createServer((_req, res) => res.end('ok'));
+    const adapter = createNodeAdapter(server, { idleGraceMs: 50 });
+    const port = await listen(server);
+    const client = await rawConnection(port);
+    await client.get('/');
+    const preconnect = await rawConnection(port);
+    adapter.tracker.beginShutdown();
+    await adapter.stopAccepting();
+    const report = await adapter.tracker.drain({ signal: AbortSignal.timeout(10_000) });
+    expect(report).toMatchObject({ outcome: 'drained', idleClosed: 1, preconnectsClosed: 1, forceClosed: 0 });
+    expect(await client.closed()).toBe('fin');
+    expect(await preconnect.closed()).toBe('fin');
+  });
+
+  it('tracks upgraded sockets apart: never closed as idle, destroyed at the deadline', async () => {
+    const server = createServer((_req, res) => res.end('ok'));
+    server.on('upgrade', (_req, socket: Socket) => {
+      socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n');
+      socket.on('data', (chunk) => socket.write(chunk));
+    });
+    const adapter = createNodeAdapter(server, { idleGraceMs: 10 });
+    const port = await listen(server);
+    const socket = connect(port, '127.0.0.1');
+    sockets.push(socket);
+    await once(socket, 'connect');
+    socket.write('GET /ws HTTP/1.1\r\nHost: test\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n');
+    await once(socket, 'data');
+    expect(adapter.tracker.stats().upgraded).toBe(1);
+    expect(adapter.tracker.upgradedConnections()).toHaveLength(1);
+    adapter.tracker.beginShutdown();
+    await adapter.stopAccepting();
+    const report = await adapter.tracker.drain({ signal: AbortSignal.timeout(300) });
+    expect(report).toMatchObject({ outcome: 'forced', upgradedAtStart: 1, upgradedForceClosed: 1 });
+  });
+
+  it('leaves upgrade requests alone when the application has no upgrade handler (served as plain requests)', async () => {
+    const server = createServer((_req, res) => res.end('plain'));
+    const adapter = createNodeAdapter(server);
+    const port = await listen(server);
+    const client = await rawConnection(port);
+    client.socket.write('GET /ws HTTP/1.1\r\nHost: test\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(adapter.tracker.stats().upgraded).toBe(0);
+    expect(server.listenerCount('upgrade')).toBe(0);
+  });
+
+  it('sets TCP keepalive on accepted sockets when asked', async () => {
+    const server = createServer((_req, res) => res.end('ok'));
+    const calls: unknown[][] = [];
+    createNodeAdapter(server, { tcpKeepAliveMs: 30_000 });
+    // Prepended after the adapter, so this spy is in place before the adapter's listener runs.
+    server.prependListener('connection', (s: Socket) => {
+      const original = s.setKeepAlive.bind(s);
+      s.setKeepAlive = (...args: Parameters<Socket['setKeepAlive']>) => {
+        calls.push(args);
+        return original(...args);
+      };
+    });
+    const port = await listen(server);
+    await (await rawConnection(port)).get('/');
+    expect(calls).toContainEqual([true, 30_000]);
+  });
+
+  it('dispose removes every listener it added and restores emit', () => {
+    const server = createServer();
+    const before = ['connection', 'request', 'secureConnection'].map((e) => server.listenerCount(e));
+    const emit = server.emit;
+    const adapter = createNodeAdapter(server);
+    adapter.dispose();
+    expect(['connection', 'request', 'secureConnection'].map((e) => server.listenerCount(e))).toEqual(before);
+    expect(server.emit).toBe(emit);
+  });
+
+  it.each([
+    ['server', {}, {}],
+    ['server', new Socket(), {}],
+    ['tcpKeepAliveMs', createServer(), { tcpKeepAliveMs: -5 }],
+    ['tracker', createServer(), { tracker: {} }],
+    ['idleGraceMs', createServer(), { idleGraceMs: Number.NaN }],
+  ])('rejects a bad %s with an error naming it', (option, server, options) => {
+    const attempt = () => createNodeAdapter(server as never, options as never);
+    expect(attempt).toThrow(new RegExp(`Invalid ${option}`));
+  });
+
+  it('gives the adapter error a stable code', () => {
+    try {
+      createNodeAdapter(null as never);
+    } catch (error) {
+      expect(error).toBeInstanceOf(NodeAdapterOptionError);
+      expect((error as NodeAdapterOptionError).code).toBe('QUIESCE_NODE_INVALID_OPTION');
+    }
+  });
+});

@@ -1,0 +1,142 @@
+import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
+import { Server as NetServer, type Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { ConnectionTracker, type ConnectionTrackerOptions, type ServerAdapter, type TrackedConnection } from '@quiesce/drain';
+import { closeConnectionWhenClosing } from './connection-close.ts';
+import { NodeAdapterOptionError } from './errors.ts';
+
+/** A `node:http` or `node:https` server, or one a framework created (Express, Fastify, Koa …). */
+export type NodeHttpServer = HttpServer | HttpsServer;
+
+/** Options for {@link createNodeAdapter}. */
+export interface NodeAdapterOptions extends Omit<ConnectionTrackerOptions, 'onForce'> {
+  /**
+   * Enable TCP keepalive on accepted sockets with this initial delay (ms), so that connections to
+   * peers that vanished are reaped by the kernel. `false` (default) leaves the socket as Node made it.
+   */
+  tcpKeepAliveMs?: number | false;
+  /** Use this tracker instead of creating one (its options then come from the tracker). */
+  tracker?: ConnectionTracker;
+}
+
+/** The Node adapter: a {@link ServerAdapter} for one `node:http` / `node:https` server. */
+export interface NodeAdapter extends ServerAdapter {
+  readonly server: NodeHttpServer;
+}
+
+/**
+ * Attaches graceful-shutdown accounting to a Node HTTP(S) server. Wrap the server before it accepts
+ * its first connection (connections accepted earlier are not tracked). From `tracker.beginShutdown()`
+ * on, every response carries `Connection: close`; `stopAccepting()` closes only the listening socket
+ * (unlike `server.close()`, which on Node ≥ 19 also drops idle keep-alive sockets at once and races
+ * clients that are about to reuse them). Upgraded sockets are tracked apart and never closed as idle.
+ *
+ * @example
+ * ```ts
+ * import { createServer } from 'node:http';
+ * import { createNodeAdapter } from '@quiesce/node';
+ *
+ * const server = createServer((req, res) => res.end('ok'));
+ * const adapter = createNodeAdapter(server, { idleGraceMs: 250 });
+ * server.listen(3000);
+ * process.once('SIGTERM', async () => {
+ *   adapter.tracker.beginShutdown();
+ *   await adapter.stopAccepting();
+ *   await adapter.tracker.drain({ signal: AbortSignal.timeout(10_000) });
+ * });
+ * ```
+ */
+export function createNodeAdapter(server: NodeHttpServer, options: NodeAdapterOptions = {}): NodeAdapter {
+  if (!(server instanceof NetServer) || typeof (server as Partial<HttpServer>).setTimeout !== 'function') {
+    throw new NodeAdapterOptionError('server', server, 'a node:http or node:https Server (e.g. from http.createServer() or app.listen())');
+  }
+  if (options === null || typeof options !== 'object') throw new NodeAdapterOptionError('options', options, 'an object');
+  const { tcpKeepAliveMs = false, tracker: given, ...trackerOptions } = options;
+  if (tcpKeepAliveMs !== false && (typeof tcpKeepAliveMs !== 'number' || !Number.isFinite(tcpKeepAliveMs) || tcpKeepAliveMs < 0)) {
+    throw new NodeAdapterOptionError('tcpKeepAliveMs', tcpKeepAliveMs, 'false or a finite number of milliseconds ≥ 0');
+  }
+  if (given !== undefined && !(given instanceof ConnectionTracker)) {
+    throw new NodeAdapterOptionError('tracker', given, 'a ConnectionTracker from @quiesce/drain');
+  }
+  const tracker = given ?? new ConnectionTracker(trackerOptions);
+  const connections = new WeakMap<Socket, TrackedConnection>();
+  const closing = (): boolean => tracker.closing;
+
+  const onConnection = (socket: Socket): void => {
+    if (tcpKeepAliveMs !== false) socket.setKeepAlive(true, tcpKeepAliveMs);
+    let target: Socket = socket;
+    const connection = tracker.connectionOpened({
+      raw: socket,
+      // destroySoon: FIN once pending writes are flushed, then release the fd.
+      close: () => target.destroySoon(),
+      destroy: () => target.destroy(),
+      bytesRead: () => socket.bytesRead,
+    });
+    connections.set(socket, connection);
+    socket.once('close', () => tracker.connectionClosed(connection));
+    // https: requests arrive on the TLS socket that wraps this one; close through TLS (close_notify).
+    (socket as Socket & { [retarget]?: (tls: Socket) => void })[retarget] = (tls: Socket) => {
+      target = tls;
+      connections.set(tls, connection);
+    };
+  };
+
+  const onSecureConnection = (tls: TLSSocket): void => {
+    const parent = (tls as TLSSocket & { _parent?: Socket })._parent;
+    const link = parent && (parent as Socket & { [retarget]?: (tls: Socket) => void })[retarget];
+    if (link) link(tls);
+    else onConnection(tls);
+  };
+
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    const request = tracker.requestStarted(connections.get(req.socket));
+    closeConnectionWhenClosing(res, closing);
+    const finished = (): void => tracker.requestFinished(request);
+    res.once('finish', finished);
+    res.once('close', finished);
+  };
+
+  // Observe 'upgrade' without listening to it: a listener would change what Node does with
+  // upgrade requests when the application has no handler of its own (it destroys the socket).
+  const originalEmit = server.emit;
+  const emit = function (this: NodeHttpServer, event: string | symbol, ...args: unknown[]): boolean {
+    if (event === 'upgrade' || event === 'connect') {
+      const socket = args[1] as Socket | undefined;
+      const connection = socket && connections.get(socket);
+      if (connection) tracker.connectionUpgraded(connection);
+    }
+    return (originalEmit as (event: string | symbol, ...args: unknown[]) => boolean).call(this, event, ...args);
+  };
+  server.emit = emit as typeof server.emit;
+  server.prependListener('connection', onConnection);
+  if (isTlsServer(server)) server.prependListener('secureConnection', onSecureConnection);
+  server.prependListener('request', onRequest);
+
+  let disposed = false;
+  return {
+    name: 'node',
+    server,
+    tracker,
+    stopAccepting(): Promise<void> {
+      // net.Server#close: closes the listening handle only; http.Server#close would also call
+      // closeIdleConnections(). New connections are refused from here on.
+      if (server.listening) NetServer.prototype.close.call(server);
+      return Promise.resolve();
+    },
+    dispose(): void {
+      if (disposed) return;
+      disposed = true;
+      if (server.emit === emit) server.emit = originalEmit;
+      server.off('connection', onConnection);
+      server.off('secureConnection', onSecureConnection);
+      server.off('request', onRequest);
+    },
+  };
+}
+
+const retarget: unique symbol = Symbol('quiesce.retarget');
+
+function isTlsServer(server: NodeHttpServer): boolean {
+  return typeof (server as { addContext?: unknown }).addContext === 'function';
+}
