@@ -1,5 +1,6 @@
 import { type Clock, type TimerHandle, systemClock } from './clock.ts';
-import { DeadlineExceededError, HooksOptionError } from './errors.ts';
+import { DeadlineExceededError, type HooksOptionError } from './errors.ts';
+import { assertClock, assertDuration, assertOptionsObject, assertSignal } from './internal/options.ts';
 
 /** Options for {@link Deadline}. */
 export interface DeadlineOptions {
@@ -15,7 +16,7 @@ export interface DeadlineOptions {
  * One point in time after which unfinished shutdown work is abandoned (Go's `context.WithDeadline`
  * as an `AbortSignal`). Its {@link Deadline.signal} aborts with a {@link DeadlineExceededError}
  * when the time is up, or with the outer signal's reason. Call {@link Deadline.dispose} when the
- * work ends so that no timer is left behind.
+ * work ends so that no timer is left behind. Throws {@link HooksOptionError} on a bad option.
  *
  * @example
  * ```ts
@@ -35,13 +36,11 @@ export class Deadline {
   #outer: { signal: AbortSignal; onAbort: () => void } | undefined;
 
   constructor(options: DeadlineOptions = {}) {
+    assertOptionsObject('options', options);
     const { timeoutMs, signal, clock = systemClock } = options;
-    if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs < 0)) {
-      throw new HooksOptionError('timeoutMs', timeoutMs, 'a finite number of milliseconds ≥ 0');
-    }
-    if (signal !== undefined && !(signal instanceof AbortSignal)) {
-      throw new HooksOptionError('signal', signal, 'an AbortSignal');
-    }
+    if (timeoutMs !== undefined) assertDuration('timeoutMs', timeoutMs);
+    if (signal !== undefined) assertSignal(signal);
+    assertClock(clock);
     this.#clock = clock;
     this.signal = this.#controller.signal;
     this.expiresAt = timeoutMs === undefined ? undefined : clock.now() + timeoutMs;

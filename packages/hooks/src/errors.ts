@@ -1,6 +1,8 @@
 /** Describes a value for an error message without throwing on odd inputs. */
 function show(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
+  // JSON.stringify would print NaN and Infinity as "null".
+  if (typeof value === 'number') return String(value);
   if (typeof value === 'function') return `function ${value.name || '(anonymous)'}`;
   if (typeof value === 'bigint') return `${value}n`;
   try {
@@ -62,8 +64,11 @@ export class HookTimeoutError extends Error {
   readonly hook: string;
   readonly timeoutMs: number;
 
-  constructor(hook: string, timeoutMs: number) {
-    super(`Hook "${hook}" did not finish within its timeout of ${timeoutMs} ms and was abandoned.`);
+  constructor(hook: string, timeoutMs: number, options?: { cause?: unknown }) {
+    super(
+      `Hook "${hook}" did not finish within its timeout of ${timeoutMs} ms and was abandoned; make it honour its AbortSignal or raise its timeoutMs.`,
+      options,
+    );
     this.hook = hook;
     this.timeoutMs = timeoutMs;
   }
@@ -84,8 +89,11 @@ export class DeadlineExceededError extends Error {
   readonly code: 'QUIESCE_DEADLINE_EXCEEDED' = 'QUIESCE_DEADLINE_EXCEEDED';
   readonly timeoutMs: number;
 
-  constructor(timeoutMs: number) {
-    super(`The shutdown deadline of ${timeoutMs} ms passed; unfinished work was abandoned.`);
+  constructor(timeoutMs: number, options?: { cause?: unknown }) {
+    super(
+      `The shutdown deadline of ${timeoutMs} ms passed; unfinished work was abandoned. Allow more time or make the slow work honour its AbortSignal.`,
+      options,
+    );
     this.timeoutMs = timeoutMs;
   }
 }

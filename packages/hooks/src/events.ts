@@ -1,6 +1,6 @@
 import type { HookResult, HooksReport, PhaseResult } from './report.ts';
 
-/** Emitted when a phase begins. */
+/** Emitted when a phase begins; phases skipped because the deadline passed emit nothing. */
 export interface PhaseStartEvent {
   readonly type: 'phase-start';
   readonly phase: string;
@@ -20,7 +20,10 @@ export interface HookStartEvent {
   readonly phase: string;
   readonly at: number;
 }
-/** Emitted when a hook settles, times out or is abandoned at the deadline. */
+/**
+ * Emitted when a started hook settles, times out or is abandoned at the deadline. Hooks of phases
+ * never reached have no start or end event; they appear as `aborted` in the run-end report.
+ */
 export interface HookEndEvent {
   readonly type: 'hook-end';
   readonly hook: string;

@@ -9,8 +9,11 @@
  * import { createShutdownHooks } from '@quiesce/hooks';
  *
  * const hooks = createShutdownHooks({ phases: ['drain', 'close'] });
- * hooks.add('flush', async (signal) => { await flush({ signal }); }, { phase: 'drain', timeoutMs: 2_000 });
- * hooks.add('db', () => db.end(), { phase: 'close' });
+ * hooks.add('flush', (signal) => fetch('http://127.0.0.1:8125/flush', { method: 'POST', signal }), {
+ *   phase: 'drain',
+ *   timeoutMs: 2_000,
+ * });
+ * hooks.add('log', () => console.log('closing'), { phase: 'close' });
  * const report = await hooks.run({ deadlineMs: 10_000 });
  * console.log(report.ok ? 'clean' : report.totals);
  * ```

@@ -33,7 +33,9 @@ export class ManualClock implements Clock {
   }
 
   setTimeout(fn: () => void, ms: number): TimerHandle {
-    const timer: ManualTimer = { at: this.#now + Math.max(0, ms), seq: this.#seq++, fn };
+    // Like the global setTimeout, a NaN or negative delay means "as soon as possible".
+    const delay = Number.isNaN(ms) ? 0 : Math.max(0, ms);
+    const timer: ManualTimer = { at: this.#now + delay, seq: this.#seq++, fn };
     this.#timers.add(timer);
     return timer;
   }

@@ -2,6 +2,7 @@ import { type Clock, systemClock } from './clock.ts';
 import { Deadline } from './deadline.ts';
 import { HookTimeoutError, HooksOptionError, HooksStateError } from './errors.ts';
 import type { HooksEvent, HooksListener } from './events.ts';
+import { assertClock, assertDuration, assertOptionsObject } from './internal/options.ts';
 import type { HookResult, HookStatus, HooksReport, PhaseResult } from './report.ts';
 
 /**
@@ -49,7 +50,11 @@ export interface ShutdownHooks {
   remove(name: string): boolean;
   /** Subscribes to run events; returns the unsubscribe function. */
   on(listener: HooksListener): () => void;
-  /** Runs every phase in order. Idempotent: later calls return the first call's promise. Never rejects. */
+  /**
+   * Runs every phase in order. Idempotent: later calls return the first call's promise (their options
+   * are ignored). The promise never rejects; bad options throw {@link HooksOptionError} synchronously
+   * and leave the hooks idle, so the call can be corrected and retried.
+   */
   run(options?: RunHooksOptions): Promise<HooksReport>;
 }
 
@@ -77,12 +82,10 @@ interface RegisteredHook {
  * ```
  */
 export function createShutdownHooks(options: ShutdownHooksOptions = {}): ShutdownHooks {
-  if (options === null || typeof options !== 'object') {
-    throw new HooksOptionError('options', options, 'an object');
-  }
+  assertOptionsObject('options', options);
   const { phases = ['default'], clock = systemClock, onEvent } = options;
   validatePhases(phases);
-  validateClock(clock);
+  assertClock(clock);
   if (onEvent !== undefined && typeof onEvent !== 'function') {
     throw new HooksOptionError('onEvent', onEvent, 'a function');
   }
@@ -103,9 +106,12 @@ export function createShutdownHooks(options: ShutdownHooksOptions = {}): Shutdow
     }
   };
 
-  const assertIdle = (action: string): void => {
+  const assertIdle = (action: string, name: unknown): void => {
     if (state !== 'idle') {
-      throw new HooksStateError(`Cannot ${action} after the shutdown hooks started running; register hooks first.`);
+      const hook = typeof name === 'string' ? ` ${JSON.stringify(name)}` : '';
+      throw new HooksStateError(
+        `Cannot ${action} hook${hook} after the shutdown hooks started running; register every hook before calling run().`,
+      );
     }
   };
 
@@ -115,24 +121,20 @@ export function createShutdownHooks(options: ShutdownHooksOptions = {}): Shutdow
       return state;
     },
     add(name: string, run: HookFunction, hookOptions: AddHookOptions = {}): void {
-      assertIdle(`add hook ${JSON.stringify(name)}`);
+      assertIdle('add', name);
       if (typeof name !== 'string' || name.length === 0) throw new HooksOptionError('name', name, 'a non-empty string');
       if (hooks.has(name)) throw new HooksOptionError('name', name, 'a name not used by another hook');
       if (typeof run !== 'function') throw new HooksOptionError('run', run, 'a function');
-      if (hookOptions === null || typeof hookOptions !== 'object') {
-        throw new HooksOptionError('options', hookOptions, 'an object');
-      }
+      assertOptionsObject('options', hookOptions);
       const { phase = order[0]!, timeoutMs } = hookOptions;
       if (!order.includes(phase)) {
         throw new HooksOptionError('phase', phase, `one of the phases ${JSON.stringify(order)}`);
       }
-      if (timeoutMs !== undefined && !isDuration(timeoutMs)) {
-        throw new HooksOptionError('timeoutMs', timeoutMs, 'a finite number of milliseconds ≥ 0');
-      }
+      if (timeoutMs !== undefined) assertDuration('timeoutMs', timeoutMs);
       hooks.set(name, { name, phase, timeoutMs, run });
     },
     remove(name: string): boolean {
-      assertIdle(`remove hook ${JSON.stringify(name)}`);
+      assertIdle('remove', name);
       return hooks.delete(name);
     },
     on(listener: HooksListener): () => void {
@@ -144,17 +146,23 @@ export function createShutdownHooks(options: ShutdownHooksOptions = {}): Shutdow
     },
     run(runOptions: RunHooksOptions = {}): Promise<HooksReport> {
       if (running) return running;
-      if (runOptions === null || typeof runOptions !== 'object') {
-        throw new HooksOptionError('options', runOptions, 'an object');
-      }
       // Validate before changing state so that a bad call can be corrected and retried.
-      const deadline = new Deadline({ timeoutMs: runOptions.deadlineMs, signal: runOptions.signal, clock });
+      assertOptionsObject('options', runOptions);
+      const { deadlineMs, signal } = runOptions;
+      if (deadlineMs !== undefined) assertDuration('deadlineMs', deadlineMs);
+      const deadline = new Deadline({ timeoutMs: deadlineMs, signal, clock });
+      // Publish the promise before any hook or listener runs: one that calls run() again
+      // synchronously must get this run, not start a second one.
+      let settle!: { resolve: (report: HooksReport) => void; reject: (error: unknown) => void };
+      running = new Promise<HooksReport>((resolve, reject) => {
+        settle = { resolve, reject };
+      });
       state = 'running';
-      running = runPhases([...hooks.values()], order, deadline, clock, emit).then((report) => {
+      runPhases([...hooks.values()], order, deadline, clock, emit).then((report) => {
         state = 'done';
         emit({ type: 'run-end', at: clock.now(), report });
-        return report;
-      });
+        settle.resolve(report);
+      }, settle.reject);
       return running;
     },
   };
@@ -238,7 +246,9 @@ function runHook(
       timer = clock.setTimeout(() => finish('timeout', new HookTimeoutError(name, timeoutMs)), timeoutMs);
     }
     try {
-      Promise.resolve(hook.run(controller.signal)).then(
+      // Called as a plain function so that the registry's internals never leak in as `this`.
+      const { run } = hook;
+      Promise.resolve(run(controller.signal)).then(
         () => finish('ok'),
         (error: unknown) => finish('error', error),
       );
@@ -246,10 +256,6 @@ function runHook(
       finish('error', error);
     }
   });
-}
-
-function isDuration(value: unknown): value is number {
-  return typeof value === 'number' && Number.isFinite(value) && value >= 0;
 }
 
 function validatePhases(phases: unknown): void {
@@ -263,12 +269,5 @@ function validatePhases(phases: unknown): void {
     }
     if (seen.has(phase)) throw new HooksOptionError('phases', phases, `unique names; "${phase}" appears twice`);
     seen.add(phase);
-  }
-}
-
-function validateClock(clock: unknown): void {
-  const c = clock as Partial<Clock> | null;
-  if (!c || typeof c.now !== 'function' || typeof c.setTimeout !== 'function' || typeof c.clearTimeout !== 'function') {
-    throw new HooksOptionError('clock', clock, 'an object with now(), setTimeout() and clearTimeout()');
   }
 }
