@@ -1,0 +1,21 @@
+import { describe, expect, it } from 'vitest';
+import * as api from './index.ts';
+
+describe('@quiesce/signals public API', () => {
+  it('exports exactly these names (a change here is a change to the public API)', () => {
+    expect(Object.keys(api).sort()).toMatchInlineSnapshot(`
+      [
+        "ImmediateStopError",
+        "SignalsHandlerError",
+        "SignalsOptionError",
+        "SignalsRuntimeError",
+        "createSignalPolicy",
+        "defaultExitCodes",
+        "defaultSignalIntents",
+        "exitCodeFor",
+        "isSignalName",
+        "signalNumber",
+      ]
+    `);
+  });
+});

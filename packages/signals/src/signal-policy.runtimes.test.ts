@@ -1,0 +1,447 @@
+// Real signals to real Node, Bun and Deno children running src/fixtures/child.mjs against the BUILT
+// package (dist/). Checked by tsconfig.test.json, which adds Node's types for node:child_process.
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { constants } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type SignalName, signalNumber } from './index.ts';
+
+const packageDir = fileURLToPath(new URL('../', import.meta.url));
+const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+const childFixture = fileURLToPath(new URL('./fixtures/child.mjs', import.meta.url));
+const importProbe = fileURLToPath(new URL('./fixtures/import-probe.mjs', import.meta.url));
+const builtEntry = join(packageDir, 'dist', 'index.js');
+
+/** Generous: a cold Deno or Bun start on a loaded 2-core box can take seconds. */
+const READY_MS = 20_000;
+const LINE_MS = 10_000;
+const EXIT_MS = 10_000;
+
+interface RuntimeSpec {
+  readonly name: 'node' | 'bun' | 'deno';
+  readonly command: string;
+  readonly args: (script: string, scenario: string) => string[];
+}
+
+const runtimes: readonly RuntimeSpec[] = [
+  { name: 'node', command: process.execPath, args: (script, scenario) => [script, scenario] },
+  { name: 'bun', command: join(repoRoot, 'node_modules', 'bun', 'bin', 'bun.exe'), args: (script, scenario) => [script, scenario] },
+  // No permission flags: the package needs none (signals, exit and stdin are not gated in Deno).
+  {
+    name: 'deno',
+    command: join(repoRoot, 'node_modules', 'deno', 'deno'),
+    args: (script, scenario) => ['run', '--quiet', '--no-prompt', script, scenario],
+  },
+];
+
+interface Exit {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+}
+
+class Child {
+  readonly lines: string[] = [];
+  stderr = '';
+  exit: Exit | undefined;
+  readonly #process: ChildProcessWithoutNullStreams;
+  readonly #listeners = new Set<() => void>();
+  readonly #name: string;
+
+  constructor(runtime: RuntimeSpec, scenario: string, script: string = childFixture) {
+    this.#name = `${runtime.name} ${scenario}`;
+    this.#process = spawn(runtime.command, runtime.args(script, scenario), {
+      cwd: packageDir,
+      env: { ...process.env, DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1', FORCE_COLOR: '0' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    createInterface({ input: this.#process.stdout }).on('line', (line) => {
+      this.lines.push(line);
+      this.#notify();
+    });
+    this.#process.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      this.stderr += chunk;
+    });
+    // A write after the child died must not crash the test run; the exit is what gets asserted.
+    this.#process.stdin.on('error', () => {});
+    this.#process.on('error', (error) => {
+      this.stderr += `spawn error: ${error.message}\n`;
+      this.exit ??= { code: null, signal: null };
+      this.#notify();
+    });
+    // 'close', not 'exit': 'exit' can come before the last stdout lines have been read.
+    this.#process.on('close', (code, signal) => {
+      this.exit = { code, signal };
+      this.#notify();
+    });
+  }
+
+  get pid(): number {
+    const { pid } = this.#process;
+    if (pid === undefined) throw new Error(`${this.#name} has no pid: ${this.stderr}`);
+    return pid;
+  }
+
+  /** Sends a real signal, as an operator or orchestrator would. */
+  send(signal: NodeJS.Signals): void {
+    process.kill(this.pid, signal);
+  }
+
+  command(line: string): void {
+    this.#process.stdin.write(`${line}\n`);
+  }
+
+  /** The first line that starts with `prefix`, waiting up to `timeoutMs`. */
+  line(prefix: string, timeoutMs: number = LINE_MS): Promise<string> {
+    return this.#until(`a line starting with "${prefix}"`, timeoutMs, () => {
+      const found = this.lines.find((line) => line.startsWith(prefix));
+      if (found !== undefined) return found;
+      if (this.exit) throw this.#failure(`exited before printing a line starting with "${prefix}"`);
+      return undefined;
+    });
+  }
+
+  ready(): Promise<string> {
+    return this.line('ready ', READY_MS);
+  }
+
+  /** How the child ended, waiting up to `timeoutMs`. */
+  exited(timeoutMs: number = EXIT_MS): Promise<Exit> {
+    return this.#until('the child to exit', timeoutMs, () => this.exit);
+  }
+
+  /** Whether the child is still running after a round trip on stdin (it answers "pong"). */
+  async answers(): Promise<boolean> {
+    const before = this.lines.filter((line) => line.startsWith('pong')).length;
+    this.command('ping');
+    await this.#until('a pong', LINE_MS, () => {
+      if (this.lines.filter((line) => line.startsWith('pong')).length > before) return true;
+      if (this.exit) throw this.#failure('exited instead of answering ping');
+      return undefined;
+    });
+    return this.exit === undefined;
+  }
+
+  kill(): void {
+    if (this.exit === undefined && this.#process.exitCode === null && this.#process.signalCode === null) {
+      this.#process.kill('SIGKILL');
+    }
+  }
+
+  #until<T>(what: string, timeoutMs: number, check: () => T | undefined): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const attempt = (): boolean => {
+        try {
+          const value = check();
+          if (value === undefined) return false;
+          resolve(value);
+        } catch (error) {
+          reject(error);
+        }
+        return true;
+      };
+      if (attempt()) return;
+      const listener = (): void => {
+        if (attempt()) done();
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(this.#failure(`did not produce ${what} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const done = (): void => {
+        clearTimeout(timer);
+        this.#listeners.delete(listener);
+      };
+      this.#listeners.add(listener);
+    });
+  }
+
+  #notify(): void {
+    for (const listener of [...this.#listeners]) listener();
+  }
+
+  #failure(message: string): Error {
+    return new Error(
+      `${this.#name} ${message}.\nexit: ${JSON.stringify(this.exit)}\nstdout:\n${this.lines.join('\n')}\nstderr:\n${this.stderr}`,
+    );
+  }
+}
+
+/** Newest modification time of the package's own source (tests and fixtures excluded). */
+function newestSourceMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) {
+      if (entry.name !== 'fixtures') newest = Math.max(newest, newestSourceMtime(path));
+    } else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts')) {
+      newest = Math.max(newest, statSync(path).mtimeMs);
+    }
+  }
+  return newest;
+}
+
+beforeAll(() => {
+  // The children import dist/, so a missing or stale build would test the wrong code.
+  if (!existsSync(builtEntry)) {
+    throw new Error(`${builtEntry} is missing: run \`npx tsup\` in ${packageDir} (turbo's test task builds first).`);
+  }
+  if (statSync(builtEntry).mtimeMs < newestSourceMtime(join(packageDir, 'src'))) {
+    throw new Error(`${builtEntry} is older than src/: run \`npx tsup\` in ${packageDir} before testing.`);
+  }
+});
+
+describe('signal numbers', () => {
+  it("match this host's os.constants.signals for every supported name", () => {
+    const platform = process.platform === 'darwin' ? 'darwin' : process.platform === 'linux' ? 'linux' : undefined;
+    if (platform === undefined) return;
+    const names = Object.keys(constants.signals).filter((name) => /^SIG[A-Z0-9]+$/.test(name));
+    let compared = 0;
+    for (const name of names) {
+      let ours: number;
+      try {
+        ours = signalNumber(name as SignalName, platform);
+      } catch {
+        continue; // platform-only signals (SIGPWR, SIGINFO, …) are deliberately unsupported
+      }
+      expect([name, ours]).toEqual([name, constants.signals[name as keyof typeof constants.signals]]);
+      compared += 1;
+    }
+    expect(compared).toBe(29);
+  });
+});
+
+for (const runtime of runtimes) {
+  describe(`on ${runtime.name}`, () => {
+    const children: Child[] = [];
+    const start = (scenario: string, script?: string): Child => {
+      const child = new Child(runtime, scenario, script);
+      children.push(child);
+      return child;
+    };
+
+    beforeAll(() => {
+      if (!existsSync(runtime.command)) {
+        throw new Error(`${runtime.name} binary not found at ${runtime.command}; run \`npm ci\` at the repository root.`);
+      }
+    });
+
+    afterEach(() => {
+      for (const child of children.splice(0)) child.kill();
+    });
+
+    it('importing and creating a policy touch nothing; uninstall() removes exactly what install() added; listeners do not keep the process alive', async () => {
+      const child = start('probe', importProbe);
+      expect(await child.exited()).toEqual({ code: 0, signal: null });
+      expect(await child.line('created ')).toBe('created []');
+      const parse = (prefix: string, line: string): string[] => JSON.parse(line.slice(prefix.length)) as string[];
+      const added = parse('installed ', await child.line('installed '));
+      const removed = parse('uninstalled ', await child.line('uninstalled '));
+      const signals = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGUSR2', 'SIGQUIT'];
+      // Deno is detected first even though Deno 2 also has a `process` global.
+      const expected =
+        runtime.name === 'deno'
+          ? [
+              ...signals.map((s) => `Deno.addSignalListener(${s})`),
+              'globalThis.addEventListener(error)',
+              'globalThis.addEventListener(unhandledrejection)',
+            ]
+          : [...signals, 'uncaughtException', 'unhandledRejection'].map((s) => `process.on(${s})`);
+      expect(added).toEqual(expected);
+      const undo = (call: string): string =>
+        call.replace('.on(', '.removeListener(').replace('.add', '.remove');
+      expect([...removed].sort()).toEqual(added.map(undo).sort());
+      // The child ended on its own with a policy still installed: listeners do not hold the event loop.
+      expect(child.lines).toContain('left installed');
+    });
+
+    it('exits 0 after SIGTERM when the graceful handler finishes cleanly', async () => {
+      const child = start('clean');
+      await child.ready();
+      child.send('SIGTERM');
+      expect(await child.exited()).toEqual({ code: 0, signal: null });
+      expect(child.lines).toContain('graceful SIGTERM');
+      expect(child.lines).toContain('graceful done');
+    });
+
+    it('exits 1 when the graceful handler reports forced', async () => {
+      const child = start('forced');
+      await child.ready();
+      child.send('SIGINT');
+      expect(await child.exited()).toEqual({ code: 1, signal: null });
+      expect(child.lines).toContain('graceful SIGINT');
+    });
+
+    it('exits 1 when the graceful handler rejects, and reports the error to onError', async () => {
+      const child = start('failed');
+      await child.ready();
+      child.send('SIGHUP');
+      expect(await child.exited()).toEqual({ code: 1, signal: null });
+      expect(child.lines).toContain('graceful SIGHUP');
+      expect(child.lines).toContain('onError graceful Error: db close failed');
+    });
+
+    it('exits with the configured exitCodes.failed (70) when the handler reports failed', async () => {
+      const child = start('failed-custom-code');
+      await child.ready();
+      child.send('SIGTERM');
+      expect(await child.exited()).toEqual({ code: 70, signal: null });
+    });
+
+    it('SIGQUIT stops immediately by default: the immediate handler runs and the exit code is 131', async () => {
+      const child = start('clean');
+      await child.ready();
+      child.send('SIGQUIT');
+      expect(await child.exited()).toEqual({ code: 131, signal: null });
+      expect(child.lines).toContain('immediate SIGQUIT 131');
+      expect(child.lines).not.toContain('graceful SIGQUIT');
+    });
+
+    it('signals mapped to immediate exit with 128 + n: SIGINT 130, SIGTERM 143, SIGHUP 129', async () => {
+      const expected: [NodeJS.Signals, number][] = [
+        ['SIGINT', 130],
+        ['SIGTERM', 143],
+        ['SIGHUP', 129],
+      ];
+      for (const [signal, code] of expected) {
+        const child = start('all-immediate');
+        await child.ready();
+        child.send(signal);
+        expect([signal, await child.exited()]).toEqual([signal, { code, signal: null }]);
+        expect(child.lines).toContain(`immediate ${signal} ${code}`);
+      }
+    });
+
+    it('a second SIGTERM during a slow graceful stop escalates: abortSignal fires and the exit code is 143', async () => {
+      const child = start('slow');
+      await child.ready();
+      child.send('SIGTERM');
+      await child.line('graceful SIGTERM');
+      expect(child.exit).toBeUndefined();
+      child.send('SIGTERM');
+      expect(await child.exited()).toEqual({ code: 143, signal: null });
+      expect(child.lines).toContain('aborted ImmediateStopError SIGTERM');
+      expect(child.lines).toContain('immediate SIGTERM 143');
+    });
+
+    it('SIGINT during a graceful stop started by SIGTERM escalates with exit code 130', async () => {
+      const child = start('slow');
+      await child.ready();
+      child.send('SIGTERM');
+      await child.line('graceful SIGTERM');
+      child.send('SIGINT');
+      expect(await child.exited()).toEqual({ code: 130, signal: null });
+      expect(child.lines).toContain('aborted ImmediateStopError SIGINT');
+    });
+
+    it('the custom waiter maps SIGHUP to ignore: the process keeps answering, then SIGTERM exits 0', async () => {
+      const child = start('waiter');
+      await child.ready();
+      child.send('SIGHUP');
+      await child.line('waiter SIGHUP running graceful');
+      expect(await child.answers()).toBe(true);
+      expect(child.lines).not.toContain('graceful SIGHUP');
+      child.send('SIGTERM');
+      expect(await child.exited()).toEqual({ code: 0, signal: null });
+      expect(child.lines).toContain('waiter SIGTERM running graceful');
+      expect(child.lines).toContain('graceful SIGTERM');
+    });
+
+    it('a waiter that throws is reported to onError and the mapping decides (SIGTERM → graceful, exit 0)', async () => {
+      const child = start('waiter-throws');
+      await child.ready();
+      child.send('SIGTERM');
+      expect(await child.exited()).toEqual({ code: 0, signal: null });
+      expect(child.lines).toContain('onError waiter Error: no opinion on SIGTERM');
+      expect(child.lines).toContain('graceful SIGTERM');
+    });
+
+    it('SIGUSR2 calls the restart handler and the process keeps running', async () => {
+      const child = start('restart');
+      expect(await child.ready()).toContain('SIGUSR2');
+      child.send('SIGUSR2');
+      await child.line('restart SIGUSR2');
+      expect(await child.answers()).toBe(true);
+      expect(child.lines).toContain('pong running');
+      child.send('SIGTERM');
+      expect(await child.exited()).toEqual({ code: 0, signal: null });
+    });
+
+    it('without a restart handler SIGUSR2 is not listened to: the default action kills the child', async () => {
+      const child = start('no-restart');
+      expect(await child.ready()).toBe(`ready ${runtime.name} SIGTERM,SIGINT,SIGHUP,SIGQUIT`);
+      child.send('SIGUSR2');
+      expect(await child.exited()).toEqual({ code: null, signal: 'SIGUSR2' });
+    });
+
+    it('after uninstall() the app keeps its own listener and SIGTERM gets the default action again', async () => {
+      const child = start('uninstall');
+      await child.ready();
+      child.command('uninstall');
+      await child.line('uninstalled false');
+      child.send('SIGHUP');
+      await child.line('own SIGHUP');
+      expect(await child.answers()).toBe(true);
+      expect(child.lines).not.toContain('graceful SIGHUP');
+      child.send('SIGTERM');
+      expect(await child.exited()).toEqual({ code: null, signal: 'SIGTERM' });
+      expect(child.lines).not.toContain('graceful SIGTERM');
+    });
+
+    if (runtime.name === 'deno') {
+      // Deno: the policy listens through Deno.addSignalListener and Deno's 'error' / 'unhandledrejection'
+      // events, none of which process.listenerCount can see, so there is no count to compare. Uninstall on
+      // Deno is verified by behaviour instead (the test above: own listener kept, default SIGTERM restored).
+      it.skip('uninstall() returns process listener counts to where they were — skipped on Deno: Deno.addSignalListener listeners are invisible to process.listenerCount', () => {});
+    } else {
+      it('install() twice adds listeners once, and uninstall() returns process listener counts to where they were', async () => {
+        const child = start('uninstall');
+        await child.ready();
+        const counts = (label: string): Record<string, number> => {
+          const line = child.lines.find((l) => l.startsWith(`counts ${label} `));
+          if (line === undefined) throw new Error(`no "counts ${label}" line in:\n${child.lines.join('\n')}`);
+          return JSON.parse(line.slice(`counts ${label} `.length)) as Record<string, number>;
+        };
+        const before = counts('before');
+        // The app's own SIGHUP listener was added before install().
+        expect(before).toEqual({ SIGTERM: 0, SIGINT: 0, SIGHUP: 1, SIGQUIT: 0, SIGUSR2: 0, uncaughtException: 0, unhandledRejection: 0 });
+        const installed = counts('installed');
+        expect(installed).toEqual({ SIGTERM: 1, SIGINT: 1, SIGHUP: 2, SIGQUIT: 1, SIGUSR2: 1, uncaughtException: 1, unhandledRejection: 1 });
+        expect(counts('installed-twice')).toEqual(installed);
+        child.command('uninstall');
+        const line = await child.line('uninstalled ');
+        expect(line).toBe(`uninstalled false counts ${JSON.stringify(before)}`);
+      });
+    }
+
+    it('catchErrors: an uncaught exception starts a graceful stop and exits 1', async () => {
+      const child = start('catch');
+      await child.ready();
+      child.command('throw');
+      expect(await child.exited()).toEqual({ code: 1, signal: null });
+      expect(child.lines).toContain('onError uncaughtException Error: boom');
+      expect(child.lines).toContain('graceful undefined boom');
+    });
+
+    it('catchErrors: an unhandled rejection starts a graceful stop and exits 1', async () => {
+      const child = start('catch');
+      await child.ready();
+      child.command('reject');
+      expect(await child.exited()).toEqual({ code: 1, signal: null });
+      expect(child.lines).toContain('onError unhandledRejection Error: nope');
+      expect(child.lines).toContain('graceful undefined nope');
+    });
+
+    it('exit: false leaves exiting to the caller and reports the code through done and exitCode', async () => {
+      const child = start('exit-false');
+      await child.ready();
+      child.send('SIGTERM');
+      expect(await child.exited()).toEqual({ code: 42, signal: null });
+      expect(child.lines).toContain(
+        'done {"intent":"graceful","signal":"SIGTERM","kind":"clean","code":0} exitCode 0 state stopped',
+      );
+    });
+  });
+}
