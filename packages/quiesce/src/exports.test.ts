@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import * as api from './index.ts';
+import * as node from './node.ts';
+
+describe('quiesce public API', () => {
+  it('exports exactly these names (a change here is a change to the public API)', () => {
+    expect(Object.keys(api).sort()).toMatchInlineSnapshot(`
+      [
+        "ConnectionTracker",
+        "Deadline",
+        "DeadlineExceededError",
+        "LifecycleOptionError",
+        "ManualClock",
+        "RegistryEnvError",
+        "RegistryOptionError",
+        "SignalsOptionError",
+        "createConsulRegistry",
+        "createEtcdRegistry",
+        "createLifecycle",
+        "createShutdownHooks",
+        "createSignalPolicy",
+        "defaultExitCodes",
+        "exitCodeFor",
+        "formatShutdownReport",
+        "lameDuck",
+        "registryFromEnv",
+        "signalNumber",
+        "systemClock",
+      ]
+    `);
+  });
+
+  it('quiesce/node exports exactly these names', () => {
+    expect(Object.keys(node).sort()).toMatchInlineSnapshot(`
+      [
+        "NodeAdapterOptionError",
+        "createNodeAdapter",
+      ]
+    `);
+  });
+});

@@ -1,0 +1,316 @@
+import { type ServerAdapter, lameDuck } from '@quiesce/drain';
+import {
+  type AddHookOptions,
+  type Clock,
+  Deadline,
+  type HookFunction,
+  createShutdownHooks,
+  systemClock,
+} from '@quiesce/hooks';
+import { type ExitCodes, type SignalPolicy, type SignalPolicyOptions, createSignalPolicy, exitCodeFor } from '@quiesce/signals';
+import { LifecycleOptionError } from './errors.ts';
+import { type ShutdownPhase, type ShutdownPhaseName, type ShutdownReport, formatShutdownReport } from './shutdown-report.ts';
+
+/** Where the service is: `serving`, then the steps of shutdown, then `stopped`. */
+export type LifecycleState = 'serving' | 'lame-duck' | 'draining' | 'cleanup' | 'stopped';
+
+/** Options for {@link createLifecycle}. */
+export interface LifecycleOptions {
+  /** The server adapter (`createNodeAdapter(server)`, the Bun or Deno adapter, a framework adapter). */
+  adapter: ServerAdapter;
+  /** Upper bound for the whole shutdown, from the signal to exit. Default 10 000. */
+  deadlineMs?: number;
+  /**
+   * How long the listener keeps accepting after readiness turns false, so load balancers stop
+   * routing here first. Default 0. Kubernetes: readiness `failureThreshold × periodSeconds`, or 0
+   * when a `preStop` sleep already covers it. Must be less than `deadlineMs`.
+   */
+  lameDuckMs?: number;
+  /**
+   * Time kept back at the end of the deadline for cleanup hooks when any are registered: the drain
+   * is forced at `deadlineMs − cleanupReserveMs`. Default `min(1000, deadlineMs / 2)`.
+   */
+  cleanupReserveMs?: number;
+  /** Where the one-line report goes. Default `console.log`; `false` for silence. */
+  log?: ((line: string) => void) | false;
+  /** Exit codes for the outcomes (clean 0, forced 1, failed 1, and 128 + signal for an immediate stop). */
+  exitCodes?: Partial<ExitCodes>;
+  /**
+   * Signal policy options for {@link Lifecycle.install} (mapping, custom waiter, `catchErrors`,
+   * `exit`). The graceful and immediate actions are the lifecycle's own.
+   */
+  signals?: Omit<SignalPolicyOptions, 'graceful' | 'immediate' | 'exitCodes'>;
+  /** Receives the sockets of upgraded connections (WebSocket) when the drain starts, to close them with 1001. */
+  onUpgraded?: (sockets: unknown[], signal: AbortSignal) => unknown;
+  /** Time source. Default `systemClock`. */
+  clock?: Clock;
+}
+
+/** A service's lifecycle: readiness, hooks, and the shutdown sequence. See {@link createLifecycle}. */
+export interface Lifecycle {
+  readonly state: LifecycleState;
+  /** The report once shutdown has finished. */
+  readonly report: ShutdownReport | undefined;
+  /** Readiness: true while serving, false from the first signal on (answer `/readyz` with 503). */
+  isReady(): boolean;
+  /** Liveness: true until the process is about to exit (answer `/healthz` with 200). */
+  isLive(): boolean;
+  /** Adds a hook that runs concurrently with the drain, under the deadline. */
+  onShutdown(name: string, run: HookFunction, options?: Omit<AddHookOptions, 'phase'>): void;
+  /** Adds a final cleanup hook that runs after the drain (close the database, flush logs). */
+  onCleanup(name: string, run: HookFunction, options?: Omit<AddHookOptions, 'phase'>): void;
+  /** Adds a deregistration (service registry) that runs at the start of the lame duck; default timeout 2 s. */
+  onDeregister(name: string, run: HookFunction, options?: Omit<AddHookOptions, 'phase'>): void;
+  /**
+   * Deregisters `registry` at the start of the lame duck and closes it in cleanup. A failed or
+   * timed-out deregistration is recorded in the report (`deregistration`) and shutdown goes on.
+   */
+  useRegistry(registry: DeregistrableRegistry): void;
+  /** Installs the signal policy (SIGTERM / SIGINT / SIGHUP graceful, a second one immediate). No-op if installed. */
+  install(): Lifecycle;
+  /** Removes exactly the signal listeners {@link Lifecycle.install} added. */
+  uninstall(): void;
+  /** Runs the shutdown sequence once; later calls return the same promise. Never rejects. */
+  shutdown(reason?: string): Promise<ShutdownReport>;
+  /** Immediate stop: destroys every connection now. Returns how many were destroyed. */
+  forceClose(): number;
+}
+
+const DEREGISTER_TIMEOUT_MS = 2_000;
+
+/** The part of a service registry (`@quiesce/registry`) the lifecycle drives. */
+export interface DeregistrableRegistry {
+  readonly name: string;
+  deregister(options: { signal?: AbortSignal }): Promise<RegistryCallResult>;
+  close(options: { signal?: AbortSignal }): Promise<RegistryCallResult>;
+}
+
+/** What a registry call resolves to (it never rejects). */
+export interface RegistryCallResult {
+  readonly outcome: 'ok' | 'error' | 'timeout';
+  readonly error?: unknown;
+}
+
+/**
+ * Creates the lifecycle of one server: the whole graceful-shutdown sequence, each step bounded by
+ * one global deadline:
+ * 1. intake (a signal or {@link Lifecycle.shutdown}; it happens once);
+ * 2. lame duck: readiness false, every response `Connection: close`, the listener still accepts for
+ *    `lameDuckMs`, idle keep-alive sockets stay open;
+ * 3. deregistration from service registries, during the lame duck, bounded;
+ * 4. stop accepting, leaving open connections alone;
+ * 5. drain, concurrently with the shutdown hooks: requests finish, idle sockets close with FIN;
+ * 6. at the deadline: force-close what is left, abandon hooks, record what was cut;
+ * 7. cleanup hooks, then the report (logged in one line) and the exit code.
+ *
+ * @example
+ * ```ts
+ * import { createServer } from 'node:http';
+ * import { createLifecycle } from 'quiesce';
+ * import { createNodeAdapter } from 'quiesce/node';
+ *
+ * const server = createServer((req, res) => res.end('ok\n'));
+ * const lifecycle = createLifecycle({ adapter: createNodeAdapter(server), deadlineMs: 10_000 });
+ * lifecycle.onCleanup('db', () => db.end());
+ * server.listen(3000, () => lifecycle.install());
+ * ```
+ */
+export function createLifecycle(options: LifecycleOptions): Lifecycle {
+  const config = validate(options);
+  const { adapter, deadlineMs, lameDuckMs, clock } = config;
+  const tracker = adapter.tracker;
+  const deregistration = createShutdownHooks({ phases: ['deregister'], clock });
+  const hooks = createShutdownHooks({ phases: ['shutdown'], clock });
+  const cleanup = createShutdownHooks({ phases: ['cleanup'], clock });
+  let state: LifecycleState = 'serving';
+  let running: Promise<ShutdownReport> | undefined;
+  let finalReport: ShutdownReport | undefined;
+  let policy: SignalPolicy | undefined;
+  let cleanupHooks = 0;
+
+  if (config.onUpgraded) {
+    const onUpgraded = config.onUpgraded;
+    hooks.add('upgraded-connections', (signal) => {
+      const sockets = tracker.upgradedConnections();
+      return sockets.length > 0 ? onUpgraded(sockets, signal) : undefined;
+    });
+  }
+
+  async function runShutdown(reason: string, causedByError: boolean): Promise<ShutdownReport> {
+    const started = clock.now();
+    const at = (): number => clock.now() - started;
+    const phases: ShutdownPhase[] = [];
+    const step = async <T>(name: ShutdownPhaseName, work: () => Promise<T>): Promise<T> => {
+      const startMs = at();
+      try {
+        return await work();
+      } finally {
+        phases.push({ name, startMs, durationMs: at() - startMs });
+      }
+    };
+    const deadline = new Deadline({ timeoutMs: deadlineMs, clock });
+    const reserve = cleanupHooks > 0 ? config.cleanupReserveMs : 0;
+    const drainDeadline = new Deadline({ timeoutMs: deadlineMs - reserve, signal: deadline.signal, clock });
+
+    // 2–3. Lame duck: not ready, Connection: close on every response, listener open; deregister meanwhile.
+    state = 'lame-duck';
+    tracker.beginShutdown();
+    const [deregistered] = await Promise.all([
+      step('deregister', () => deregistration.run({ signal: drainDeadline.signal })),
+      step('lame-duck', () => lameDuck(lameDuckMs, { signal: drainDeadline.signal, clock })),
+    ]);
+
+    // 4. Stop accepting, without touching open connections.
+    await step('stop-accepting', () => adapter.stopAccepting());
+
+    // 5–6. Drain and shutdown hooks together; at the deadline both are cut.
+    state = 'draining';
+    const [drained, hooked] = await step('drain', () =>
+      Promise.all([tracker.drain({ signal: drainDeadline.signal }), hooks.run({ signal: drainDeadline.signal })]),
+    );
+    drainDeadline.dispose();
+
+    // 7. Cleanup hooks in the time that is left, then the report.
+    state = 'cleanup';
+    const cleaned = await step('cleanup', () => cleanup.run({ signal: deadline.signal }));
+    deadline.dispose();
+
+    const forced = drained.outcome === 'forced' || hooked.deadlineHit || cleaned.deadlineHit;
+    const failed = !hooked.ok || !cleaned.ok;
+    const outcome = forced ? 'forced' : failed ? 'failed' : 'clean';
+    const kind = outcome === 'clean' && causedByError ? 'error' : outcome;
+    const report: ShutdownReport = {
+      reason,
+      outcome,
+      exitCode: exitCodeFor({ kind }, config.exitCodes),
+      durationMs: at(),
+      deadlineMs,
+      phases,
+      drain: drained,
+      deregistration: deregistered,
+      hooks: hooked,
+      cleanup: cleaned,
+    };
+    state = 'stopped';
+    finalReport = report;
+    if (config.log) config.log(formatShutdownReport(report));
+    return report;
+  }
+
+  // Compare-and-set: the first caller starts the sequence, everyone else gets the same promise.
+  const begin = (reason: string, causedByError: boolean): Promise<ShutdownReport> => {
+    running ??= runShutdown(reason, causedByError);
+    return running;
+  };
+
+  const lifecycle: Lifecycle = {
+    get state() {
+      return state;
+    },
+    get report() {
+      return finalReport;
+    },
+    isReady: () => state === 'serving',
+    isLive: () => state !== 'stopped',
+    onShutdown: (name, run, hookOptions) => hooks.add(name, run, { ...hookOptions }),
+    onCleanup: (name, run, hookOptions) => {
+      cleanup.add(name, run, { ...hookOptions });
+      cleanupHooks++;
+    },
+    onDeregister: (name, run, hookOptions) =>
+      deregistration.add(name, run, { timeoutMs: DEREGISTER_TIMEOUT_MS, ...hookOptions }),
+    shutdown: (reason = 'manual') => begin(reason, false),
+    forceClose: () => tracker.forceClose(),
+    useRegistry(registry: DeregistrableRegistry): void {
+      if (!registry || typeof registry.deregister !== 'function' || typeof registry.close !== 'function') {
+        throw new LifecycleOptionError('registry', registry, 'a registry with deregister() and close(), e.g. from @quiesce/registry');
+      }
+      // Registry calls resolve with an outcome instead of rejecting; turn failures into hook errors
+      // so that the report shows them.
+      const settle = async (call: Promise<RegistryCallResult>): Promise<void> => {
+        const result = await call;
+        if (result.outcome !== 'ok') throw result.error ?? new Error(`${registry.name}: ${result.outcome}`);
+      };
+      lifecycle.onDeregister(registry.name, (signal) => settle(registry.deregister({ signal })));
+      lifecycle.onCleanup(`${registry.name}.close`, (signal) => settle(registry.close({ signal })));
+    },
+    install(): Lifecycle {
+      policy ??= createSignalPolicy({
+        ...config.signals,
+        exitCodes: config.exitCodes,
+        graceful: async ({ signal, reason }) => {
+          const report = await begin(signal ?? describeReason(reason), reason instanceof Error);
+          return { forced: report.outcome === 'forced', failed: report.outcome === 'failed' };
+        },
+        immediate: () => {
+          tracker.forceClose();
+        },
+      });
+      policy.install();
+      return lifecycle;
+    },
+    uninstall(): void {
+      policy?.uninstall();
+    },
+  };
+  return lifecycle;
+}
+
+function describeReason(reason: unknown): string {
+  if (reason instanceof Error) return `${reason.name}: ${reason.message}`;
+  return reason === undefined ? 'manual' : String(reason);
+}
+
+interface Config {
+  adapter: ServerAdapter;
+  deadlineMs: number;
+  lameDuckMs: number;
+  cleanupReserveMs: number;
+  log: ((line: string) => void) | false;
+  exitCodes: Partial<ExitCodes> | undefined;
+  signals: LifecycleOptions['signals'];
+  onUpgraded: LifecycleOptions['onUpgraded'];
+  clock: Clock;
+}
+
+function validate(options: LifecycleOptions): Config {
+  if (options === null || typeof options !== 'object') throw new LifecycleOptionError('options', options, 'an object');
+  const { adapter, deadlineMs = 10_000, lameDuckMs = 0, log = console.log, clock = systemClock } = options;
+  if (!adapter || typeof adapter.stopAccepting !== 'function' || !adapter.tracker) {
+    throw new LifecycleOptionError('adapter', adapter, 'a server adapter such as createNodeAdapter(server)');
+  }
+  const duration = (name: string, value: unknown): number => {
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+      throw new LifecycleOptionError(name, value, 'a finite number of milliseconds ≥ 0');
+    }
+    return value;
+  };
+  duration('deadlineMs', deadlineMs);
+  if (deadlineMs === 0) throw new LifecycleOptionError('deadlineMs', deadlineMs, 'more than 0 ms');
+  duration('lameDuckMs', lameDuckMs);
+  if (lameDuckMs >= deadlineMs) {
+    throw new LifecycleOptionError('lameDuckMs', lameDuckMs, `less than deadlineMs (${deadlineMs}), or there is no time left to drain`);
+  }
+  const cleanupReserveMs = duration('cleanupReserveMs', options.cleanupReserveMs ?? Math.min(1_000, deadlineMs / 2));
+  if (cleanupReserveMs >= deadlineMs) {
+    throw new LifecycleOptionError('cleanupReserveMs', cleanupReserveMs, `less than deadlineMs (${deadlineMs})`);
+  }
+  if (log !== false && typeof log !== 'function') throw new LifecycleOptionError('log', log, 'a function or false');
+  if (options.onUpgraded !== undefined && typeof options.onUpgraded !== 'function') {
+    throw new LifecycleOptionError('onUpgraded', options.onUpgraded, 'a function');
+  }
+  if (options.signals !== undefined && (options.signals === null || typeof options.signals !== 'object')) {
+    throw new LifecycleOptionError('signals', options.signals, 'an object of signal policy options');
+  }
+  return {
+    adapter,
+    deadlineMs,
+    lameDuckMs,
+    cleanupReserveMs,
+    log,
+    exitCodes: options.exitCodes,
+    signals: options.signals,
+    onUpgraded: options.onUpgraded,
+    clock,
+  };
+}

@@ -1,0 +1,67 @@
+import type { DrainReport } from '@quiesce/drain';
+import type { HooksReport } from '@quiesce/hooks';
+
+/** The named steps of the shutdown sequence, in order. */
+export type ShutdownPhaseName = 'lame-duck' | 'deregister' | 'stop-accepting' | 'drain' | 'cleanup';
+
+/** When one step ran. */
+export interface ShutdownPhase {
+  readonly name: ShutdownPhaseName;
+  /** Milliseconds after the start of shutdown. */
+  readonly startMs: number;
+  readonly durationMs: number;
+}
+
+/**
+ * How shutdown ended: `clean` (everything drained, every hook ok), `failed` (drained in time but a
+ * hook failed or timed out), `forced` (the deadline cut requests, sockets or hooks).
+ */
+export type ShutdownOutcome = 'clean' | 'failed' | 'forced';
+
+/** Everything one graceful shutdown did. Logged as one line and available as an object. */
+export interface ShutdownReport {
+  /** What started it: a signal name, `manual`, or an error description. */
+  readonly reason: string;
+  readonly outcome: ShutdownOutcome;
+  /** The code the process exits with under the configured exit-code policy. */
+  readonly exitCode: number;
+  readonly durationMs: number;
+  readonly deadlineMs: number;
+  readonly phases: readonly ShutdownPhase[];
+  readonly drain: DrainReport;
+  /** Registry deregistration hooks, run at the start of the lame duck. */
+  readonly deregistration: HooksReport;
+  /** The application's shutdown hooks, run concurrently with the drain. */
+  readonly hooks: HooksReport;
+  /** Final cleanup hooks, run after the drain. */
+  readonly cleanup: HooksReport;
+}
+
+/**
+ * Formats a report as the one line Quiesce logs, e.g.
+ * `quiesce: shutdown clean in 312ms (SIGTERM): lame-duck 0ms, drain 305ms; requests 5 completed, 0 cut; sockets 3 idle-closed, 0 preconnects, 0 force-closed; hooks 2 ok, 0 failed; exit 0`.
+ *
+ * @example
+ * ```ts
+ * lifecycle.shutdown().then((report) => console.log(formatShutdownReport(report)));
+ * ```
+ */
+export function formatShutdownReport(report: ShutdownReport): string {
+  const ms = (n: number): string => `${Math.round(n)}ms`;
+  const phase = (name: ShutdownPhaseName): string => {
+    const found = report.phases.find((p) => p.name === name);
+    return `${name} ${found ? ms(found.durationMs) : '-'}`;
+  };
+  const all = [report.deregistration, report.hooks, report.cleanup];
+  const ok = all.reduce((n, r) => n + r.totals.ok, 0);
+  const failed = all.reduce((n, r) => n + r.totals.total - r.totals.ok, 0);
+  const d = report.drain;
+  return (
+    `quiesce: shutdown ${report.outcome} in ${ms(report.durationMs)} (${report.reason}): ` +
+    `${phase('lame-duck')}, ${phase('drain')}; ` +
+    `requests ${d.requestsCompleted} completed, ${d.requestsCut} cut; ` +
+    `sockets ${d.idleClosed} idle-closed, ${d.preconnectsClosed} preconnects, ${d.forceClosed} force-closed` +
+    (d.upgradedAtStart > 0 ? ` (${d.upgradedForceClosed}/${d.upgradedAtStart} upgraded)` : '') +
+    `; hooks ${ok} ok, ${failed} failed; exit ${report.exitCode}`
+  );
+}
