@@ -1,0 +1,29 @@
+import { describeValue } from '@quiesce/drain';
+
+/**
+ * An option of the Fastify plugin cannot be used; the message names the option and the value.
+ * Options passed through to the lifecycle, the drain and the Node adapter are reported with this
+ * class too, the original error as `cause`. Fastify rejects `register()` / `ready()` / `listen()`
+ * with it.
+ *
+ * @example
+ * ```ts
+ * await app.register(fastifyQuiesce, { deadlineMs: -1 }).ready().catch((e) => {
+ *   if (e instanceof FastifyQuiesceOptionError) console.error(e.option, e.code); // "deadlineMs"
+ * });
+ * ```
+ */
+export class FastifyQuiesceOptionError extends TypeError {
+  override readonly name: string = 'FastifyQuiesceOptionError';
+  readonly code: 'QUIESCE_FASTIFY_INVALID_OPTION' = 'QUIESCE_FASTIFY_INVALID_OPTION';
+  /** The option's name, e.g. `readinessPath`. */
+  readonly option: string;
+  /** The value that was refused. */
+  readonly value: unknown;
+
+  constructor(option: string, value: unknown, expected: string, options?: { cause?: unknown }) {
+    super(`Invalid ${option}: ${describeValue(value)}. Expected ${expected}.`, options);
+    this.option = option;
+    this.value = value;
+  }
+}

@@ -1,0 +1,369 @@
+import { once } from 'node:events';
+import { type Socket, connect } from 'node:net';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { afterEach, describe, expect, it } from 'vitest';
+import { FastifyQuiesceOptionError } from './errors.ts';
+import { type FastifyQuiesceOptions, fastifyQuiesce } from './fastify-quiesce.ts';
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+const cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+const quiet: FastifyQuiesceOptions = { handleSignals: false, log: false };
+
+/**
+ * A Fastify app as an application would write it: an onRequest hook standing for its CORS / auth /
+ * logging, a fast and a slow route, and an onClose hook. `events` records what ran, in order.
+ */
+async function makeApp(
+  options: FastifyQuiesceOptions,
+  server: FastifyServerOptions = {},
+): Promise<{ app: FastifyInstance; events: string[] }> {
+  const events: string[] = [];
+  const app = Fastify(server);
+  cleanups.push(async () => {
+    app.quiesce?.uninstall();
+    app.quiesce?.forceClose();
+    await app.close().catch(() => undefined);
+  });
+  await app.register(fastifyQuiesce, options);
+  app.addHook('onRequest', async (_request, reply) => {
+    reply.header('x-app-hook', 'seen');
+  });
+  app.addHook('onResponse', async (request) => {
+    events.push(`response ${request.url}`);
+  });
+  app.addHook('onClose', async () => {
+    events.push('onClose');
+  });
+  app.get('/', async () => 'hello\n');
+  app.get<{ Querystring: { ms: string } }>('/slow', async (request) => {
+    await sleep(Number(request.query.ms));
+    return `slept ${request.query.ms}ms\n`;
+  });
+  return { app, events };
+}
+
+async function listen(app: FastifyInstance): Promise<number> {
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const address = app.server.address();
+  if (!address || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
+
+function caught(run: () => unknown): unknown {
+  try {
+    run();
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}
+
+interface Reply {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** One keep-alive connection speaking HTTP/1.1 by hand: headers as sent, and FIN versus reset. */
+async function rawConnection(port: number) {
+  const socket: Socket = connect(port, '127.0.0.1');
+  cleanups.push(() => socket.destroy());
+  await once(socket, 'connect');
+  let buffer = '';
+  let ended: 'fin' | 'reset' | undefined;
+  socket.on('data', (chunk: Buffer) => {
+    buffer += chunk.toString('latin1');
+  });
+  socket.on('end', () => {
+    ended ??= 'fin';
+  });
+  socket.on('error', (error: NodeJS.ErrnoException) => {
+    ended ??= error.code === 'ECONNRESET' ? 'reset' : 'fin';
+  });
+  const until = async (test: () => boolean, ms = 10_000): Promise<void> => {
+    const limit = Date.now() + ms;
+    while (!test()) {
+      if (Date.now() > limit) throw new Error(`timed out; received ${JSON.stringify(buffer)}, ended ${ended}`);
+      await sleep(10);
+    }
+  };
+  const complete = (): boolean => {
+    const end = buffer.indexOf('\r\n\r\n');
+    if (end < 0) return false;
+    const length = Number(/content-length: *(\d+)/i.exec(buffer.slice(0, end))?.[1] ?? 0);
+    return buffer.length >= end + 4 + length;
+  };
+  return {
+    async get(path: string): Promise<Reply> {
+      buffer = '';
+      socket.write(`GET ${path} HTTP/1.1\r\nHost: test\r\n\r\n`);
+      await until(() => complete() || ended !== undefined);
+      if (!complete()) throw new Error(`connection ended (${ended}) without a complete response to ${path}`);
+      const [head = '', body = ''] = buffer.split('\r\n\r\n');
+      const [statusLine = '', ...lines] = head.split('\r\n');
+      const headers = Object.fromEntries(
+        lines.map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]),
+      );
+      return { status: Number(statusLine.split(' ')[1]), headers, body };
+    },
+    async closed(): Promise<'fin' | 'reset'> {
+      await until(() => ended !== undefined);
+      return ended!;
+    },
+  };
+}
+
+function refused(port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve('connected');
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'error'));
+  });
+}
+
+describe('routes and decoration', () => {
+  it('registers /readyz and /healthz as ordinary routes: the app hooks run on them, 503 once shutdown began', async () => {
+    const { app } = await makeApp({ ...quiet, lameDuckMs: 2_000, deadlineMs: 10_000 });
+    const ready = await app.inject('/readyz');
+    expect(ready.statusCode).toBe(200);
+    expect(ready.body).toBe('ready\n');
+    expect(ready.headers['x-app-hook']).toBe('seen');
+    expect(ready.headers['cache-control']).toBe('no-store');
+    void app.quiesce.shutdown('test');
+    const notReady = await app.inject('/readyz');
+    expect(notReady.statusCode).toBe(503);
+    expect(notReady.body).toBe('shutting down\n');
+    expect(notReady.headers['x-app-hook']).toBe('seen');
+    expect((await app.inject('/healthz')).statusCode).toBe(200);
+    expect((await app.inject({ method: 'HEAD', url: '/readyz' })).statusCode).toBe(503);
+  });
+
+  it('takes other paths, or none', async () => {
+    const { app } = await makeApp({ ...quiet, readinessPath: '/ready', livenessPath: false });
+    expect((await app.inject('/ready')).statusCode).toBe(200);
+    expect((await app.inject('/readyz')).statusCode).toBe(404);
+    expect((await app.inject('/healthz')).statusCode).toBe(404);
+  });
+
+  it('decorates the instance with its lifecycle', async () => {
+    const { app } = await makeApp(quiet);
+    expect(app.quiesce.isReady()).toBe(true);
+    expect(app.quiesce.state).toBe('serving');
+    expect(typeof app.quiesce.onShutdown).toBe('function');
+  });
+
+  it('accepts the options of register() itself', async () => {
+    const app = Fastify();
+    cleanups.push(() => app.close());
+    await app.register(fastifyQuiesce, { ...quiet, prefix: '/ignored', logLevel: 'warn' } as FastifyQuiesceOptions);
+    expect((await app.inject('/readyz')).statusCode).toBe(200);
+  });
+});
+
+describe('the shutdown sequence over real sockets', () => {
+  it('shutdown(): in-flight request completes with Connection: close, then fastify.close() runs the onClose hooks', async () => {
+    const { app, events } = await makeApp({ ...quiet, deadlineMs: 10_000 });
+    app.quiesce.onShutdown('record', () => {
+      events.push('onShutdown');
+    });
+    const port = await listen(app);
+    const conn = await rawConnection(port);
+    const slow = conn.get('/slow?ms=600');
+    await sleep(150);
+    const done = app.quiesce.shutdown('test');
+    const response = await slow;
+    expect(response).toMatchObject({ status: 200, body: 'slept 600ms\n' });
+    expect(response.headers['connection']).toBe('close');
+    expect(response.headers['x-app-hook']).toBe('seen');
+    expect(await conn.closed()).toBe('fin');
+    const report = await done;
+    expect(report.outcome).toBe('clean');
+    expect(report.drain.requestsCompleted).toBe(1);
+    expect(report.cleanup.hooks.map((hook) => [hook.name, hook.status])).toEqual([['fastify.close', 'ok']]);
+    expect(events).toEqual(['onShutdown', 'response /slow?ms=600', 'onClose']);
+    expect(await refused(port)).toBe('ECONNREFUSED');
+  });
+
+  it('a reused keep-alive socket during the lame duck gets 200 with Connection: close (Fastify is not closing yet)', async () => {
+    const { app } = await makeApp({ ...quiet, lameDuckMs: 1_000, deadlineMs: 10_000 });
+    const port = await listen(app);
+    const conn = await rawConnection(port);
+    expect((await conn.get('/')).headers['connection']).toBe('keep-alive');
+    const done = app.quiesce.shutdown('test');
+    const reused = await conn.get('/');
+    expect(reused.status).toBe(200);
+    expect(reused.headers['connection']).toBe('close');
+    expect(await conn.closed()).toBe('fin');
+    const fresh = await rawConnection(port);
+    const ready = await fresh.get('/readyz');
+    expect(ready.status).toBe(503);
+    expect(ready.headers['x-app-hook']).toBe('seen');
+    expect((await done).outcome).toBe('clean');
+  });
+
+  it('cuts a request longer than the deadline, still closes Fastify (onClose runs), reports forced', async () => {
+    const { app, events } = await makeApp({ ...quiet, deadlineMs: 1_000 });
+    const port = await listen(app);
+    const conn = await rawConnection(port);
+    const tooLong = conn.get('/slow?ms=8000').then(
+      () => 'answered',
+      () => 'cut',
+    );
+    await sleep(150);
+    const report = await app.quiesce.shutdown('test');
+    expect(report.outcome).toBe('forced');
+    expect(report.drain.requestsCut).toBe(1);
+    expect(await tooLong).toBe('cut');
+    expect(events).toContain('onClose');
+  });
+});
+
+describe('fastify.close() called directly', () => {
+  it('holds Fastify in preClose until the drain is over: the in-flight request completes with Connection: close', async () => {
+    const { app, events } = await makeApp({ ...quiet, deadlineMs: 10_000 }, { forceCloseConnections: true });
+    const port = await listen(app);
+    const conn = await rawConnection(port);
+    const slow = conn.get('/slow?ms=600');
+    await sleep(150);
+    const closed = app.close().then(() => events.push('close() resolved'));
+    const response = await slow;
+    expect(response.status).toBe(200);
+    expect(response.headers['connection']).toBe('close');
+    await closed;
+    expect(events).toEqual(['response /slow?ms=600', 'onClose', 'close() resolved']);
+    // close() resolves with the report written.
+    expect(app.quiesce.report?.reason).toBe('fastify.close()');
+    expect(app.quiesce.report?.outcome).toBe('clean');
+    expect(app.quiesce.report?.cleanup.hooks.map((hook) => [hook.name, hook.status])).toEqual([['fastify.close', 'ok']]);
+  });
+
+  it('with return503OnClosing (default), a request on a kept-open socket gets Fastify’s 503 with Connection: close', async () => {
+    const { app } = await makeApp({ ...quiet, lameDuckMs: 1_000, deadlineMs: 10_000 });
+    const port = await listen(app);
+    const conn = await rawConnection(port);
+    await conn.get('/');
+    const closed = app.close();
+    await sleep(100);
+    const during = await conn.get('/');
+    expect(during.status).toBe(503);
+    expect(during.headers['connection']).toBe('close');
+    // Fastify answers before running any hook.
+    expect(during.headers['x-app-hook']).toBeUndefined();
+    await closed;
+  });
+
+  it('with return503OnClosing: false, the same request is served, with Connection: close', async () => {
+    const { app } = await makeApp({ ...quiet, lameDuckMs: 1_000, deadlineMs: 10_000 }, { return503OnClosing: false });
+    const port = await listen(app);
+    const conn = await rawConnection(port);
+    await conn.get('/');
+    const closed = app.close();
+    await sleep(100);
+    const during = await conn.get('/');
+    expect(during.status).toBe(200);
+    expect(during.headers['connection']).toBe('close');
+    await closed;
+  });
+  it('joins a shutdown already under way: close() resolves after the drain and the report, onClose runs once', async () => {
+    const { app, events } = await makeApp({ ...quiet, lameDuckMs: 500, deadlineMs: 10_000 });
+    const port = await listen(app);
+    const conn = await rawConnection(port);
+    const slow = conn.get('/slow?ms=800');
+    await sleep(100);
+    const shutdown = app.quiesce.shutdown('test');
+    await sleep(100);
+    await app.close();
+    expect(app.quiesce.report?.outcome).toBe('clean');
+    expect((await slow).headers['connection']).toBe('close');
+    expect((await shutdown).reason).toBe('test');
+    expect(events.filter((event) => event === 'onClose')).toHaveLength(1);
+  });
+
+  it('closes at once when the server never listened (inject-only tests do not wait out the lame duck)', async () => {
+    const { app, events } = await makeApp({ ...quiet, lameDuckMs: 30_000, deadlineMs: 60_000 });
+    expect((await app.inject('/')).statusCode).toBe(200);
+    const started = Date.now();
+    await app.close();
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(events).toContain('onClose');
+  });
+});
+
+describe('signals', () => {
+  it('installs the signal policy when the server listens, not at registration', async () => {
+    const initial = process.listenerCount('SIGTERM');
+    const { app } = await makeApp({ log: false });
+    await app.ready();
+    expect(process.listenerCount('SIGTERM')).toBe(initial);
+    await listen(app);
+    expect(process.listenerCount('SIGTERM')).toBe(initial + 1);
+    app.quiesce.uninstall();
+    expect(process.listenerCount('SIGTERM')).toBe(initial);
+  });
+});
+
+describe('option validation', () => {
+  it.each([
+    ['readinessPath', 'readyz'],
+    ['readinessPath', true],
+    ['livenessPath', 5],
+    ['livenessPath', '/readyz'],
+    ['handleSignals', 'yes'],
+    ['tcpKeepAliveMs', -1],
+    ['deadlineMs', -1],
+    ['lameDuckMs', 20_000],
+    ['cleanupReserveMs', Number.NaN],
+    ['log', 'stdout'],
+    ['signals', 3],
+    ['onUpgraded', 'x'],
+    ['idleGraceMs', Number.NaN],
+    ['pollMaxMs', -2],
+    ['clock', 'now'],
+    ['lameDuck', 5_000],
+  ])('refuses %s = %s: register() fails with a FastifyQuiesceOptionError naming it', async (option, value) => {
+    const app = Fastify();
+    cleanups.push(() => app.close().catch(() => undefined));
+    const error = await app.register(fastifyQuiesce, { [option]: value } as never).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(FastifyQuiesceOptionError);
+    expect(error).toMatchObject({ name: 'FastifyQuiesceOptionError', code: 'QUIESCE_FASTIFY_INVALID_OPTION', option });
+    expect((error as Error).message).toContain(option);
+  });
+
+  it('keeps the error of the package underneath as the cause', async () => {
+    const app = Fastify();
+    cleanups.push(() => app.close().catch(() => undefined));
+    const error = (await app.register(fastifyQuiesce, { deadlineMs: 0 }).then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as FastifyQuiesceOptionError;
+    expect(error.message).toBe('Invalid deadlineMs: 0. Expected more than 0 ms.');
+    expect(error.cause).toMatchObject({ name: 'LifecycleOptionError' });
+  });
+
+  it('refuses an HTTP/2 server', async () => {
+    const app = Fastify({ http2: true });
+    cleanups.push(() => app.close().catch(() => undefined));
+    const error = await app.register(fastifyQuiesce, quiet).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toMatchObject({ code: 'QUIESCE_FASTIFY_INVALID_OPTION', option: 'http2' });
+  });
+
+  it('describes a bad value without throwing on odd inputs', () => {
+    const error = caught(() => {
+      throw new FastifyQuiesceOptionError('readinessPath', Symbol('x'), 'a path');
+    });
+    expect((error as Error).message).toMatch(/^Invalid readinessPath: .*Expected a path\.$/);
+  });
+});
