@@ -1,0 +1,247 @@
+/** Describes a value for an error message without throwing on odd inputs. */
+function show(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'function') return `function ${value.name || '(anonymous)'}`;
+  if (typeof value === 'bigint') return `${value}n`;
+  if (value instanceof RegExp) return String(value);
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+/** The last lines of a child's output, for error messages that must show why it failed. */
+function tail(lines: readonly string[], count = 20): string {
+  if (lines.length === 0) return '  (none)';
+  const shown = lines.slice(-count).map((line) => `  ${line}`);
+  if (lines.length > count) shown.unshift(`  … ${lines.length - count} earlier lines`);
+  return shown.join('\n');
+}
+
+/**
+ * A harness function was given an option it cannot take. The message names the option and the value.
+ *
+ * @example
+ * ```ts
+ * try { await openConnection(-1); }
+ * catch (e) { if (e instanceof HarnessOptionError) console.error(e.option, e.value); }
+ * ```
+ */
+export class HarnessOptionError extends TypeError {
+  override readonly name: string = 'HarnessOptionError';
+  readonly code: 'QUIESCE_CONFORMANCE_INVALID_OPTION' = 'QUIESCE_CONFORMANCE_INVALID_OPTION';
+  /** The option's name, e.g. `clients`. */
+  readonly option: string;
+  /** The value that was refused. */
+  readonly value: unknown;
+
+  constructor(option: string, value: unknown, expected: string, options?: { cause?: unknown }) {
+    super(`Invalid ${option}: ${show(value)}. Expected ${expected}.`, options);
+    this.option = option;
+    this.value = value;
+  }
+}
+
+/**
+ * The Bun or Deno binary that the monorepo installs is not where the harness expects it.
+ *
+ * @example
+ * ```ts
+ * try { runtimeBinary('deno'); }
+ * catch (e) { if (e instanceof RuntimeMissingError) console.error(e.path); }
+ * ```
+ */
+export class RuntimeMissingError extends Error {
+  override readonly name: string = 'RuntimeMissingError';
+  readonly code: 'QUIESCE_CONFORMANCE_RUNTIME_MISSING' = 'QUIESCE_CONFORMANCE_RUNTIME_MISSING';
+  readonly runtime: string;
+  readonly path: string;
+
+  constructor(runtime: string, path: string, options?: { cause?: unknown }) {
+    super(
+      `The ${runtime} binary was not found at ${path}. Run \`npm install\` at the repository root ` +
+        `(the "${runtime}" devDependency provides it) and make sure its install script was allowed to run.`,
+      options,
+    );
+    this.runtime = runtime;
+    this.path = path;
+  }
+}
+
+/**
+ * A server child process exited, failed to spawn, or did not print its ready line in time.
+ * Carries everything the child printed so that the cause is visible in the test output.
+ *
+ * @example
+ * ```ts
+ * try { await startServer({ runtime: 'deno', script }); }
+ * catch (e) { if (e instanceof ServerStartError) console.error(e.reason, e.stderr); }
+ * ```
+ */
+export class ServerStartError extends Error {
+  override readonly name: string = 'ServerStartError';
+  readonly code: 'QUIESCE_CONFORMANCE_SERVER_START' = 'QUIESCE_CONFORMANCE_SERVER_START';
+  /**
+   * `exited`: the child ended first; `timeout`: no ready line in time; `spawn`: it never started;
+   * `url`: the ready line held no usable URL.
+   */
+  readonly reason: 'exited' | 'timeout' | 'spawn' | 'url';
+  readonly stdout: readonly string[];
+  readonly stderr: readonly string[];
+  /** The child's process id, if it was spawned (it has been sent SIGKILL). */
+  readonly pid: number | undefined;
+
+  constructor(
+    reason: 'exited' | 'timeout' | 'spawn' | 'url',
+    detail: string,
+    output: { stdout: readonly string[]; stderr: readonly string[]; pid?: number | undefined },
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `Server did not become ready: ${detail}\nstdout:\n${tail(output.stdout)}\nstderr:\n${tail(output.stderr)}`,
+      options,
+    );
+    this.reason = reason;
+    this.stdout = output.stdout;
+    this.stderr = output.stderr;
+    this.pid = output.pid;
+  }
+}
+
+/**
+ * A server child process did not print a line matching the pattern before the timeout or its exit.
+ *
+ * @example
+ * ```ts
+ * server.kill('SIGTERM');
+ * await server.waitForLine(/draining/, 5_000); // throws LineTimeoutError if never printed
+ * ```
+ */
+export class LineTimeoutError extends Error {
+  override readonly name: string = 'LineTimeoutError';
+  readonly code: 'QUIESCE_CONFORMANCE_LINE_TIMEOUT' = 'QUIESCE_CONFORMANCE_LINE_TIMEOUT';
+  readonly pattern: RegExp;
+
+  constructor(
+    pattern: RegExp,
+    detail: string,
+    output: { stdout: readonly string[]; stderr: readonly string[] },
+  ) {
+    super(`No output line matched ${pattern}: ${detail}\nstdout:\n${tail(output.stdout)}\nstderr:\n${tail(output.stderr)}`);
+    this.pattern = pattern;
+  }
+}
+
+/**
+ * The TCP connection could not be opened: nothing was sent, so retrying is always safe.
+ * `RefusedFailure` is the common case (nothing listens); this class covers every other connect error.
+ *
+ * @example
+ * ```ts
+ * try { await openConnection(port); }
+ * catch (e) { if (e instanceof ConnectFailure) console.error(e.errno); }
+ * ```
+ */
+export class ConnectFailure extends Error {
+  override readonly name: string = 'ConnectFailure';
+  readonly code: string = 'QUIESCE_CONFORMANCE_CONNECT_FAILED';
+  /** The system error code, e.g. `ECONNREFUSED`, `ETIMEDOUT` (connect timeout), `EADDRNOTAVAIL`. */
+  readonly errno: string;
+
+  constructor(errno: string, host: string, port: number, options?: { cause?: unknown }) {
+    super(`Could not connect to ${host}:${port} (${errno}); no request was sent, so a retry is safe.`, options);
+    this.errno = errno;
+  }
+}
+
+/**
+ * The connection was refused (`ECONNREFUSED`): nothing listens on the port, as after a listener closed.
+ * No request reached any server, so retrying is safe.
+ *
+ * @example
+ * ```ts
+ * try { await openConnection(port); }
+ * catch (e) { if (e instanceof RefusedFailure) retryLater(); }
+ * ```
+ */
+export class RefusedFailure extends ConnectFailure {
+  override readonly name: string = 'RefusedFailure';
+  override readonly code: string = 'QUIESCE_CONFORMANCE_REFUSED';
+
+  constructor(host: string, port: number, options?: { cause?: unknown }) {
+    super('ECONNREFUSED', host, port, options);
+  }
+}
+
+/** How a written request ended without a complete response. */
+export type AmbiguousKind = 'reset' | 'closed-without-response' | 'timeout';
+
+/**
+ * A request was written but no complete response came back: the connection was reset, closed, or went
+ * silent. The client cannot know whether the server processed the request, so only idempotent requests
+ * may be retried. This is the failure a graceful shutdown exists to prevent.
+ *
+ * @example
+ * ```ts
+ * try { await connection.request({ path: '/' }); }
+ * catch (e) { if (e instanceof AmbiguousFailure) console.error(e.kind, e.bytesRead); }
+ * ```
+ */
+export class AmbiguousFailure extends Error {
+  override readonly name: string = 'AmbiguousFailure';
+  readonly code: 'QUIESCE_CONFORMANCE_AMBIGUOUS' = 'QUIESCE_CONFORMANCE_AMBIGUOUS';
+  readonly kind: AmbiguousKind;
+  /** Bytes of the response that had arrived before the failure (0: nothing at all). */
+  readonly partialBytes: number;
+
+  constructor(kind: AmbiguousKind, partialBytes: number, detail: string, options?: { cause?: unknown }) {
+    super(
+      `A request was sent but no complete response came back (${kind}): ${detail}. ` +
+        'The server may or may not have processed it.',
+      options,
+    );
+    this.kind = kind;
+    this.partialBytes = partialBytes;
+  }
+}
+
+/**
+ * The server answered with bytes that are not valid HTTP/1.1 (as this harness reads it).
+ *
+ * @example
+ * ```ts
+ * try { await connection.request({ path: '/' }); }
+ * catch (e) { if (e instanceof ProtocolFailure) console.error(e.message); }
+ * ```
+ */
+export class ProtocolFailure extends Error {
+  override readonly name: string = 'ProtocolFailure';
+  readonly code: 'QUIESCE_CONFORMANCE_PROTOCOL' = 'QUIESCE_CONFORMANCE_PROTOCOL';
+
+  constructor(detail: string, options?: { cause?: unknown }) {
+    super(`The server sent an invalid HTTP/1.1 response: ${detail}.`, options);
+  }
+}
+
+/**
+ * A request was about to be written on a connection that had already ended. Nothing was sent, so
+ * retrying on a new connection is safe.
+ *
+ * @example
+ * ```ts
+ * try { connection.send('GET / HTTP/1.1\r\nHost: x\r\n\r\n'); }
+ * catch (e) { if (e instanceof ConnectionClosedError) connection = await openConnection(port); }
+ * ```
+ */
+export class ConnectionClosedError extends Error {
+  override readonly name: string = 'ConnectionClosedError';
+  readonly code: 'QUIESCE_CONFORMANCE_CONNECTION_CLOSED' = 'QUIESCE_CONFORMANCE_CONNECTION_CLOSED';
+  /** How the connection had ended: `fin`, `reset`, `local` or `error`. */
+  readonly closedBy: string;
+
+  constructor(closedBy: string, options?: { cause?: unknown }) {
+    super(`The connection had already ended (${closedBy}) before the request was written; open a new connection.`, options);
+    this.closedBy = closedBy;
+  }
+}
