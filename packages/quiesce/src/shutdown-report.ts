@@ -39,7 +39,8 @@ export interface ShutdownReport {
 
 /**
  * Formats a report as the one line Quiesce logs, e.g.
- * `quiesce: shutdown clean in 312ms (SIGTERM): lame-duck 0ms, drain 305ms; requests 5 completed, 0 cut; sockets 3 idle-closed, 0 preconnects, 0 force-closed; hooks 2 ok, 0 failed; exit 0`.
+ * `quiesce: shutdown clean in 312ms (SIGTERM): lame-duck 0ms, drain 305ms; deregistered etcd ok 4ms; requests 5 completed, 0 cut; sockets 3 idle-closed, 0 preconnects, 0 force-closed; hooks 2 ok, 0 failed; exit 0`
+ * (the `deregistered` part only when registries were deregistered).
  *
  * @example
  * ```ts
@@ -56,9 +57,11 @@ export function formatShutdownReport(report: ShutdownReport): string {
   const ok = all.reduce((n, r) => n + r.totals.ok, 0);
   const failed = all.reduce((n, r) => n + r.totals.total - r.totals.ok, 0);
   const d = report.drain;
+  const deregistered = report.deregistration.hooks.map((h) => `${h.name} ${h.status} ${ms(h.durationMs)}`);
   return (
     `quiesce: shutdown ${report.outcome} in ${ms(report.durationMs)} (${report.reason}): ` +
     `${phase('lame-duck')}, ${phase('drain')}; ` +
+    (deregistered.length > 0 ? `deregistered ${deregistered.join(', ')}; ` : '') +
     `requests ${d.requestsCompleted} completed, ${d.requestsCut} cut; ` +
     `sockets ${d.idleClosed} idle-closed, ${d.preconnectsClosed} preconnects, ${d.forceClosed} force-closed` +
     (d.upgradedAtStart > 0 ? ` (${d.upgradedForceClosed}/${d.upgradedAtStart} upgraded)` : '') +
