@@ -1,15 +1,16 @@
 /**
- * The Quiesce example: one graceful HTTP server. Interface (fixed; tests and docs rely on it):
- * env PORT (3000), HOST (127.0.0.1), QUIESCE_LAME_DUCK_MS (0), QUIESCE_DEADLINE_MS (10000);
- * prints `listening on http://HOST:PORT`; routes `/`, `/slow?ms=N`, `/healthz`, `/readyz`, each
- * response with `x-pid`; SIGTERM/SIGINT/SIGHUP drain and exit 0 (non-zero when the deadline forced
- * it); a second signal exits at once, non-zero.
+ * The Quiesce example: one graceful HTTP server that runs unchanged on Node, Bun and Deno.
+ * Interface (fixed; tests and docs rely on it): env PORT (3000), HOST (127.0.0.1),
+ * QUIESCE_LAME_DUCK_MS (0), QUIESCE_DEADLINE_MS (10000); prints `listening on http://HOST:PORT`;
+ * routes `/`, `/slow?ms=N`, `/healthz`, `/readyz`, each response with `x-pid`; SIGTERM / SIGINT /
+ * SIGHUP drain and exit 0 (1 when the deadline forced it); a second signal exits at once with
+ * 128 + n. Registers in etcd / Consul when ETCD_ENDPOINTS / CONSUL_HTTP_ADDR are set.
+ *
+ * node apps/example/dist/server.js · bun apps/example/src/server.ts · deno run -A apps/example/src/server.ts
  */
-import { createServer } from 'node:http';
-import { RegistryEnvError, createLifecycle, registryFromEnv } from 'quiesce';
-import { createNodeAdapter } from 'quiesce/node';
+import { type Lifecycle, RegistryEnvError, createLifecycle, registryFromEnv } from 'quiesce';
 import { ExampleConfigError, readConfig } from './config.ts';
-import { route } from './routes.ts';
+import type { RuntimeServer, ServeOptions } from './runtime-server.ts';
 
 let config: ReturnType<typeof readConfig>;
 try {
@@ -20,44 +21,33 @@ try {
   process.exit(2);
 }
 
-const server = createServer((req, res) => {
-  const url = new URL(req.url ?? '/', 'http://localhost');
-  const result = route(req.method ?? 'GET', url, { ready: lifecycle.isReady(), live: lifecycle.isLive() });
-  const send = (): void => {
-    res.writeHead(result.status, {
-      'content-type': 'text/plain; charset=utf-8',
-      'content-length': String(Buffer.byteLength(result.body)),
-      'x-pid': String(process.pid),
-    });
-    res.end(req.method === 'HEAD' ? undefined : result.body);
-  };
-  if (result.delayMs) {
-    const timer = setTimeout(send, result.delayMs);
-    res.once('close', () => clearTimeout(timer));
-  } else send();
-});
+let lifecycle: Lifecycle | undefined;
+const options: ServeOptions = {
+  host: config.host,
+  port: config.port,
+  state: () => ({ ready: lifecycle?.isReady() ?? false, live: lifecycle?.isLive() ?? true }),
+};
 
-const lifecycle = createLifecycle({
-  adapter: createNodeAdapter(server),
-  deadlineMs: config.deadlineMs,
-  lameDuckMs: config.lameDuckMs,
-});
-
-server.once('error', (error: NodeJS.ErrnoException) => {
-  console.error(`quiesce-example: cannot listen on ${config.host}:${config.port}: ${error.message}`);
+let started: RuntimeServer;
+try {
+  // Each runtime's own server API, through its adapter; only the running runtime's module loads.
+  if ('Bun' in globalThis) started = await (await import('./serve-bun.ts')).serveOnBun(options);
+  else if ('Deno' in globalThis) started = await (await import('./serve-deno.ts')).serveOnDeno(options);
+  else started = await (await import('./serve-node.ts')).serveNode(options);
+} catch (error) {
+  console.error(`quiesce-example: cannot listen on ${config.host}:${config.port}: ${(error as Error).message}`);
   process.exit(1);
-});
-server.listen(config.port, config.host, () => {
-  lifecycle.install();
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : config.port;
-  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-  console.log(`listening on http://${host}:${port}`);
-  void register(port);
-});
+}
+
+const running = createLifecycle({ adapter: started.adapter, deadlineMs: config.deadlineMs, lameDuckMs: config.lameDuckMs });
+lifecycle = running;
+running.install();
+const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+console.log(`listening on http://${host}:${started.port}`);
+await register(running, started.port);
 
 /** Registers in etcd (ETCD_ENDPOINTS) and/or Consul (CONSUL_HTTP_ADDR) when configured. */
-async function register(port: number): Promise<void> {
+async function register(target: Lifecycle, port: number): Promise<void> {
   let registry: ReturnType<typeof registryFromEnv>;
   try {
     registry = registryFromEnv(process.env, { service: 'quiesce-example', host: config.host, port });
@@ -67,7 +57,7 @@ async function register(port: number): Promise<void> {
     process.exit(2);
   }
   if (!registry) return;
-  lifecycle.useRegistry(registry);
+  target.useRegistry(registry);
   const result = await registry.register();
   console.log(`registered in ${registry.name}: ${result.outcome} in ${Math.round(result.durationMs)}ms`);
 }

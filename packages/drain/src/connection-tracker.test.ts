@@ -191,6 +191,22 @@ describe('ConnectionTracker', () => {
     expect(forced).toBe(1);
   });
 
+  it('waits for extra work (a runtime flush) without counting it as a request', async () => {
+    const { clock, tracker } = setup();
+    let flush: () => void = () => {};
+    tracker.waitFor(new Promise<void>((resolve) => (flush = resolve)));
+    let done = false;
+    const drained = tracker.drain().then((r) => {
+      done = true;
+      return r;
+    });
+    await clock.advance(1_000);
+    expect(done).toBe(false);
+    flush();
+    await clock.advance(0);
+    expect(await drained).toMatchObject({ outcome: 'drained', requestsCompleted: 0, inFlightAtStart: 0 });
+  });
+
   it('destroys connections accepted after the drain ended', async () => {
     const { tracker } = setup();
     await tracker.drain();

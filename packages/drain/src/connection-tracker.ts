@@ -94,6 +94,7 @@ export class ConnectionTracker {
   readonly #onForce: (() => void) | undefined;
   readonly #connections = new Set<ConnectionRecord>();
   readonly #requests = new Set<RequestRecord>();
+  readonly #pending = new Set<object>();
   #nextId = 1;
   #state: DrainState = 'serving';
   #completedSinceShutdown = 0;
@@ -192,6 +193,24 @@ export class ConnectionTracker {
   requestFinished(request: TrackedRequest): void {
     this.#finish(request as RequestRecord);
     this.#poke();
+  }
+
+  /**
+   * Makes the drain also wait for `work` that is neither a request nor a connection, such as a
+   * runtime flushing responses it has already been handed (Deno's `server.finished`). It is not
+   * counted in the report; at the deadline it is abandoned.
+   */
+  waitFor(work: PromiseLike<unknown>): void {
+    if (!work || typeof (work as PromiseLike<unknown>).then !== 'function') {
+      throw new DrainOptionError('work', work, 'a promise');
+    }
+    const token = {};
+    this.#pending.add(token);
+    const done = (): void => {
+      this.#pending.delete(token);
+      this.#poke();
+    };
+    work.then(done, done);
   }
 
   /**
@@ -309,6 +328,7 @@ export class ConnectionTracker {
           this.#connections.delete(record);
         }
         for (const request of [...this.#requests]) this.#finish(request);
+        this.#pending.clear();
         this.#onForce?.();
         end('forced', cut);
       };
@@ -339,7 +359,7 @@ export class ConnectionTracker {
             nextDue = Math.min(nextDue, grace - idleFor);
           }
         }
-        if (this.#connections.size === 0 && this.#requests.size === 0) {
+        if (this.#connections.size === 0 && this.#requests.size === 0 && this.#pending.size === 0) {
           end('drained');
           return;
         }

@@ -7,9 +7,11 @@ describe('@quiesce/drain public API', () => {
       [
         "ConnectionTracker",
         "DrainOptionError",
+        "ResponseGate",
         "assertDuration",
         "describeValue",
         "lameDuck",
+        "withConnectionClose",
       ]
     `);
   });

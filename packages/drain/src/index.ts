@@ -29,4 +29,6 @@ export {
 export type { DrainReport } from './drain-report.ts';
 export { DrainOptionError, assertDuration, describeValue } from './errors.ts';
 export { lameDuck } from './lame-duck.ts';
-export type { ServerAdapter } from './server-adapter.ts';
+export { type HoldResult, ResponseGate } from './response-gate.ts';
+export type { ServerAdapter, StopAcceptingOptions } from './server-adapter.ts';
+export { withConnectionClose } from './with-connection-close.ts';

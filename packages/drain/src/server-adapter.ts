@@ -1,4 +1,11 @@
 import type { ConnectionTracker } from './connection-tracker.ts';
+import type { ResponseGate } from './response-gate.ts';
+
+/** Options for {@link ServerAdapter.stopAccepting}. */
+export interface StopAcceptingOptions {
+  /** The shutdown deadline; whatever the adapter waits for before closing the listener ends with it. */
+  signal?: AbortSignal;
+}
 
 /**
  * The contract between a runtime adapter (`@quiesce/node`, `@quiesce/bun`, `@quiesce/deno`, the
@@ -12,9 +19,10 @@ export interface ServerAdapter {
   readonly tracker: ConnectionTracker;
   /**
    * Closes the listening socket so that new connections are refused, without touching open
-   * connections. Resolves once the listener is closed. Idempotent.
+   * connections. Resolves once the listener is closed; an adapter that holds responses first (see
+   * {@link ResponseGate}) stops holding when `options.signal` (the deadline) aborts. Idempotent.
    */
-  stopAccepting(): Promise<void>;
+  stopAccepting(options?: StopAcceptingOptions): Promise<void>;
   /** Removes everything the adapter attached to the server. Idempotent. */
   dispose(): void;
 }

@@ -9,7 +9,7 @@ const wrapped = new WeakSet<ServerResponse>();
  * started before the signal but is sent after it still tells the client not to reuse the socket.
  * A `Connection` header the handler set itself is overridden while closing.
  */
-export function closeConnectionWhenClosing(res: ServerResponse, closing: () => boolean): void {
+export function closeConnectionWhenClosing(res: ServerResponse, closing: () => boolean, onClose?: () => void): void {
   if (wrapped.has(res)) return;
   wrapped.add(res);
   const original = res.writeHead as (...args: unknown[]) => ServerResponse;
@@ -18,6 +18,7 @@ export function closeConnectionWhenClosing(res: ServerResponse, closing: () => b
       this.shouldKeepAlive = false;
       for (let i = 1; i < args.length; i++) args[i] = withoutConnection(args[i]);
       this.setHeader('Connection', 'close');
+      onClose?.();
     }
     return original.apply(this, args);
   };

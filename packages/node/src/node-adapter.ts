@@ -2,7 +2,15 @@ import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node
 import type { Server as HttpsServer } from 'node:https';
 import { Server as NetServer, type Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { ConnectionTracker, type ConnectionTrackerOptions, type ServerAdapter, type TrackedConnection } from '@quiesce/drain';
+import {
+  ConnectionTracker,
+  type ConnectionTrackerOptions,
+  ResponseGate,
+  type ServerAdapter,
+  type StopAcceptingOptions,
+  type TrackedConnection,
+} from '@quiesce/drain';
+import { systemClock } from '@quiesce/hooks';
 import { closeConnectionWhenClosing } from './connection-close.ts';
 import { NodeAdapterOptionError } from './errors.ts';
 
@@ -18,6 +26,14 @@ export interface NodeAdapterOptions extends Omit<ConnectionTrackerOptions, 'onFo
   tcpKeepAliveMs?: number | false;
   /** Use this tracker instead of creating one (its options then come from the tracker). */
   tracker?: ConnectionTracker;
+  /**
+   * Upper bound (ms) for holding responses before the listener closes, when responses with
+   * `Connection: close` already went out (a lame duck): clients that got one are reconnecting, and a
+   * connection that reaches the kernel's accept queue just before the listener closes is reset
+   * with its request. Holding responses until no request has started for `idleGraceMs` means no
+   * client is between two requests when the listener closes. Default 1000; 0 turns holding off.
+   */
+  holdMaxMs?: number;
 }
 
 /** The Node adapter: a {@link ServerAdapter} for one `node:http` / `node:https` server. */
@@ -52,7 +68,10 @@ export function createNodeAdapter(server: NodeHttpServer, options: NodeAdapterOp
     throw new NodeAdapterOptionError('server', server, 'a node:http or node:https Server (e.g. from http.createServer() or app.listen())');
   }
   if (options === null || typeof options !== 'object') throw new NodeAdapterOptionError('options', options, 'an object');
-  const { tcpKeepAliveMs = false, tracker: given, ...trackerOptions } = options;
+  const { tcpKeepAliveMs = false, tracker: given, holdMaxMs = 1_000, ...trackerOptions } = options;
+  if (typeof holdMaxMs !== 'number' || !Number.isFinite(holdMaxMs) || holdMaxMs < 0) {
+    throw new NodeAdapterOptionError('holdMaxMs', holdMaxMs, 'a finite number of milliseconds ≥ 0');
+  }
   if (tcpKeepAliveMs !== false && (typeof tcpKeepAliveMs !== 'number' || !Number.isFinite(tcpKeepAliveMs) || tcpKeepAliveMs < 0)) {
     throw new NodeAdapterOptionError('tcpKeepAliveMs', tcpKeepAliveMs, 'false or a finite number of milliseconds ≥ 0');
   }
@@ -62,6 +81,9 @@ export function createNodeAdapter(server: NodeHttpServer, options: NodeAdapterOp
   const tracker = given ?? new ConnectionTracker(trackerOptions);
   const connections = new WeakMap<Socket, TrackedConnection>();
   const closing = (): boolean => tracker.closing;
+  const quietMs = trackerOptions.idleGraceMs ?? 250;
+  const gate = new ResponseGate(trackerOptions.clock ?? systemClock);
+  let closeResponses = 0;
 
   const onConnection = (socket: Socket): void => {
     if (tcpKeepAliveMs !== false) socket.setKeepAlive(true, tcpKeepAliveMs);
@@ -91,7 +113,9 @@ export function createNodeAdapter(server: NodeHttpServer, options: NodeAdapterOp
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     const request = tracker.requestStarted(connections.get(req.socket));
-    closeConnectionWhenClosing(res, closing);
+    gate.arrived();
+    closeConnectionWhenClosing(res, closing, () => closeResponses++);
+    holdEndWhileGated(res, gate);
     const finished = (): void => tracker.requestFinished(request);
     res.once('finish', finished);
     res.once('close', finished);
@@ -118,11 +142,20 @@ export function createNodeAdapter(server: NodeHttpServer, options: NodeAdapterOp
     name: 'node',
     server,
     tracker,
-    stopAccepting(): Promise<void> {
+    async stopAccepting(stopOptions: StopAcceptingOptions = {}): Promise<void> {
+      if (!server.listening) return;
+      const { signal } = stopOptions;
+      if (closeResponses > 0 && holdMaxMs > 0 && !signal?.aborted) {
+        // Clients that got Connection: close are reconnecting: hold responses until they all wait.
+        const stop = (): void => gate.release();
+        signal?.addEventListener('abort', stop, { once: true });
+        await gate.hold(quietMs, holdMaxMs);
+        signal?.removeEventListener('abort', stop);
+      }
       // net.Server#close: closes the listening handle only; http.Server#close would also call
       // closeIdleConnections(). New connections are refused from here on.
       if (server.listening) NetServer.prototype.close.call(server);
-      return Promise.resolve();
+      gate.release();
     },
     dispose(): void {
       if (disposed) return;
@@ -133,6 +166,21 @@ export function createNodeAdapter(server: NodeHttpServer, options: NodeAdapterOp
       server.off('request', onRequest);
     },
   };
+}
+
+/**
+ * Defers `res.end()` while the gate holds. Until its end, a response is not complete for the
+ * client, which therefore neither sends its next request nor reconnects. (Corking the socket does
+ * not work: `OutgoingMessage#end` fully uncorks it.)
+ */
+function holdEndWhileGated(res: ServerResponse, gate: ResponseGate): void {
+  const end = res.end as (...args: unknown[]) => ServerResponse;
+  res.end = function (this: ServerResponse, ...args: unknown[]): ServerResponse {
+    const held = gate.held;
+    if (held === undefined) return end.apply(this, args);
+    void held.then(() => end.apply(this, args));
+    return this;
+  } as ServerResponse['end'];
 }
 
 const retarget: unique symbol = Symbol('quiesce.retarget');

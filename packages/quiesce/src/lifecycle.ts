@@ -161,7 +161,7 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
     ]);
 
     // 4. Stop accepting, without touching open connections.
-    await step('stop-accepting', () => adapter.stopAccepting());
+    await step('stop-accepting', () => adapter.stopAccepting({ signal: drainDeadline.signal }));
 
     // 5–6. Drain and shutdown hooks together; at the deadline both are cut.
     state = 'draining';

@@ -4,6 +4,7 @@ import {
   type ServerHandle,
   killAllServers,
   openConnection,
+  runFreshConnectionLoad,
   runKeepAliveLoad,
   startServer,
 } from '../harness/index.ts';
@@ -80,17 +81,33 @@ describe.each(exampleTargets)('example server on $runtime', ({ runtime, script }
     expect((await server.exited).code).toBe(0);
   });
 
-  it('idle keep-alive and preconnected sockets are closed with FIN, not reset', async () => {
+  it('idle keep-alive sockets are closed with FIN, not reset', async () => {
     const server = await start();
     const idle = await openConnection(server.port);
     await idle.request({ path: '/' });
-    const preconnect = await openConnection(server.port);
     server.kill('SIGTERM');
     expect(await idle.waitForClose()).toBe('fin');
-    expect(await preconnect.waitForClose()).toBe('fin');
     expect((await server.exited).code).toBe(0);
-    expect(server.stdout.join('\n')).toMatch(/sockets 1 idle-closed, 1 preconnects, 0 force-closed/);
+    // Only Node hands sockets to the tracker; Bun.serve and Deno.serve close idle sockets themselves.
+    if (runtime === 'node') expect(server.stdout.join('\n')).toMatch(/sockets 1 idle-closed, 0 preconnects, 0 force-closed/);
   });
+
+  // Bun.serve sets TCP_DEFER_ACCEPT (oven-sh/bun#28617): a connection that never sends a byte is
+  // never accepted by Bun, so Bun can neither close it with FIN nor reset it; it stays in the
+  // kernel's queue until the listener closes. Verified with `ss` (SYN-RECV on the server side).
+  const preconnectTest = runtime === 'bun' ? it.skip : it;
+  preconnectTest(
+    `preconnected sockets that never sent a request are closed with FIN, not reset${runtime === 'bun' ? ' (skipped on bun: TCP_DEFER_ACCEPT keeps silent connections away from Bun)' : ''}`,
+    async () => {
+      const server = await start();
+      const preconnect = await openConnection(server.port);
+      await sleep(100);
+      server.kill('SIGTERM');
+      expect(await preconnect.waitForClose()).toBe('fin');
+      expect((await server.exited).code).toBe(0);
+      if (runtime === 'node') expect(server.stdout.join('\n')).toMatch(/sockets 0 idle-closed, 1 preconnects, 0 force-closed/);
+    },
+  );
 
   it('a request longer than the deadline is cut at the deadline and the exit code is non-zero', async () => {
     const server = await start({ QUIESCE_DEADLINE_MS: '1000' });
@@ -142,6 +159,30 @@ describe.each(exampleTargets)('example server on $runtime', ({ runtime, script }
     expect(totals.error).toBe(0);
     expect(totals.ok).toBeGreaterThan(100);
     expect(totals.connectionCloseResponses).toBeGreaterThanOrEqual(1);
+    expect((await server.exited).code).toBe(0);
+  });
+
+  it('20 keep-alive clients lose not one request across a lame duck, while every response tells them to reconnect', async () => {
+    const server = await start({ QUIESCE_LAME_DUCK_MS: '400' });
+    const load = runKeepAliveLoad({ port: server.port, clients: 20, until: server.exited, maxDurationMs: 8_000, maxRequests: 200_000 });
+    await sleep(500);
+    server.kill('SIGTERM');
+    const { totals, failures } = await load;
+    expect(failures.filter((f) => f.outcome === 'ambiguous')).toEqual([]);
+    expect(totals.error).toBe(0);
+    expect(totals.connectionCloseResponses).toBeGreaterThan(20); // clients reconnected during the lame duck
+    expect((await server.exited).code).toBe(0);
+  });
+
+  it('20 fresh-connection clients lose not one request across a lame duck', async () => {
+    const server = await start({ QUIESCE_LAME_DUCK_MS: '400' });
+    const load = runFreshConnectionLoad({ port: server.port, clients: 20, until: server.exited, maxDurationMs: 8_000, maxRequests: 100_000 });
+    await sleep(500);
+    server.kill('SIGTERM');
+    const { totals, failures } = await load;
+    expect(failures.filter((f) => f.outcome === 'ambiguous')).toEqual([]);
+    expect(totals.error).toBe(0);
+    expect(totals.ok).toBeGreaterThan(100);
     expect((await server.exited).code).toBe(0);
   });
 

@@ -13,6 +13,8 @@ export interface ExampleTarget {
  */
 export const exampleTargets: readonly ExampleTarget[] = [
   { runtime: 'node', script: join(repoRoot(), 'apps/example/dist/server.js') },
+  { runtime: 'bun', script: join(repoRoot(), 'apps/example/src/server.ts') },
+  { runtime: 'deno', script: join(repoRoot(), 'apps/example/src/server.ts') },
 ];
 
 /** Resolves after `ms` milliseconds. */

@@ -1,0 +1,308 @@
+import {
+  ConnectionTracker,
+  type ConnectionTrackerOptions,
+  ResponseGate,
+  type ServerAdapter,
+  type TrackedConnection,
+  withConnectionClose,
+} from '@quiesce/drain';
+import { type Clock, systemClock } from '@quiesce/hooks';
+import { BunAdapterOptionError, BunRuntimeError, BunUnsupportedOptionError } from './errors.ts';
+import { ResponseWrites } from './internal/response-writes.ts';
+
+/** The options of `Bun.serve`, which {@link serveBun} takes unchanged (except `fd` and static `routes`). */
+export type BunServeOptions<WebSocketData = undefined, R extends string = string> = Bun.Serve.Options<WebSocketData, R>;
+
+/** Options for {@link serveBun}'s graceful shutdown. */
+export interface BunAdapterOptions extends Omit<ConnectionTrackerOptions, 'onForce'> {
+  /**
+   * Bun's `stop(false)` closes every idle keep-alive socket together with the listener, so
+   * `stopAccepting()` first holds finished responses until no request has started for this long:
+   * every socket Bun then closes has been idle at least this long, and every busy client gets its
+   * answer (with `Connection: close`) once the listener is closed. Default 250.
+   */
+  idleGraceMs?: number;
+  /** Upper bound for that hold when requests keep arriving. `0` never holds. Default 1000. */
+  holdMaxMs?: number;
+  /**
+   * Use this tracker instead of creating one. Create it with
+   * `onForce: () => adapter.forceClose()` so that the deadline can still cut connections.
+   */
+  tracker?: ConnectionTracker;
+}
+
+/** The Bun adapter: a {@link ServerAdapter} for one `Bun.serve` server, and the server. */
+export interface BunAdapter<WebSocketData = undefined> extends ServerAdapter {
+  /** The running Bun server (`Bun.serve`'s return value). */
+  readonly server: Bun.Server<WebSocketData>;
+  /** Closes every connection now (`server.stop(true)`); what the tracker calls at the deadline. Idempotent. */
+  forceClose(): void;
+}
+
+type Handler = (this: unknown, request: Request, server: unknown) => unknown;
+type ErrorHandler = (this: unknown, error: unknown) => unknown;
+type WebSocketHandlers = {
+  open?: (this: unknown, ws: Bun.ServerWebSocket<unknown>) => unknown;
+  close?: (this: unknown, ws: Bun.ServerWebSocket<unknown>, code: number, reason: string) => unknown;
+};
+
+const HTTP_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'CONNECT', 'TRACE']);
+
+/**
+ * Starts `Bun.serve(options)` with graceful shutdown built in, and returns its {@link ServerAdapter}
+ * for `createLifecycle`. From `tracker.beginShutdown()` on, every response carries
+ * `Connection: close` (Bun then closes the socket after it). `stopAccepting()` holds responses
+ * until requests stop arriving for `idleGraceMs` (at most `holdMaxMs`), closes the listener with
+ * `server.stop(false)`, then lets the held responses go: no client is then caught between two
+ * requests on a socket Bun closes, nor reconnecting into a listener that is closing. A request stays
+ * in flight until Bun has written all of its response (`server.pendingRequests`), streamed bodies
+ * included. At the deadline `server.stop(true)` cuts what is left. WebSockets are tracked as
+ * upgraded connections (closed only by your `onUpgraded` hook or at the deadline).
+ *
+ * Throws {@link BunAdapterOptionError} on a bad option, {@link BunUnsupportedOptionError} for `fd`
+ * (which Bun ignores) and for static `routes` (which Bun answers without the adapter), and
+ * {@link BunRuntimeError} outside Bun.
+ *
+ * @example
+ * ```ts
+ * import { createLifecycle } from 'quiesce';
+ * import { serveBun } from '@quiesce/bun';
+ *
+ * const adapter = serveBun({ port: 3000, hostname: '127.0.0.1', fetch: () => new Response('ok\n') });
+ * createLifecycle({ adapter }).install(); // SIGTERM now drains and exits 0
+ * ```
+ */
+export function serveBun<WebSocketData = undefined, R extends string = string>(
+  options: BunServeOptions<WebSocketData, R>,
+  adapterOptions: BunAdapterOptions = {},
+): BunAdapter<WebSocketData> {
+  if (options === null || typeof options !== 'object') throw new BunAdapterOptionError('options', options, 'the options object of Bun.serve');
+  const given = options as unknown as Record<string, unknown>;
+  if (given['fd'] !== undefined) {
+    throw new BunUnsupportedOptionError(
+      'fd',
+      given['fd'],
+      'Bun.serve ignores fd and listens on port 3000 (or $PORT) instead. Pass port and hostname, or unix, and let Bun bind the socket.',
+    );
+  }
+  const fetch = given['fetch'];
+  if (fetch !== undefined && typeof fetch !== 'function') throw new BunAdapterOptionError('fetch', fetch, 'a function (request, server) => Response');
+  if (fetch === undefined && given['routes'] === undefined) throw new BunAdapterOptionError('fetch', fetch, 'a function (request, server) => Response, or routes');
+  const error = given['error'];
+  if (error !== undefined && typeof error !== 'function') throw new BunAdapterOptionError('error', error, 'a function (error) => Response');
+  const websocket = given['websocket'];
+  if (websocket !== undefined && (websocket === null || typeof websocket !== 'object')) {
+    throw new BunAdapterOptionError('websocket', websocket, 'an object of WebSocket handlers');
+  }
+  checkRoutes(given['routes']);
+
+  if (adapterOptions === null || typeof adapterOptions !== 'object') throw new BunAdapterOptionError('adapterOptions', adapterOptions, 'an object');
+  const { idleGraceMs = 250, holdMaxMs = 1_000, tracker: givenTracker, ...trackerOptions } = adapterOptions;
+  checkDuration('idleGraceMs', idleGraceMs);
+  checkDuration('holdMaxMs', holdMaxMs);
+  if (givenTracker !== undefined && !(givenTracker instanceof ConnectionTracker)) {
+    throw new BunAdapterOptionError('tracker', givenTracker, 'a ConnectionTracker from @quiesce/drain');
+  }
+  const clock: Clock = trackerOptions.clock ?? systemClock;
+
+  let server: Bun.Server<WebSocketData> | undefined;
+  let forced = false;
+  let disposed = false;
+  let active = 0;
+  const forceClose = (): void => {
+    if (forced) return;
+    forced = true;
+    writes.stop();
+    gate.release();
+    void server?.stop(true).catch(() => {});
+  };
+  const tracker = givenTracker ?? new ConnectionTracker({ idleGraceMs, ...trackerOptions, onForce: forceClose });
+  const gate = new ResponseGate(clock);
+  const writes = new ResponseWrites(
+    tracker,
+    clock,
+    () => server?.pendingRequests ?? 0,
+    () => active,
+  );
+  const bun = (globalThis as { Bun?: typeof Bun }).Bun;
+  if (!bun || typeof bun.serve !== 'function') throw new BunRuntimeError();
+
+  /** Runs one request through the handler: accounting, the gate, and Connection: close. */
+  const handle = (self: unknown, run: () => unknown): unknown => {
+    if (disposed) return run();
+    gate.arrived();
+    const request = tracker.requestStarted();
+    active++;
+    let settled = false;
+    const abandon = (): void => {
+      if (settled) return;
+      settled = true;
+      active--;
+      tracker.requestFinished(request);
+    };
+    const handOver = (response: Response): Response => {
+      if (!settled) {
+        settled = true;
+        active--;
+        writes.handedOver(request);
+      }
+      return tracker.closing ? withConnectionClose(response) : response;
+    };
+    const respond = (result: unknown): unknown => {
+      // Anything but a Response (an upgrade returns undefined) is Bun's to handle as it is.
+      if (!(result instanceof Response)) {
+        abandon();
+        return result;
+      }
+      const held = gate.held;
+      return held ? held.then(() => handOver(result)) : handOver(result);
+    };
+    const fail = (thrown: unknown): unknown => {
+      if (typeof error !== 'function') {
+        abandon();
+        throw thrown;
+      }
+      const giveUp = (again: unknown): never => {
+        abandon();
+        throw again;
+      };
+      // The application's error page goes out like any response: held, and with Connection: close.
+      let page: unknown;
+      try {
+        page = (error as ErrorHandler).call(self, thrown);
+      } catch (again) {
+        return giveUp(again);
+      }
+      return settle(page, respond, giveUp);
+    };
+    let result: unknown;
+    try {
+      result = run();
+    } catch (thrown) {
+      return fail(thrown);
+    }
+    return settle(result, respond, fail);
+  };
+
+  const wrap = (handler: Handler): Handler =>
+    function (this: unknown, request: Request, bunServer: unknown): unknown {
+      return handle(this, () => handler.call(this, request, bunServer));
+    };
+
+  const served: Record<string, unknown> = { ...given };
+  if (typeof fetch === 'function') served['fetch'] = wrap(fetch as Handler);
+  if (given['routes'] !== undefined) served['routes'] = wrapRoutes(given['routes'] as Record<string, unknown>, wrap);
+  if (websocket !== undefined) served['websocket'] = trackWebSockets(websocket as WebSocketHandlers, tracker);
+
+  server = bun.serve(served as unknown as Bun.Serve.Options<WebSocketData, R>);
+  const running = server;
+
+  let stopping: Promise<void> | undefined;
+  return {
+    name: 'bun',
+    server: running,
+    tracker,
+    forceClose,
+    stopAccepting(): Promise<void> {
+      stopping ??= (async () => {
+        writes.track();
+        if (!forced && holdMaxMs > 0) await gate.hold(idleGraceMs, holdMaxMs);
+        // stop(false) closes the listening socket before it returns (a connect right after is
+        // refused), so the held responses can go at once. Its promise waits for every socket,
+        // idle preconnects included (up to Bun's idleTimeout): the drain follows requests instead.
+        if (!forced) void running.stop(false).catch(() => {});
+        gate.release();
+      })();
+      return stopping;
+    },
+    dispose(): void {
+      if (disposed) return;
+      disposed = true;
+      writes.stop();
+      gate.release();
+    },
+  };
+}
+
+/** Calls `next` with `value`, or with what it resolves to; `fail` for a throw or a rejection. */
+function settle(value: unknown, next: (value: unknown) => unknown, fail: (error: unknown) => unknown): unknown {
+  if (value !== null && typeof value === 'object' && typeof (value as PromiseLike<unknown>).then === 'function') {
+    return Promise.resolve(value as PromiseLike<unknown>).then(next, fail);
+  }
+  return next(value);
+}
+
+function checkDuration(option: string, value: unknown): void {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new BunAdapterOptionError(option, value, 'a finite number of milliseconds ≥ 0');
+  }
+}
+
+/** Static route values are answered by Bun itself, so the adapter would never see those requests. */
+function checkRoutes(routes: unknown): void {
+  if (routes === undefined) return;
+  if (routes === null || typeof routes !== 'object' || Array.isArray(routes)) {
+    throw new BunAdapterOptionError('routes', routes, 'an object mapping paths to handler functions');
+  }
+  for (const [path, value] of Object.entries(routes)) {
+    const option = `routes[${JSON.stringify(path)}]`;
+    if (value === false || typeof value === 'function') continue;
+    if (isMethodMap(value)) {
+      for (const [method, handler] of Object.entries(value)) {
+        if (typeof handler !== 'function') throw unsupportedRoute(`${option}.${method}`, handler);
+      }
+      continue;
+    }
+    throw unsupportedRoute(option, value);
+  }
+}
+
+function isMethodMap(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== 'object' || value instanceof Response) return false;
+  if (Object.getPrototypeOf(value) !== Object.prototype) return false;
+  const keys = Object.keys(value);
+  return keys.length > 0 && keys.every((key) => HTTP_METHODS.has(key));
+}
+
+function unsupportedRoute(option: string, value: unknown): BunUnsupportedOptionError {
+  return new BunUnsupportedOptionError(
+    option,
+    value,
+    'Bun answers static routes (a Response, a file, a directory, an HTML import) itself, so during shutdown they would get no Connection: close and no accounting. Return the value from a function instead, e.g. () => response.clone().',
+  );
+}
+
+function wrapRoutes(routes: Record<string, unknown>, wrap: (handler: Handler) => Handler): Record<string, unknown> {
+  const wrapped: Record<string, unknown> = {};
+  for (const [path, value] of Object.entries(routes)) {
+    if (typeof value === 'function') wrapped[path] = wrap(value as Handler);
+    else if (isMethodMap(value)) {
+      wrapped[path] = Object.fromEntries(Object.entries(value).map(([method, handler]) => [method, wrap(handler as Handler)]));
+    } else wrapped[path] = value;
+  }
+  return wrapped;
+}
+
+/** WebSockets become upgraded connections: never closed as idle, handed to `onUpgraded`, cut at the deadline. */
+function trackWebSockets(handlers: WebSocketHandlers, tracker: ConnectionTracker): WebSocketHandlers {
+  const connections = new WeakMap<object, TrackedConnection>();
+  return {
+    ...handlers,
+    open(this: unknown, ws: Bun.ServerWebSocket<unknown>): unknown {
+      const connection = tracker.connectionOpened({
+        raw: ws,
+        close: () => ws.close(1001, 'server shutting down'),
+        destroy: () => ws.terminate(),
+      });
+      tracker.connectionUpgraded(connection);
+      connections.set(ws, connection);
+      return handlers.open?.call(this, ws);
+    },
+    close(this: unknown, ws: Bun.ServerWebSocket<unknown>, code: number, reason: string): unknown {
+      const connection = connections.get(ws);
+      if (connection) tracker.connectionClosed(connection);
+      return handlers.close?.call(this, ws, code, reason);
+    },
+  };
+}
+

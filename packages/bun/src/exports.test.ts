@@ -1,0 +1,15 @@
+import { describe, expect, it } from 'vitest';
+import * as api from './index.ts';
+
+describe('@quiesce/bun public API', () => {
+  it('exports exactly these names (a change here is a change to the public API)', () => {
+    expect(Object.keys(api).sort()).toMatchInlineSnapshot(`
+      [
+        "BunAdapterOptionError",
+        "BunRuntimeError",
+        "BunUnsupportedOptionError",
+        "serveBun",
+      ]
+    `);
+  });
+});

@@ -1,0 +1,77 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { ConnectionTracker } from '@quiesce/drain';
+import { describe, expect, it } from 'vitest';
+import { runtimeBinary } from '../../conformance/src/harness/index.ts';
+import { serveDeno } from './deno-adapter.ts';
+import { DenoAdapterOptionError, DenoRuntimeError, DenoUnsupportedOptionError } from './errors.ts';
+
+// Options are validated before the runtime is touched, so most of these run here on Node; the
+// reusePort check needs Deno and runs in real Deno processes.
+const handler = (): Response => new Response('ok');
+
+describe('serveDeno options', () => {
+  it('refuses fd, which Deno.serve ignores (it binds a port instead), with a stable code', () => {
+    const attempt = () => serveDeno({ fd: 3, handler } as never);
+    expect(attempt).toThrow(DenoUnsupportedOptionError);
+    expect(attempt).toThrow(/Unsupported fd: 3\. Deno\.serve cannot adopt a socket/);
+    expect(attempt).toThrow(expect.objectContaining({ code: 'QUIESCE_DENO_UNSUPPORTED_OPTION', option: 'fd' }));
+  });
+
+  it.each([
+    ['options', null, {}],
+    ['handler', {}, {}],
+    ['handler', { handler: 'nope' }, {}],
+    ['onError', { handler, onError: 1 }, {}],
+    ['signal', { handler, signal: {} }, {}],
+    ['adapterOptions', { handler }, 'fast'],
+    ['idleGraceMs', { handler }, { idleGraceMs: -1 }],
+    ['holdMaxMs', { handler }, { holdMaxMs: Number.NaN }],
+    ['tracker', { handler }, { tracker: {} }],
+  ])('rejects a bad %s with an error naming it', (option, options, adapterOptions) => {
+    const attempt = () => serveDeno(options as never, adapterOptions as never);
+    expect(attempt).toThrow(DenoAdapterOptionError);
+    expect(attempt).toThrow(new RegExp(`^Invalid ${option}: `));
+    expect(attempt).toThrow(expect.objectContaining({ code: 'QUIESCE_DENO_INVALID_OPTION', option }));
+  });
+
+  it('passes tracker options to the tracker it creates (their errors name the option)', () => {
+    expect(() => serveDeno({ handler }, { pollMinMs: 0 })).toThrow(/Invalid pollMinMs: 0/);
+  });
+
+  it('needs Deno to run: DenoRuntimeError on Node', () => {
+    const attempt = () => serveDeno({ handler }, { tracker: new ConnectionTracker() });
+    expect(attempt).toThrow(DenoRuntimeError);
+    expect(attempt).toThrow(expect.objectContaining({ code: 'QUIESCE_DENO_RUNTIME_MISSING' }));
+    expect(attempt).toThrow(/On Node use @quiesce\/node/);
+  });
+
+  it('error classes take a cause', () => {
+    const cause = new Error('root');
+    expect(new DenoAdapterOptionError('x', 1, 'y', { cause }).cause).toBe(cause);
+    expect(new DenoUnsupportedOptionError('x', 1, 'y', { cause }).cause).toBe(cause);
+    expect(new DenoRuntimeError({ cause }).cause).toBe(cause);
+  });
+});
+
+describe('serveDeno reusePort (real Deno process)', () => {
+  const script = fileURLToPath(new URL('./fixtures/reuse-port.ts', import.meta.url));
+  const run = (flags: string[]) =>
+    spawnSync(runtimeBinary('deno'), ['run', '-A', '--quiet', ...flags, script], {
+      env: { ...process.env, DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+
+  it('refuses reusePort without --unstable-net with a catchable error, where Deno itself would exit the process with code 70', () => {
+    const result = run([]);
+    expect(result.stdout).toContain('refused DenoUnsupportedOptionError QUIESCE_DENO_UNSUPPORTED_OPTION reusePort');
+    expect(result.status).toBe(0);
+  });
+
+  it('passes reusePort through when --unstable-net is on', () => {
+    const result = run(['--unstable-net']);
+    expect(result.stdout).toMatch(/listening on http:\/\/127\.0\.0\.1:\d+/);
+    expect(result.status).toBe(0);
+  });
+});

@@ -1,0 +1,212 @@
+import { ConnectionTracker, type ConnectionTrackerOptions, ResponseGate, type ServerAdapter, withConnectionClose } from '@quiesce/drain';
+import { type Clock, systemClock } from '@quiesce/hooks';
+import type {
+  DenoHttpServer,
+  DenoNetAddr,
+  DenoServeHandlerInfo,
+  DenoServeOptions,
+  DenoServeTcpOptions,
+  DenoServeUnixOptions,
+  DenoUnixAddr,
+} from './deno-types.ts';
+import { DenoAdapterOptionError, DenoRuntimeError, DenoUnsupportedOptionError } from './errors.ts';
+import { denoRuntime } from './internal/deno-runtime.ts';
+import { listenerClosed } from './internal/listener-closed.ts';
+
+/** Options for {@link serveDeno}'s graceful shutdown. */
+export interface DenoAdapterOptions extends Omit<ConnectionTrackerOptions, 'onForce'> {
+  /**
+   * Deno's `shutdown()` closes every idle keep-alive socket together with the listener, so
+   * `stopAccepting()` first holds finished responses until no request has started for this long:
+   * every socket Deno then closes has been idle at least this long, and every busy client gets its
+   * answer (with `Connection: close`) once the listener is closed. Default 250.
+   */
+  idleGraceMs?: number;
+  /** Upper bound for that hold when requests keep arriving. `0` never holds. Default 1000. */
+  holdMaxMs?: number;
+  /**
+   * Use this tracker instead of creating one. Create it with
+   * `onForce: () => adapter.forceClose()` so that the deadline can still cut connections.
+   */
+  tracker?: ConnectionTracker;
+}
+
+/** The Deno adapter: a {@link ServerAdapter} for one `Deno.serve` server, and the server. */
+export interface DenoAdapter<Addr = DenoNetAddr> extends ServerAdapter {
+  /** The running Deno server (`Deno.serve`'s return value). */
+  readonly server: DenoHttpServer<Addr>;
+  /**
+   * Closes every connection now by aborting the server's signal; what the tracker calls at the deadline.
+   * After `shutdown()` Deno offers no way to do that, so it only stops holding responses. Idempotent.
+   */
+  forceClose(): void;
+}
+
+/**
+ * Starts `Deno.serve(options)` with graceful shutdown built in, and returns its {@link ServerAdapter}
+ * for `createLifecycle`. From `tracker.beginShutdown()` on, every response carries
+ * `Connection: close` (Deno sends the header but keeps the socket open; clients close it).
+ * `stopAccepting()` holds responses until requests stop arriving for `idleGraceMs` (at most
+ * `holdMaxMs`), calls `server.shutdown()`, waits until a connect to the server's own address is
+ * refused, then lets the held responses go: no client is then caught between two requests on a
+ * socket Deno closes, nor reconnecting into a listener that is closing. A request stays in flight
+ * until Deno reports its response delivered (`info.completed`), streamed bodies included, and the
+ * drain also waits for `server.finished` (not counted as a request in the report). At
+ * the deadline, before `shutdown()`, the server's abort signal cuts what is left; after it Deno
+ * offers no way to cut connections, so the process exit that follows the deadline does.
+ *
+ * Throws {@link DenoAdapterOptionError} on a bad option, {@link DenoUnsupportedOptionError} for
+ * `fd` (which `Deno.serve` ignores) and for `reusePort` without `--unstable-net` (Deno would exit
+ * with code 70), and {@link DenoRuntimeError} outside Deno.
+ *
+ * @example
+ * ```ts
+ * import { createLifecycle } from 'quiesce';
+ * import { serveDeno } from '@quiesce/deno';
+ *
+ * const adapter = serveDeno({ port: 8000, hostname: '127.0.0.1', handler: () => new Response('ok\n') });
+ * createLifecycle({ adapter }).install(); // SIGTERM now drains and exits 0
+ * ```
+ */
+export function serveDeno(options: DenoServeTcpOptions, adapterOptions?: DenoAdapterOptions): DenoAdapter<DenoNetAddr>;
+export function serveDeno(options: DenoServeUnixOptions, adapterOptions?: DenoAdapterOptions): DenoAdapter<DenoUnixAddr>;
+export function serveDeno(options: DenoServeOptions, adapterOptions: DenoAdapterOptions = {}): DenoAdapter<DenoNetAddr | DenoUnixAddr> {
+  if (options === null || typeof options !== 'object') throw new DenoAdapterOptionError('options', options, 'the options object of Deno.serve, with a handler');
+  const given = options as unknown as Record<string, unknown>;
+  if (given['fd'] !== undefined) {
+    throw new DenoUnsupportedOptionError(
+      'fd',
+      given['fd'],
+      'Deno.serve cannot adopt a socket: it ignores fd and binds a port (8000 by default) instead. Pass port and hostname, or path for a unix socket.',
+    );
+  }
+  const handler = given['handler'];
+  if (typeof handler !== 'function') throw new DenoAdapterOptionError('handler', handler, 'a function (request, info) => Response');
+  const onError = given['onError'];
+  if (onError !== undefined && typeof onError !== 'function') throw new DenoAdapterOptionError('onError', onError, 'a function (error) => Response');
+  const userSignal = given['signal'];
+  if (userSignal !== undefined && !(userSignal instanceof AbortSignal)) throw new DenoAdapterOptionError('signal', userSignal, 'an AbortSignal');
+
+  if (adapterOptions === null || typeof adapterOptions !== 'object') throw new DenoAdapterOptionError('adapterOptions', adapterOptions, 'an object');
+  const { idleGraceMs = 250, holdMaxMs = 1_000, tracker: givenTracker, ...trackerOptions } = adapterOptions;
+  checkDuration('idleGraceMs', idleGraceMs);
+  checkDuration('holdMaxMs', holdMaxMs);
+  if (givenTracker !== undefined && !(givenTracker instanceof ConnectionTracker)) {
+    throw new DenoAdapterOptionError('tracker', givenTracker, 'a ConnectionTracker from @quiesce/drain');
+  }
+  const clock: Clock = trackerOptions.clock ?? systemClock;
+
+  const abort = new AbortController();
+  let forced = false;
+  let disposed = false;
+  let shutDown = false;
+  const forceClose = (): void => {
+    if (forced) return;
+    forced = true;
+    gate.release();
+    // shutdown() takes the server's resource: aborting after it makes Deno's own abort listener
+    // throw an uncaught BadResource (the process dies with code 1) and cuts nothing. From then on
+    // only the process exit, which the lifecycle performs right after the deadline, can cut.
+    if (!shutDown) abort.abort(new Error('quiesce: forced stop'));
+  };
+  const tracker = givenTracker ?? new ConnectionTracker({ idleGraceMs, ...trackerOptions, onForce: forceClose });
+  const gate = new ResponseGate(clock);
+
+  const deno = denoRuntime();
+  if (!deno) throw new DenoRuntimeError();
+  if (given['reusePort'] === true && typeof deno.listenDatagram !== 'function') {
+    throw new DenoUnsupportedOptionError(
+      'reusePort',
+      true,
+      'Deno.serve({ reusePort: true }) needs --unstable-net (or "unstable": ["net"] in deno.json); without it Deno prints a warning and exits the whole process with code 70. Add the flag, or leave reusePort out.',
+    );
+  }
+
+  const finalize = (response: Response): Response => (tracker.closing ? withConnectionClose(response) : response);
+  const respond = (result: unknown): unknown => {
+    // Anything but a Response is Deno's to reject, as it would without the adapter.
+    if (!(result instanceof Response)) return result;
+    const held = gate.held;
+    return held ? held.then(() => finalize(result)) : finalize(result);
+  };
+  // Errors are answered here rather than by Deno, so that the error page is held and closes too.
+  const fail = (error: unknown): unknown => {
+    if (typeof onError === 'function') return settle((onError as (error: unknown) => unknown)(error), respond);
+    console.error(error);
+    return respond(new Response('Internal Server Error', { status: 500 }));
+  };
+  const wrapped = (request: Request, info: DenoServeHandlerInfo<unknown>): unknown => {
+    if (disposed) return (handler as (request: Request, info: unknown) => unknown)(request, info);
+    gate.arrived();
+    const tracked = tracker.requestStarted();
+    const finished = (): void => tracker.requestFinished(tracked);
+    // Settles once the response, streamed body included, was delivered or abandoned (Deno ≥ 2.0;
+    // without it the request ends when its response is handed over, and server.finished still
+    // holds the drain).
+    const completed = (info as Partial<DenoServeHandlerInfo<unknown>> | undefined)?.completed;
+    if (completed) completed.then(finished, finished);
+    const handOver = (value: unknown): unknown => {
+      if (!completed) finished();
+      return value;
+    };
+    let result: unknown;
+    try {
+      result = (handler as (request: Request, info: unknown) => unknown)(request, info);
+    } catch (error) {
+      return settle(fail(error), handOver);
+    }
+    return settle(settle(result, respond, fail), handOver);
+  };
+
+  const onAbort = (): void => forceClose();
+  if (userSignal instanceof AbortSignal) {
+    if (userSignal.aborted) forceClose();
+    else userSignal.addEventListener('abort', onAbort, { once: true });
+  }
+  const server = deno.serve({ ...given, handler: wrapped, signal: abort.signal });
+
+  let stopping: Promise<void> | undefined;
+  return {
+    name: 'deno',
+    server,
+    tracker,
+    forceClose,
+    stopAccepting(): Promise<void> {
+      stopping ??= (async () => {
+        if (!forced && holdMaxMs > 0) await gate.hold(idleGraceMs, holdMaxMs);
+        if (!forced) {
+          shutDown = true;
+          // Never awaited here: it resolves only once every held request is done.
+          server.shutdown().catch(() => {});
+          // info.completed settles as soon as a string body is handed over, before it is sent
+          // (measured: at once, for a 32 MB body to a paused reader); server.finished waits for
+          // every connection. The drain waits for it too.
+          tracker.waitFor(server.finished);
+          await listenerClosed(deno, server.addr, clock, 1_000);
+        }
+        gate.release();
+      })();
+      return stopping;
+    },
+    dispose(): void {
+      if (disposed) return;
+      disposed = true;
+      gate.release();
+      if (userSignal instanceof AbortSignal) userSignal.removeEventListener('abort', onAbort);
+    },
+  };
+}
+
+/** Calls `next` with `value`, or with what it resolves to; `fail` for a rejection. */
+function settle(value: unknown, next: (value: unknown) => unknown, fail?: (error: unknown) => unknown): unknown {
+  if (value !== null && typeof value === 'object' && typeof (value as PromiseLike<unknown>).then === 'function') {
+    return Promise.resolve(value as PromiseLike<unknown>).then(next, fail);
+  }
+  return next(value);
+}
+
+function checkDuration(option: string, value: unknown): void {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new DenoAdapterOptionError(option, value, 'a finite number of milliseconds ≥ 0');
+  }
+}

@@ -1,0 +1,67 @@
+import { describeValue } from '@quiesce/drain';
+
+/**
+ * `serveDeno` was given a value it cannot use; the message names the option and the value.
+ *
+ * @example
+ * ```ts
+ * try { serveDeno({ handler, port: 8000 }, { idleGraceMs: -1 }); }
+ * catch (e) { if (e instanceof DenoAdapterOptionError) console.error(e.option); } // "idleGraceMs"
+ * ```
+ */
+export class DenoAdapterOptionError extends TypeError {
+  override readonly name: string = 'DenoAdapterOptionError';
+  readonly code: 'QUIESCE_DENO_INVALID_OPTION' = 'QUIESCE_DENO_INVALID_OPTION';
+  readonly option: string;
+  readonly value: unknown;
+
+  constructor(option: string, value: unknown, expected: string, options?: { cause?: unknown }) {
+    super(`Invalid ${option}: ${describeValue(value)}. Expected ${expected}.`, options);
+    this.option = option;
+    this.value = value;
+  }
+}
+
+/**
+ * A `Deno.serve` option that does not do what it says here: `fd` (Deno.serve cannot adopt a
+ * socket; it ignores `fd` and binds a port instead), or `reusePort: true` without `--unstable-net`
+ * (Deno prints a warning and exits the process with code 70, which no `try` can catch). Refused up
+ * front; the message says what to do instead.
+ *
+ * @example
+ * ```ts
+ * try { serveDeno({ handler, port: 8000, reusePort: true }); }
+ * catch (e) { if (e instanceof DenoUnsupportedOptionError) console.error(e.code, e.option); } // "reusePort"
+ * ```
+ */
+export class DenoUnsupportedOptionError extends Error {
+  override readonly name: string = 'DenoUnsupportedOptionError';
+  readonly code: 'QUIESCE_DENO_UNSUPPORTED_OPTION' = 'QUIESCE_DENO_UNSUPPORTED_OPTION';
+  readonly option: string;
+  readonly value: unknown;
+
+  constructor(option: string, value: unknown, reason: string, options?: { cause?: unknown }) {
+    super(`Unsupported ${option}: ${describeValue(value)}. ${reason}`, options);
+    this.option = option;
+    this.value = value;
+  }
+}
+
+/**
+ * `serveDeno` was called outside Deno (there is no `globalThis.Deno.serve`). On Node use
+ * `@quiesce/node`, on Bun `@quiesce/bun`.
+ *
+ * @example
+ * ```ts
+ * try { serveDeno({ handler }); }
+ * catch (e) { if (e instanceof DenoRuntimeError) console.error(e.code); } // "QUIESCE_DENO_RUNTIME_MISSING"
+ * ```
+ */
+export class DenoRuntimeError extends Error {
+  override readonly name: string = 'DenoRuntimeError';
+  readonly code: 'QUIESCE_DENO_RUNTIME_MISSING' = 'QUIESCE_DENO_RUNTIME_MISSING';
+
+  constructor(options?: { cause?: unknown }) {
+    super('serveDeno needs the Deno runtime (globalThis.Deno.serve is missing). On Node use @quiesce/node, on Bun @quiesce/bun.', options);
+  }
+}

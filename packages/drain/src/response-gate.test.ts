@@ -1,0 +1,57 @@
+import { ManualClock } from '@quiesce/hooks';
+import { describe, expect, it } from 'vitest';
+import { ResponseGate } from './response-gate.ts';
+
+describe('ResponseGate', () => {
+  it('is open until hold(): nothing waits', () => {
+    const gate = new ResponseGate(new ManualClock());
+    gate.arrived();
+    expect(gate.held).toBeUndefined();
+  });
+
+  it('holds responses until no request has started for the quiet time, counted from the hold at the earliest', async () => {
+    const clock = new ManualClock();
+    const gate = new ResponseGate(clock);
+    const settled: number[] = [];
+    void gate.hold(100, 1_000).then((result) => settled.push(result.heldMs));
+    const held = gate.held;
+    expect(held).toBeInstanceOf(Promise);
+    await clock.advance(60);
+    gate.arrived(); // a client that got its answer just before the hold sends its next request
+    await clock.advance(99);
+    expect(settled).toEqual([]);
+    await clock.advance(1);
+    expect(settled).toEqual([160]);
+    expect(gate.held).toBe(held); // still held: the adapter releases after closing the listener
+    let released = false;
+    void held!.then(() => (released = true));
+    gate.release();
+    await Promise.resolve();
+    expect(released).toBe(true);
+    expect(gate.held).toBeUndefined();
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('gives up at maxMs when requests keep arriving, and reports that it was not quiet', async () => {
+    const clock = new ManualClock();
+    const gate = new ResponseGate(clock);
+    let result: { heldMs: number; quiet: boolean } | undefined;
+    void gate.hold(100, 300).then((r) => (result = r));
+    for (let t = 0; t < 300; t += 50) {
+      gate.arrived();
+      await clock.advance(50);
+    }
+    expect(result).toEqual({ heldMs: 300, quiet: false });
+  });
+
+  it('resolves at once with a quiet time of 0, and release() ends a pending hold (a forced stop)', async () => {
+    const clock = new ManualClock();
+    const gate = new ResponseGate(clock);
+    await expect(gate.hold(0, 1_000)).resolves.toEqual({ heldMs: 0, quiet: true });
+    const pending = gate.hold(500, 1_000);
+    await clock.advance(10);
+    gate.release();
+    await expect(pending).resolves.toEqual({ heldMs: 10, quiet: false });
+    expect(clock.pendingTimers).toBe(0);
+  });
+});

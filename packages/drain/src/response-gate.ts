@@ -1,0 +1,92 @@
+import type { Clock, TimerHandle } from '@quiesce/hooks';
+
+/** What {@link ResponseGate.hold} observed before it resolved. */
+export interface HoldResult {
+  /** How long responses were held, in ms. */
+  readonly heldMs: number;
+  /** `true`: no request started for the quiet time; `false`: `maxMs` passed first, or the gate was released. */
+  readonly quiet: boolean;
+}
+
+/**
+ * Holds finished responses while the adapter closes the listener.
+ *
+ * Bun's `stop(false)` and Deno's `shutdown()` close the listener *and* every idle keep-alive socket
+ * in one step. A client that is about to reuse such a socket loses its request, and a client that
+ * got `Connection: close` a moment earlier reconnects into a listener that is about to close (the
+ * kernel then resets it). While the gate holds, no response goes out, so no client is between two
+ * requests; once no request has started for the quiet time, every active client is waiting on a
+ * busy socket and every idle socket has been idle at least that long. Then the listener can close.
+ *
+ * @example
+ * ```ts
+ * const gate = new ResponseGate(systemClock);
+ * // in the request path: gate.arrived(); if (gate.held) await gate.held; then send the response
+ * await gate.hold(250, 1_000); // quiet for 250 ms (or 1 s passed)
+ * listener.close();
+ * gate.release();
+ * ```
+ */
+export class ResponseGate {
+  readonly #clock: Clock;
+  #lastArrival = Number.NEGATIVE_INFINITY;
+  #held: Promise<void> | undefined;
+  #release: (() => void) | undefined;
+  #timer: TimerHandle | undefined;
+  #settle: ((quiet: boolean) => void) | undefined;
+
+  constructor(clock: Clock) {
+    this.#clock = clock;
+  }
+
+  /** Records that a request started (the quiet time restarts). */
+  arrived(): void {
+    this.#lastArrival = this.#clock.now();
+  }
+
+  /** While holding: the promise a response waits for before it is handed to the runtime. */
+  get held(): Promise<void> | undefined {
+    return this.#held;
+  }
+
+  /**
+   * Starts holding responses and resolves once no request has started for `quietMs` (counted from
+   * now at the earliest), or after `maxMs`, or when {@link ResponseGate.release} is called. Responses
+   * stay held until {@link ResponseGate.release}.
+   */
+  hold(quietMs: number, maxMs: number): Promise<HoldResult> {
+    const clock = this.#clock;
+    const start = clock.now();
+    if (!this.#held) this.#held = new Promise<void>((resolve) => (this.#release = resolve));
+    return new Promise<HoldResult>((resolve) => {
+      const done = (quiet: boolean): void => {
+        if (this.#timer !== undefined) clock.clearTimeout(this.#timer);
+        this.#timer = undefined;
+        this.#settle = undefined;
+        resolve({ heldMs: clock.now() - start, quiet });
+      };
+      this.#settle = done;
+      const check = (): void => {
+        this.#timer = undefined;
+        const now = clock.now();
+        const quietSince = Math.max(this.#lastArrival, start);
+        if (now - quietSince >= quietMs || now - start >= maxMs) {
+          done(now - quietSince >= quietMs);
+          return;
+        }
+        // Sleep until the earliest moment either condition can hold; arrivals only push it later.
+        const due = Math.min(quietSince + quietMs, start + maxMs);
+        this.#timer = clock.setTimeout(check, Math.max(1, Math.ceil(due - now)));
+      };
+      check();
+    });
+  }
+
+  /** Lets every held response go, now and from now on; ends a pending {@link ResponseGate.hold}. Idempotent. */
+  release(): void {
+    this.#settle?.(false);
+    this.#release?.();
+    this.#release = undefined;
+    this.#held = undefined;
+  }
+}
