@@ -1,13 +1,6 @@
 import { defineProject } from 'vitest/config';
 
+// Unit tests only, on Node; the behaviour on Bun is tested in packages/conformance (fetch-adapters.test.ts).
 export default defineProject({
-  test: {
-    name: 'bun',
-    include: ['src/**/*.test.ts'],
-    // Real Bun child processes and socket load: generous bounds for a noisy 2-core box.
-    testTimeout: 30_000,
-    hookTimeout: 30_000,
-    // Load tests share two cores badly with each other; files run one at a time.
-    fileParallelism: false,
-  },
+  test: { name: 'bun', include: ['src/**/*.test.ts'] },
 });

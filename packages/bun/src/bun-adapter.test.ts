@@ -4,7 +4,7 @@ import { serveBun } from './bun-adapter.ts';
 import { BunAdapterOptionError, BunRuntimeError, BunUnsupportedOptionError } from './errors.ts';
 
 // Options are validated before the runtime is touched, so these run here on Node; the behaviour on
-// Bun is tested through real Bun processes in shutdown.test.ts and keep-alive-race.test.ts.
+// Bun is tested through real Bun processes in packages/conformance/src/suites/fetch-adapters.test.ts.
 const fetch = (): Response => new Response('ok');
 
 describe('serveBun options', () => {

@@ -1,13 +1,11 @@
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { ConnectionTracker } from '@quiesce/drain';
 import { describe, expect, it } from 'vitest';
-import { runtimeBinary } from '../../conformance/src/harness/index.ts';
 import { serveDeno } from './deno-adapter.ts';
 import { DenoAdapterOptionError, DenoRuntimeError, DenoUnsupportedOptionError } from './errors.ts';
 
-// Options are validated before the runtime is touched, so most of these run here on Node; the
-// reusePort check needs Deno and runs in real Deno processes.
+// Options are validated before the runtime is touched, so these run here on Node; the behaviour on
+// Deno (reusePort included) is tested through real Deno processes in
+// packages/conformance/src/suites/fetch-adapters.test.ts.
 const handler = (): Response => new Response('ok');
 
 describe('serveDeno options', () => {
@@ -51,27 +49,5 @@ describe('serveDeno options', () => {
     expect(new DenoAdapterOptionError('x', 1, 'y', { cause }).cause).toBe(cause);
     expect(new DenoUnsupportedOptionError('x', 1, 'y', { cause }).cause).toBe(cause);
     expect(new DenoRuntimeError({ cause }).cause).toBe(cause);
-  });
-});
-
-describe('serveDeno reusePort (real Deno process)', () => {
-  const script = fileURLToPath(new URL('./fixtures/reuse-port.ts', import.meta.url));
-  const run = (flags: string[]) =>
-    spawnSync(runtimeBinary('deno'), ['run', '-A', '--quiet', ...flags, script], {
-      env: { ...process.env, DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' },
-      encoding: 'utf8',
-      timeout: 20_000,
-    });
-
-  it('refuses reusePort without --unstable-net with a catchable error, where Deno itself would exit the process with code 70', () => {
-    const result = run([]);
-    expect(result.stdout).toContain('refused DenoUnsupportedOptionError QUIESCE_DENO_UNSUPPORTED_OPTION reusePort');
-    expect(result.status).toBe(0);
-  });
-
-  it('passes reusePort through when --unstable-net is on', () => {
-    const result = run(['--unstable-net']);
-    expect(result.stdout).toMatch(/listening on http:\/\/127\.0\.0\.1:\d+/);
-    expect(result.status).toBe(0);
   });
 });

@@ -3,7 +3,7 @@ import { getKey, leaseTimeToLive, waitFor } from '../../../registry/src/test-sup
 import { type EtcdServer, startEtcd } from '../../../registry/src/test-support/etcd-server.ts';
 import { type TcpProxy, startProxy } from '../../../registry/src/test-support/net.ts';
 import { type ServerHandle, killAllServers, openConnection, startServer } from '../harness/index.ts';
-import { exampleTargets, sleep } from './targets.ts';
+import { exampleTargets } from './targets.ts';
 
 // The example server registers itself in a REAL etcd (started here on free loopback ports) when
 // ETCD_ENDPOINTS is set, and deregisters at the start of its lame duck.

@@ -129,14 +129,19 @@ describe.each(exampleTargets)('example server on $runtime', ({ runtime, script }
   it('a second signal forces an immediate exit with 128 + n', async () => {
     const server = await start();
     const conn = await openConnection(server.port);
-    const slow = conn.request({ path: '/slow?ms=15000', timeoutMs: 10_000 }).catch(() => undefined);
+    const slow = conn.request({ path: '/slow?ms=15000', timeoutMs: 10_000 }).then(
+      () => 'answered',
+      (error: unknown) => error,
+    );
     await sleep(200);
     server.kill('SIGTERM');
     await sleep(300);
+    await expect(openConnection(server.port)).rejects.toMatchObject({ errno: 'ECONNREFUSED' });
     server.kill('SIGTERM');
     const exit = await server.exited;
     expect(exit.code).toBe(143);
-    await slow;
+    expect(exit.afterMs).toBeLessThan(5_000); // far from the 20 s deadline: the second signal forced it
+    expect(await slow).toBeInstanceOf(AmbiguousFailure); // the in-flight request was cut, not answered
   });
 
   it.each(['SIGINT', 'SIGHUP'] as const)('%s starts the same graceful shutdown (exit 0)', async (signal) => {
