@@ -5,6 +5,11 @@ export interface RuntimeServer {
   readonly runtime: 'node' | 'bun' | 'deno';
   readonly adapter: ServerAdapter;
   readonly port: number;
+  /**
+   * Restarts without losing a request, where the runtime can (Node: the process re-executes itself
+   * with its listening socket); `stop` drains this process once the new one is ready.
+   */
+  readonly restart?: (stop: () => Promise<unknown>) => Promise<unknown>;
 }
 
 /** What every runtime's server needs from the example. */

@@ -1,17 +1,20 @@
 import { createServer } from 'node:http';
+import { acquire, hotRestart } from 'quiesce/listener';
 import { createNodeAdapter } from 'quiesce/node';
 import { route } from './routes.ts';
 import type { RuntimeServer, ServeOptions } from './runtime-server.ts';
 
 /**
- * Starts the example on `node:http` with the Node adapter; resolves once it listens.
+ * Starts the example on `node:http` with the Node adapter; resolves once it listens: on the socket
+ * it inherited (a hot restart, `quiesce run`, systemd) or on `host:port`. Rejects with
+ * `AddressInUseError` (naming the holder's pid) when the port is taken.
  *
  * @example
  * ```ts
  * const { adapter, port } = await serveNode({ host: '127.0.0.1', port: 0, state: () => ({ ready: true, live: true }) });
  * ```
  */
-export function serveNode(options: ServeOptions): Promise<RuntimeServer> {
+export async function serveNode(options: ServeOptions): Promise<RuntimeServer> {
   const server = createServer((req, res) => {
     const result = route(req.method ?? 'GET', new URL(req.url ?? '/', 'http://localhost'), options.state());
     const send = (): void => {
@@ -27,11 +30,12 @@ export function serveNode(options: ServeOptions): Promise<RuntimeServer> {
     res.once('close', () => clearTimeout(timer));
   });
   const adapter = createNodeAdapter(server);
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      const address = server.address();
-      resolve({ runtime: 'node', adapter, port: typeof address === 'object' && address ? address.port : options.port });
-    });
-  });
+  // Readiness is reported by server.ts once the signal handlers are installed.
+  const listener = await acquire(server, { port: options.port, host: options.host, readiness: 'manual' });
+  return {
+    runtime: 'node',
+    adapter,
+    port: listener.port,
+    restart: (stop) => hotRestart({ servers: server, stop }),
+  };
 }

@@ -4,11 +4,14 @@
  * QUIESCE_LAME_DUCK_MS (0), QUIESCE_DEADLINE_MS (10000); prints `listening on http://HOST:PORT`;
  * routes `/`, `/slow?ms=N`, `/healthz`, `/readyz`, each response with `x-pid`; SIGTERM / SIGINT /
  * SIGHUP drain and exit 0 (1 when the deadline forced it); a second signal exits at once with
- * 128 + n. Registers in etcd / Consul when ETCD_ENDPOINTS / CONSUL_HTTP_ADDR are set.
+ * 128 + n. Registers in etcd / Consul when ETCD_ENDPOINTS / CONSUL_HTTP_ADDR are set. A taken port
+ * exits 1 naming the port and the pid holding it. On Node, SIGUSR2 restarts without losing a
+ * request; under `quiesce run --listen HOST:PORT -- <this>` it adopts the supervisor's socket.
  *
  * node apps/example/dist/server.js · bun apps/example/src/server.ts · deno run -A apps/example/src/server.ts
  */
 import { type Lifecycle, RegistryEnvError, createLifecycle, registryFromEnv } from 'quiesce';
+import { asAddressInUseError, reportReady } from 'quiesce/listener';
 import { ExampleConfigError, readConfig } from './config.ts';
 import type { RuntimeServer, ServeOptions } from './runtime-server.ts';
 
@@ -35,13 +38,26 @@ try {
   else if ('Deno' in globalThis) started = await (await import('./serve-deno.ts')).serveOnDeno(options);
   else started = await (await import('./serve-node.ts')).serveNode(options);
 } catch (error) {
-  console.error(`quiesce-example: cannot listen on ${config.host}:${config.port}: ${(error as Error).message}`);
+  // A taken port, on any runtime: the message names the port, the pid holding it and its TCP states.
+  const inUse = config.port > 0 ? await asAddressInUseError(error, { port: config.port, host: config.host }) : undefined;
+  console.error(`quiesce-example: ${inUse ? inUse.message : `cannot listen on ${config.host}:${config.port}: ${(error as Error).message}`}`);
   process.exit(1);
 }
 
-const running = createLifecycle({ adapter: started.adapter, deadlineMs: config.deadlineMs, lameDuckMs: config.lameDuckMs });
+const restart = started.restart;
+const running = createLifecycle({
+  adapter: started.adapter,
+  deadlineMs: config.deadlineMs,
+  lameDuckMs: config.lameDuckMs,
+  // SIGUSR2 restarts without losing a request where the runtime can (Node; under `quiesce run`, the
+  // supervisor rolls instead).
+  signals: restart ? { restart: () => restart(() => running.shutdown('restart')) } : undefined,
+});
 lifecycle = running;
 running.install();
+// Tell `quiesce run` or a hot-restart parent that this process serves (a no-op otherwise). Only
+// now, with the signal handlers installed: the old process stops, and signals may come, right after.
+await reportReady();
 const host = config.host.includes(':') ? `[${config.host}]` : config.host;
 console.log(`listening on http://${host}:${started.port}`);
 await register(running, started.port);

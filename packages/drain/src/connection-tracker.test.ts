@@ -83,9 +83,9 @@ describe('ConnectionTracker', () => {
     const conn = tracker.connectionOpened(s.handle);
     tracker.requestFinished(tracker.requestStarted(conn));
     const drained = tracker.drain();
-    await clock.advance(249);
-    expect(s.events).toEqual([]);
-    await clock.advance(1);
+    await clock.advance(250);
+    expect(s.events).toEqual([]); // idle past the grace: confirmed at the next check
+    await clock.advance(5);
     expect(s.events).toEqual(['close']);
     tracker.connectionClosed(conn);
     await clock.advance(0);
@@ -99,7 +99,21 @@ describe('ConnectionTracker', () => {
     tracker.requestFinished(tracker.requestStarted(conn));
     await clock.advance(5_000);
     void tracker.drain();
+    expect(s.events).toEqual([]);
+    await clock.advance(5); // one poll later, after the I/O in between found nothing new
     expect(s.events).toEqual(['close']);
+  });
+
+  it('does not close a long-idle socket whose request arrives between the first check and the confirming one', async () => {
+    const { clock, tracker } = setup({ idleGraceMs: 250 });
+    const s = socket();
+    const conn = tracker.connectionOpened(s.handle);
+    tracker.requestFinished(tracker.requestStarted(conn));
+    await clock.advance(5_000); // the event loop was busy: the request is still unread in the socket
+    void tracker.drain();
+    s.receive(60); // the I/O between two checks reads it
+    await clock.advance(5);
+    expect(s.events).toEqual([]);
   });
 
   it('closes a preconnected socket that never sent a request after the preconnect grace', async () => {
@@ -107,9 +121,9 @@ describe('ConnectionTracker', () => {
     const s = socket();
     const conn = tracker.connectionOpened(s.handle);
     const drained = tracker.drain();
-    await clock.advance(49);
+    await clock.advance(50);
     expect(s.events).toEqual([]);
-    await clock.advance(1);
+    await clock.advance(5);
     expect(s.events).toEqual(['close']);
     tracker.connectionClosed(conn);
     await clock.advance(0);

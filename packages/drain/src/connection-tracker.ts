@@ -59,6 +59,8 @@ interface ConnectionRecord extends TrackedConnection {
   lastActivity: number;
   lastBytes: number;
   closeRequested: boolean;
+  /** The check at which the connection was first found idle past its grace, or 0. */
+  idleAtCheck: number;
 }
 
 interface RequestRecord extends TrackedRequest {
@@ -148,6 +150,7 @@ export class ConnectionTracker {
       lastActivity: now,
       lastBytes: readBytes(handle),
       closeRequested: false,
+      idleAtCheck: 0,
     };
     if (this.#state === 'drained' || this.#state === 'forced') {
       handle.destroy();
@@ -184,6 +187,7 @@ export class ConnectionTracker {
       record.inFlight++;
       record.requests++;
       record.lastActivity = request.startedAt;
+      record.idleAtCheck = 0;
     }
     this.#requests.add(request);
     return request;
@@ -274,6 +278,7 @@ export class ConnectionTracker {
       record.inFlight = Math.max(0, record.inFlight - 1);
       record.lastActivity = this.#clock.now();
       record.lastBytes = readBytes(record.handle);
+      record.idleAtCheck = 0;
     }
   }
 
@@ -347,16 +352,22 @@ export class ConnectionTracker {
             // Bytes of a request the server has not parsed yet: not idle.
             record.lastBytes = bytes;
             record.lastActivity = now;
+            record.idleAtCheck = 0;
           }
           const grace = record.requests === 0 ? this.#preconnectGraceMs : this.#idleGraceMs;
           const idleFor = now - record.lastActivity;
-          if (idleFor >= grace) {
+          if (idleFor < grace) {
+            nextDue = Math.min(nextDue, grace - idleFor);
+          } else if (record.idleAtCheck === 0) {
+            // Idle past the grace, but confirm at the next check: if the event loop was held up, a
+            // request may be waiting unread in the socket, and the I/O between two checks reads it.
+            record.idleAtCheck = checks;
+            nextDue = Math.min(nextDue, this.#pollMinMs);
+          } else {
             record.closeRequested = true;
             if (record.requests === 0) preconnectsClosed++;
             else idleClosed++;
             record.handle.close();
-          } else {
-            nextDue = Math.min(nextDue, grace - idleFor);
           }
         }
         if (this.#connections.size === 0 && this.#requests.size === 0 && this.#pending.size === 0) {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import * as api from './index.ts';
+import * as listener from './listener.ts';
 import * as node from './node.ts';
 
 describe('quiesce public API', () => {
@@ -35,6 +36,29 @@ describe('quiesce public API', () => {
       [
         "NodeAdapterOptionError",
         "createNodeAdapter",
+      ]
+    `);
+  });
+
+  it('quiesce/listener exports exactly these names', () => {
+    expect(Object.keys(listener).sort()).toMatchInlineSnapshot(`
+      [
+        "AddressInUseError",
+        "CLI_USAGE",
+        "HotRestartError",
+        "InheritedSocketError",
+        "ListenerOptionError",
+        "ReusePortUnsupportedError",
+        "SupervisorError",
+        "acquire",
+        "asAddressInUseError",
+        "diagnosePort",
+        "formatPortDiagnosis",
+        "hotRestart",
+        "inheritedListeners",
+        "reportReady",
+        "runCli",
+        "runSupervisor",
       ]
     `);
   });

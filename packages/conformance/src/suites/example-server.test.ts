@@ -191,6 +191,20 @@ describe.each(exampleTargets)('example server on $runtime', ({ runtime, script }
     expect((await server.exited).code).toBe(0);
   });
 
+  it('a second instance on a taken port exits non-zero within seconds, naming the port and the holder\'s pid', async () => {
+    const first = await start();
+    const started = Date.now();
+    const failure = await start({ PORT: String(first.port) }).then(
+      () => undefined,
+      (error: unknown) => error as { stderr?: string[]; reason?: string },
+    );
+    expect(failure?.reason).toBe('exited');
+    const message = (failure?.stderr ?? []).join('\n');
+    expect(message).toContain(String(first.port));
+    expect(message).toContain(`pid ${first.pid}`);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
   it('refuses an invalid environment at start with a message naming the variable', async () => {
     for (const [variable, value] of [
       ['PORT', 'abc'],

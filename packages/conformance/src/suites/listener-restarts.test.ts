@@ -1,0 +1,231 @@
+import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import {
+  type LoadResult,
+  type Runtime,
+  ServerStartError,
+  type ServerHandle,
+  fixturePath,
+  killAllServers,
+  openConnection,
+  runFreshConnectionLoad,
+  runKeepAliveLoad,
+  runtimeCommand,
+  startServer,
+} from '../harness/index.ts';
+import { sleep } from './targets.ts';
+
+// Restarts under load, measured from outside: bounded keep-alive and fresh-connection load on
+// loopback while the server restarts several times, by a hot restart on SIGUSR2 (Node) or by
+// `quiesce run` + SIGHUP (Node, Bun, Deno). The goal is zero failed requests: no reset or lost
+// request (ambiguous) and no refused connection, because the listening socket is never closed.
+
+/** Processes started by restarts (not children of the test), killed after each test. */
+const strays = new Set<number>();
+afterEach(async () => {
+  for (const pid of strays) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+  strays.clear();
+  await killAllServers();
+});
+afterAll(killAllServers);
+
+const ROLLS = 3;
+const TEST_TIMEOUT_MS = 180_000;
+
+/** The children of `pid` and their states (Z = zombie), from /proc. */
+function children(pid: number): { pid: number; state: string }[] {
+  const found: { pid: number; state: string }[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(ppid) === pid) found.push({ pid: Number(entry), state: state! });
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return found;
+}
+
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+async function until(test: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
+  const limit = Date.now() + timeoutMs;
+  while (!(await test())) {
+    if (Date.now() > limit) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+/** Runs both loads (bounded in count and time) while `work` restarts the server; stops them after. */
+async function underLoad(port: number, work: () => Promise<void>): Promise<{ keepAlive: LoadResult; fresh: LoadResult }> {
+  const controller = new AbortController();
+  const bounds = { port, until: controller.signal, maxDurationMs: 120_000, maxRequests: 400_000, requestTimeoutMs: 15_000 };
+  const keepAlive = runKeepAliveLoad({ ...bounds, clients: 8 });
+  const fresh = runFreshConnectionLoad({ ...bounds, clients: 4 });
+  try {
+    await sleep(300);
+    await work();
+    await sleep(300);
+  } finally {
+    controller.abort();
+  }
+  return { keepAlive: await keepAlive, fresh: await fresh };
+}
+
+/** Every attempt ended with a response: nothing lost, reset, refused or broken. */
+function expectNoFailure(name: string, result: LoadResult): void {
+  const { totals } = result;
+  const failed = totals.ambiguous + totals.refused + totals.error;
+  expect(failed, `${name}: ${JSON.stringify({ totals, failures: result.failures.slice(0, 5) })}`).toBe(0);
+  expect(totals.ok).toBeGreaterThan(50);
+}
+
+async function pidServing(port: number): Promise<number> {
+  const connection = await openConnection(port);
+  try {
+    const response = await connection.request({ path: '/', headers: { Connection: 'close' } });
+    return Number(response.headers['x-pid']);
+  } finally {
+    connection.destroy();
+  }
+}
+
+describe('a second instance on a taken port (Node, the example\'s wiring)', () => {
+  it('exits 1 within 5 s with a message naming the port, the holder\'s pid and its state', async () => {
+    const first = await startServer({ runtime: 'node', script: fixturePath('listener-node-server.mjs') });
+    const started = Date.now();
+    const second = await startServer({
+      runtime: 'node',
+      script: fixturePath('listener-node-server.mjs'),
+      env: { PORT: String(first.port) },
+      timeoutMs: 5_000,
+    }).catch((error: unknown) => error);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(second).toBeInstanceOf(ServerStartError);
+    const failure = second as ServerStartError;
+    expect(failure.reason).toBe('exited');
+    expect(failure.message).toContain('exited (code 1)');
+    const stderr = failure.stderr.join('\n');
+    expect(stderr).toContain(`Cannot listen on 127.0.0.1:${first.port}: address already in use`);
+    expect(stderr).toContain(`Held by pid ${first.pid} (`);
+    expect(stderr).toContain('in LISTEN');
+    first.kill('SIGTERM');
+    expect((await first.exited).code).toBe(0);
+  });
+});
+
+describe('hot restart on SIGUSR2 under load (Node)', () => {
+  it(`restarts ${ROLLS} times with zero failed requests; a new process that crashes at start leaves the old one serving`, async () => {
+    const crashFile = join(tmpdir(), `quiesce-listener-crash-${process.pid}-${Date.now()}`);
+    const server = await startServer({ runtime: 'node', script: fixturePath('listener-node-server.mjs'), env: { CRASH_FILE: crashFile } });
+    const readyLines = (): string[] => server.lines.filter((line) => /^hot restart: pid \d+ is ready/.test(line));
+    let current = server.pid;
+    try {
+      const { keepAlive, fresh } = await underLoad(server.port, async () => {
+        for (let i = 1; i <= ROLLS; i++) {
+          const old = current;
+          process.kill(old, 'SIGUSR2');
+          await until(() => readyLines().length === i, `hot restart ${i} to be ready`);
+          current = Number(/pid (\d+) is ready/.exec(readyLines()[i - 1]!)?.[1]);
+          strays.add(current);
+          await until(() => !alive(old), `pid ${old} to drain and exit`);
+        }
+        writeFileSync(crashFile, '');
+        process.kill(current, 'SIGUSR2');
+        await until(() => server.lines.some((line) => line.startsWith('hot restart rolled back:')), 'the rollback');
+        await sleep(300);
+        expect(alive(current)).toBe(true);
+      });
+      expectNoFailure('keep-alive', keepAlive);
+      expectNoFailure('fresh connections', fresh);
+      expect(keepAlive.totals.connectionCloseResponses).toBeGreaterThan(0);
+      expect(server.lines.find((line) => line.startsWith('hot restart rolled back:'))).toMatch(
+        new RegExp(`exited with code 1 before it was ready; pid ${current} keeps serving`),
+      );
+      expect(await pidServing(server.port)).toBe(current);
+      const exit = await server.exited;
+      expect(exit.code).toBe(0);
+    } finally {
+      rmSync(crashFile, { force: true });
+      if (alive(current)) process.kill(current, 'SIGTERM');
+    }
+  }, TEST_TIMEOUT_MS);
+});
+
+const runTargets: readonly { runtime: Runtime; fixture: string }[] = [
+  { runtime: 'node', fixture: 'listener-node-server.mjs' },
+  { runtime: 'bun', fixture: 'listener-runtime-server.mjs' },
+  { runtime: 'deno', fixture: 'listener-runtime-server.mjs' },
+];
+
+describe.each(runTargets)('quiesce run + SIGHUP under load ($runtime)', ({ runtime, fixture }) => {
+  let server: ServerHandle | undefined;
+  afterEach(async () => {
+    if (server) for (const child of children(server.pid)) strays.add(child.pid);
+    server = undefined;
+  });
+
+  it(`rolls ${ROLLS} generations with zero failed requests and no zombie; a generation that crashes at start leaves the old one serving`, async () => {
+    const crashFile = join(tmpdir(), `quiesce-run-crash-${runtime}-${process.pid}-${Date.now()}`);
+    const generation = runtimeCommand(runtime, fixturePath(fixture));
+    server = await startServer({
+      runtime: 'node',
+      script: fixturePath('listener-run.mjs'),
+      args: ['run', '--listen', '127.0.0.1:0', '--', generation.command, ...generation.args],
+      env: { ...generation.env, CRASH_FILE: crashFile },
+      readyPattern: /quiesce run: listening on (http:\/\/\S+)/,
+    });
+    const sup = server;
+    try {
+      await sup.waitForLine(/generation 1 \(pid \d+\) ready/, 30_000);
+      const { keepAlive, fresh } = await underLoad(sup.port, async () => {
+        for (let i = 1; i <= ROLLS; i++) {
+          sup.kill('SIGHUP');
+          await sup.waitForLine(new RegExp(`generation ${i + 1} \\(pid \\d+\\) ready`), 30_000);
+          await sup.waitForLine(new RegExp(`generation ${i} \\(pid \\d+\\) exited with code 0`), 30_000);
+          expect(children(sup.pid).filter((child) => child.state === 'Z')).toEqual([]);
+        }
+        writeFileSync(crashFile, '');
+        sup.kill('SIGHUP');
+        await sup.waitForLine(
+          new RegExp(`generation ${ROLLS + 2} \\(pid \\d+\\) failed: exited with code 1 before it was ready; rolled back, generation ${ROLLS + 1} \\(pid \\d+\\) keeps serving`),
+          30_000,
+        );
+        rmSync(crashFile);
+        sup.kill('SIGHUP');
+        await sup.waitForLine(new RegExp(`generation ${ROLLS + 3} \\(pid \\d+\\) ready`), 30_000);
+        await sup.waitForLine(new RegExp(`generation ${ROLLS + 1} \\(pid \\d+\\) exited with code 0`), 30_000);
+      });
+      expectNoFailure('keep-alive', keepAlive);
+      expectNoFailure('fresh connections', fresh);
+      expect(keepAlive.totals.connectionCloseResponses).toBeGreaterThan(0);
+      const live = children(sup.pid);
+      expect(live).toHaveLength(1);
+      expect(live[0]!.state).not.toBe('Z');
+      expect(await pidServing(sup.port)).toBe(live[0]!.pid);
+      sup.kill('SIGTERM');
+      const exit = await sup.exited;
+      expect(exit.code).toBe(0);
+      expect(sup.lines).toContain('quiesce run: exiting with code 0');
+    } finally {
+      rmSync(crashFile, { force: true });
+    }
+  }, TEST_TIMEOUT_MS);
+});

@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+import * as api from './index.ts';
+
+describe('@quiesce/listener public API', () => {
+  it('exports exactly these names (a change here is a change to the public API)', () => {
+    expect(Object.keys(api).sort()).toMatchInlineSnapshot(`
+      [
+        "AddressInUseError",
+        "CLI_USAGE",
+        "HotRestartError",
+        "InheritedSocketError",
+        "ListenerOptionError",
+        "ReusePortUnsupportedError",
+        "SupervisorError",
+        "acquire",
+        "asAddressInUseError",
+        "diagnosePort",
+        "formatPortDiagnosis",
+        "hotRestart",
+        "inheritedListeners",
+        "reportReady",
+        "runCli",
+        "runSupervisor",
+      ]
+    `);
+  });
+});

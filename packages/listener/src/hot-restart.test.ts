@@ -1,0 +1,118 @@
+import { rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { HotRestartError, ListenerOptionError } from './errors.ts';
+import { hotRestart } from './hot-restart.ts';
+import { type Child, fixture, get, killAll, startChild, until } from './test-support/processes.ts';
+
+const restarted = new Set<number>();
+afterEach(async () => {
+  await killAll(restarted);
+  restarted.clear();
+});
+afterAll(() => killAll());
+
+const generationServer = fixture('generation-server.mjs');
+
+async function serve(env: Record<string, string> = {}): Promise<{ child: Child; port: number }> {
+  const child = startChild([process.execPath, generationServer], { env: { PORT: '0', ...env } });
+  const line = await child.waitForLine(/^generation pid \d+ listening on /);
+  return { child, port: Number(/:(\d+) \(/.exec(line)?.[1]) };
+}
+
+/** The pid named by the hot restart's "is ready" line number `index` (0-based). */
+async function readyPid(child: Child, index: number): Promise<number> {
+  await until(() => child.lines.filter((l) => /^hot restart: pid \d+ is ready/.test(l)).length > index, 20_000, `restart ${index + 1} ready`);
+  const line = child.lines.filter((l) => /^hot restart: pid \d+ is ready/.test(l))[index]!;
+  const pid = Number(/pid (\d+) is ready/.exec(line)?.[1]);
+  restarted.add(pid);
+  return pid;
+}
+
+describe('hot restart on SIGUSR2 (Node)', () => {
+  it('re-executes with the socket as fd 3, waits for readiness, then the old process drains and exits 0', async () => {
+    const { child, port } = await serve();
+    expect((await get(port)).pid).toBe(child.pid);
+    child.process.kill('SIGUSR2');
+    const second = await readyPid(child, 0);
+    expect(await child.exited).toEqual({ code: 0, signal: null });
+    expect(child.lines).toContain(`generation pid ${child.pid} drained`);
+    expect(child.lines).toContain(`generation pid ${second} listening on http://127.0.0.1:${port} (inherited)`);
+    expect((await get(port)).pid).toBe(second);
+
+    // And again, from the process that adopted the socket.
+    process.kill(second, 'SIGUSR2');
+    const third = await readyPid(child, 1);
+    await until(() => child.lines.includes(`generation pid ${second} drained`), 20_000, 'the second process to drain');
+    await until(async () => (await get(port)).pid === third, 20_000, 'the third process to serve alone');
+  });
+
+  it('rolls back when the new process crashes at start: the old one keeps serving and says why', async () => {
+    const crashFile = join(tmpdir(), `quiesce-hot-crash-${process.pid}-${Date.now()}`);
+    try {
+      const { child, port } = await serve({ CRASH_FILE: crashFile });
+      writeFileSync(crashFile, '');
+      child.process.kill('SIGUSR2');
+      const line = await child.waitForLine(/^hot restart rolled back: /);
+      expect(line).toMatch(new RegExp(`^hot restart rolled back: pid \\d+ exited with code 1 before it was ready; pid ${child.pid} keeps serving$`));
+      await child.waitForLine(/^hot restart \{"outcome":"rolled-back"/);
+      expect((await get(port)).pid).toBe(child.pid);
+      expect(child.process.exitCode).toBe(null);
+    } finally {
+      rmSync(crashFile, { force: true });
+    }
+  });
+
+  it('rolls back when the new process is not ready in time, and stops it', async () => {
+    const neverReady = join(tmpdir(), `quiesce-hot-never-${process.pid}-${Date.now()}`);
+    try {
+      const { child, port } = await serve({ NEVER_READY_FILE: neverReady, READY_TIMEOUT_MS: '1500' });
+      writeFileSync(neverReady, '');
+      child.process.kill('SIGUSR2');
+      const line = await child.waitForLine(/^hot restart rolled back: /);
+      expect(line).toMatch(/pid (\d+) not ready within 1500 ms/);
+      const failed = Number(/pid (\d+) not ready/.exec(line)?.[1]);
+      restarted.add(failed);
+      // The failed process got SIGTERM and drains; then only the old one answers.
+      await until(() => child.lines.includes(`generation pid ${failed} drained`), 20_000, 'the failed process to stop');
+      expect((await get(port)).pid).toBe(child.pid);
+    } finally {
+      rmSync(neverReady, { force: true });
+    }
+  });
+
+  it('asks the quiesce run supervisor to roll instead when it runs under one', async () => {
+    const sup = startChild([process.execPath, fixture('run-cli.mjs'), 'run', '--listen', '127.0.0.1:0', '--', process.execPath, generationServer]);
+    const first = Number(/\(pid (\d+)\) ready/.exec(await sup.waitForLine(/generation 1 \(pid \d+\) ready/))?.[1]);
+    process.kill(first, 'SIGUSR2');
+    await sup.waitForLine(/generation 2 \(pid \d+\) ready in \d+ ms; stopping generation 1/);
+    expect(sup.lines.join('\n')).toContain(`hot restart: running under quiesce run (pid ${sup.pid}); asked it to roll instead`);
+  });
+});
+
+describe('hotRestart options and runtime support', () => {
+  it('refuses a server that is not listening', async () => {
+    await expect(hotRestart({ servers: createServer(), stop: () => {}, log: false })).rejects.toBeInstanceOf(HotRestartError);
+  });
+
+  const server = createServer();
+  it.each([
+    ['an empty servers list', { servers: [], stop: () => {} }, 'servers'],
+    ['a servers object that is no server', { servers: {}, stop: () => {} }, 'servers'],
+    ['a stop that is no function', { servers: server, stop: 'shutdown' }, 'stop'],
+    ['more names than servers', { servers: server, stop: () => {}, names: ['a', 'b'] }, 'names'],
+    ['a name with ":"', { servers: server, stop: () => {}, names: ['a:b'] }, 'names'],
+    ['readyTimeoutMs 0', { servers: server, stop: () => {}, readyTimeoutMs: 0 }, 'readyTimeoutMs'],
+    ['settleMs -1', { servers: server, stop: () => {}, settleMs: -1 }, 'settleMs'],
+    ['an empty command', { servers: server, stop: () => {}, command: [] }, 'command'],
+    ['an env string', { servers: server, stop: () => {}, env: 'x' }, 'env'],
+    ['exit 1', { servers: server, stop: () => {}, exit: 1 }, 'exit'],
+    ['log "stderr"', { servers: server, stop: () => {}, log: 'stderr' }, 'log'],
+  ])('refuses %s, naming the option', async (_label, options, option) => {
+    const error = await hotRestart(options as never).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ListenerOptionError);
+    expect((error as ListenerOptionError).option).toBe(option);
+  });
+});

@@ -1,0 +1,460 @@
+import process from 'node:process';
+import { ListenerOptionError } from './errors.ts';
+import { checkListenAddress } from './internal/listen-address.ts';
+import { listenEnvFrom } from './internal/env-options.ts';
+import { type HeldSocket, describeInheritedSocket, holdSockets } from './internal/socket-holder.ts';
+import { type ChildExit, type SocketChild, describeExit, exitCodeOf, spawnWithSockets } from './internal/spawn-with-sockets.ts';
+import { checkBoolean, checkDuration, checkEnv, checkLog, checkString } from './internal/validate.ts';
+
+/** An address for the supervisor to bind: `{ host, port, name? }`. */
+export interface ListenAddress {
+  host: string;
+  /** 0 picks a free port (printed at start). */
+  port: number;
+  /** The LISTEN_FDNAMES name; default `listen-0`, `listen-1` … */
+  name?: string;
+}
+
+/** Options for {@link runSupervisor}. */
+export interface SupervisorOptions {
+  /**
+   * Sockets to bind once and pass to every generation as fd 3, 4 …: `"[NAME=]HOST:PORT"` or
+   * {@link ListenAddress}. May be empty when the supervisor itself inherits sockets (systemd socket
+   * activation); those come first.
+   */
+  listen: readonly (string | ListenAddress)[];
+  /**
+   * Pass on the sockets this process inherited by the systemd protocol (LISTEN_FDS with LISTEN_PID
+   * equal to its pid), before the `listen` ones. Default `true`.
+   */
+  inherit?: boolean;
+  /** The command of a generation: program (looked up in PATH) and arguments. */
+  command: readonly string[];
+  /** How long a new generation has to report readiness before it is stopped (rollback). Default 30 000. */
+  readyTimeoutMs?: number;
+  /** How long a generation has to exit after SIGTERM before it gets SIGKILL. Default 30 000. */
+  stopTimeoutMs?: number;
+  /**
+   * How long the old generation keeps serving alongside a new one that is ready, before it gets
+   * SIGTERM: time to catch up after the new one's start held the CPU, so that its drain does not take
+   * busy keep-alive connections for idle. Default 250.
+   */
+  settleMs?: number;
+  /** First delay before restarting a generation that exited on its own; it doubles per failure. Default 100. */
+  restartDelayMs?: number;
+  /** Longest restart delay. Default 10 000. */
+  maxRestartDelayMs?: number;
+  /** Listen backlog of the held sockets. Default 511. */
+  backlog?: number;
+  /** Environment of the generations (LISTEN_* are set by the supervisor). Default `process.env`. */
+  env?: Record<string, string | undefined>;
+  /** Working directory of the generations. Default the current one. */
+  cwd?: string;
+  /**
+   * Listen to SIGHUP and SIGUSR2 (roll), SIGTERM, SIGINT and SIGQUIT (pass on to the generations and
+   * exit with the current one's code). Default `true`; `false` leaves signals to the caller.
+   */
+  signals?: boolean;
+  /** Where the supervisor's one-line reports go. Default `console.error`; `false` for silence. */
+  log?: ((line: string) => void) | false;
+}
+
+/** A socket the supervisor holds. */
+export interface SupervisorSocket {
+  readonly name: string;
+  /** The fd it has in every generation (3, 4 …). */
+  readonly fd: number;
+  readonly address: string;
+  readonly port: number;
+  readonly family: string;
+  /** `http://address:port`. */
+  readonly url: string;
+}
+
+/** A running generation. */
+export interface GenerationInfo {
+  /** 1 for the first, counting up with every start (rolls and restarts). */
+  readonly generation: number;
+  readonly pid: number;
+  /** `starting` until it reports ready; `serving`; `stopping` after SIGTERM. */
+  readonly state: 'starting' | 'serving' | 'stopping';
+}
+
+/** How a roll went. */
+export interface RollResult {
+  /** `rolled`: the new generation is ready and the old one was told to stop; `rolled-back`: the new one failed and the old one keeps serving; `skipped`: the supervisor is stopping. */
+  readonly outcome: 'rolled' | 'rolled-back' | 'skipped';
+  readonly generation: number | undefined;
+  readonly pid: number | undefined;
+  /** Why a roll was rolled back or skipped. */
+  readonly reason: string | undefined;
+}
+
+/** A running supervisor; see {@link runSupervisor}. */
+export interface Supervisor {
+  /** The held sockets, in fd order. */
+  readonly sockets: readonly SupervisorSocket[];
+  /** The serving generation, if any. */
+  readonly current: GenerationInfo | undefined;
+  /** Every generation that has not exited yet, oldest first. */
+  readonly generations: readonly GenerationInfo[];
+  /** Starts a new generation, waits for it to be ready, then sends the old one SIGTERM. Rolls asked for during a roll are merged into one more roll. */
+  roll(): Promise<RollResult>;
+  /** Sends `signal` to every generation, stops restarting, and resolves with the exit code once all have exited. A second call sends the signal again. */
+  stop(signal?: 'SIGTERM' | 'SIGINT' | 'SIGQUIT'): Promise<number>;
+  /** Resolves with the supervisor's exit code: the last serving generation's (128 + n for a signal). */
+  readonly exited: Promise<number>;
+}
+
+interface Generation {
+  readonly id: number;
+  readonly proc: SocketChild;
+  state: 'starting' | 'serving' | 'stopping' | 'exited';
+  readyAt: number | undefined;
+  killTimer: ReturnType<typeof setTimeout> | undefined;
+}
+
+/** A generation that served at least this long before exiting resets the restart backoff. */
+const STABLE_MS = 10_000;
+
+/**
+ * `quiesce run`: binds the `listen` sockets once and keeps them, and runs `command` as generations
+ * that get the sockets as fd 3+ by the systemd protocol (LISTEN_FDS, LISTEN_FDNAMES, LISTEN_PID) plus
+ * a readiness pipe (QUIESCE_READY_FD; `acquire()` writes `READY=1` to it). Because the supervisor
+ * holds the sockets, no connection is ever refused: between generations, connections wait in the
+ * kernel's accept queue. The supervisor itself never accepts (its copies sit in a blocked thread).
+ *
+ * - A roll (SIGHUP, SIGUSR2, {@link Supervisor.roll}) starts a new generation, waits up to
+ *   `readyTimeoutMs` for it to be ready, lets both serve for `settleMs`, then sends the old one
+ *   SIGTERM (it drains and exits). If
+ *   the new one exits or is not ready in time, it is stopped and the old one keeps serving.
+ * - A serving generation that exits on its own is restarted after a backoff (100 ms doubling to 10 s).
+ * - SIGTERM, SIGINT and SIGQUIT are passed to the generations; the supervisor exits with the code of
+ *   the serving one. Generations get SIGKILL if they outlive `stopTimeoutMs` after SIGTERM.
+ * - Every child is reaped; generations run in their own process group, so a terminal's Ctrl-C
+ *   reaches them once, through the supervisor.
+ *
+ * Resolves once the sockets are bound and the first generation is started. Rejects with
+ * {@link AddressInUseError} (naming the holder) when a port is taken, {@link SupervisorError} when
+ * a socket cannot be held, {@link ListenerOptionError} on bad options. The supervisor runs on Node.
+ *
+ * @example
+ * ```ts
+ * const supervisor = await runSupervisor({ listen: ['0.0.0.0:8080'], command: ['node', 'server.js'] });
+ * process.exitCode = await supervisor.exited; // SIGHUP rolls, SIGTERM stops
+ * ```
+ */
+export async function runSupervisor(options: SupervisorOptions): Promise<Supervisor> {
+  const config = validate(options);
+  const log = config.log;
+  // Sockets systemd (or another starter) gave this process are passed on as they are: this process
+  // never listens on them itself, so it never accepts from them.
+  const inherited = config.inherit ? listenEnvFrom({ warn: (line) => log(line.replace(/^quiesce: /, '')) }).listeners : [];
+  if (inherited.length === 0 && config.listen.length === 0) {
+    throw new ListenerOptionError('listen', options.listen, 'at least one address to bind: no socket was inherited (LISTEN_FDS)');
+  }
+  const hold = config.listen.length > 0 ? await holdSockets(config.listen, config.backlog) : { sockets: [], release: async () => {} };
+  const held: HeldSocket[] = [...inherited.map((socket) => describeInheritedSocket(socket.fd, socket.name)), ...hold.sockets];
+  const sockets: SupervisorSocket[] = held.map((socket, i) => {
+    const host = socket.address.includes(':') ? `[${socket.address}]` : socket.address;
+    return Object.freeze({ name: socket.name, fd: 3 + i, address: socket.address, port: socket.port, family: socket.family, url: `http://${host}:${socket.port}` });
+  });
+  sockets.forEach((socket, i) => {
+    log(`listening on ${socket.url} (fd ${socket.fd}, name ${socket.name}${i < inherited.length ? ', inherited' : ''})`);
+  });
+
+  const generations: Generation[] = [];
+  let nextId = 1;
+  let current: Generation | undefined;
+  let starting: Generation | undefined;
+  let lastExit: ChildExit | undefined;
+  let stopping = false;
+  let failures = 0;
+  let restartTimer: ReturnType<typeof setTimeout> | undefined;
+  let rollQueued = false;
+  let queuedRoll: Promise<RollResult> | undefined;
+  let rolling: Promise<RollResult> | undefined;
+  let resolveExited: (code: number) => void = () => {};
+  const exited = new Promise<number>((resolve) => {
+    resolveExited = resolve;
+  });
+  const signalHandlers: [NodeJS.Signals, () => void][] = [];
+
+  const label = (g: Generation): string => `generation ${g.id} (pid ${g.proc.pid})`;
+
+  const send = (g: Generation, signal: NodeJS.Signals): void => {
+    if (g.state === 'exited') return;
+    try {
+      g.proc.child.kill(signal);
+    } catch {
+      // already gone
+    }
+  };
+
+  /** SIGTERM now, SIGKILL after stopTimeoutMs. */
+  const retire = (g: Generation, signal: NodeJS.Signals = 'SIGTERM'): void => {
+    if (g.state === 'exited') return;
+    g.state = 'stopping';
+    send(g, signal);
+    if (g.killTimer === undefined) {
+      g.killTimer = setTimeout(() => {
+        if (g.state === 'exited') return;
+        log(`${label(g)} still runs ${config.stopTimeoutMs} ms after ${signal}: SIGKILL`);
+        send(g, 'SIGKILL');
+      }, config.stopTimeoutMs);
+    }
+  };
+
+  const finishIfDone = (): void => {
+    if (!stopping || generations.some((g) => g.state !== 'exited')) return;
+    for (const [signal, handler] of signalHandlers.splice(0)) process.off(signal, handler);
+    const code = lastExit ? exitCodeOf(lastExit) : 0;
+    void hold.release().then(() => {
+      log(`exiting with code ${code}`);
+      resolveExited(code);
+    });
+  };
+
+  const scheduleRestart = (why: string): void => {
+    if (stopping || restartTimer !== undefined || current || starting) return;
+    failures++;
+    const delay = Math.min(config.maxRestartDelayMs, config.restartDelayMs * 2 ** (failures - 1));
+    log(`${why}; restarting in ${delay} ms`);
+    restartTimer = setTimeout(() => {
+      restartTimer = undefined;
+      if (rolling || stopping) return;
+      rolling = start('restart').finally(() => {
+        rolling = undefined;
+      });
+    }, delay);
+  };
+
+  const onExit = (g: Generation, exit: ChildExit): void => {
+    const was = g.state;
+    g.state = 'exited';
+    if (g.killTimer !== undefined) clearTimeout(g.killTimer);
+    generations.splice(generations.indexOf(g), 1);
+    if (current === g) {
+      current = undefined;
+      lastExit = exit;
+      if (g.readyAt !== undefined && Date.now() - g.readyAt >= STABLE_MS) failures = 0;
+      if (was === 'serving' && !stopping) scheduleRestart(`${label(g)} exited on its own with ${describeExit(exit)}`);
+      else log(`${label(g)} exited with ${describeExit(exit)}`);
+    } else if (was !== 'starting') {
+      log(`${label(g)} exited with ${describeExit(exit)}`);
+    }
+    finishIfDone();
+  };
+
+  /** Starts a generation and waits until it is ready or has failed; promotes it when ready. */
+  const start = async (kind: 'initial' | 'roll' | 'restart'): Promise<RollResult> => {
+    const g: Generation = {
+      id: nextId++,
+      proc: spawnWithSockets({
+        command: config.command,
+        fds: held.map((s) => s.fd),
+        names: held.map((s) => s.name),
+        env: config.env,
+        extraEnv: { QUIESCE_SUPERVISOR_PID: String(process.pid) },
+        cwd: config.cwd,
+        detached: true,
+      }),
+      state: 'starting',
+      readyAt: undefined,
+      killTimer: undefined,
+    };
+    generations.push(g);
+    starting = g;
+    void g.proc.exited.then((exit) => onExit(g, exit));
+    const startedAt = Date.now();
+    log(`${label(g)} started: ${config.command.join(' ')}`);
+    const result = await g.proc.waitReady(config.readyTimeoutMs);
+    if (starting === g) starting = undefined;
+    if (result.ready && g.state === 'starting' && !stopping) {
+      g.state = 'serving';
+      g.readyAt = Date.now();
+      const old = current;
+      current = g;
+      log(`${label(g)} ready in ${g.readyAt - startedAt} ms${old ? `; stopping ${label(old)}` : ''}`);
+      if (old) {
+        // Both generations serve for settleMs more: the new one's start may have held the CPU, and an
+        // old one that drains before catching up would take busy keep-alive connections for idle.
+        if (config.settleMs > 0) await new Promise((resolve) => setTimeout(resolve, config.settleMs));
+        // A stop meanwhile has already signalled it; a second SIGTERM would mean "hurry".
+        if (old.state === 'serving') retire(old);
+      }
+      return { outcome: 'rolled', generation: g.id, pid: g.proc.pid, reason: undefined };
+    }
+    const reason = result.ready ? 'the supervisor is stopping' : result.reason;
+    if (g.state === 'starting') retire(g);
+    if (stopping) return { outcome: 'skipped', generation: g.id, pid: g.proc.pid, reason };
+    if (current) {
+      log(`${label(g)} failed: ${reason}; rolled back, ${label(current)} keeps serving`);
+      return { outcome: 'rolled-back', generation: g.id, pid: g.proc.pid, reason };
+    }
+    // Nothing serves: a command that cannot be found never heals, anything else is retried.
+    const exit = g.proc.exit;
+    if (kind === 'initial' && exit && (exit.code === 126 || exit.code === 127)) {
+      log(`${label(g)} failed: ${reason} (command not found or not executable); giving up`);
+      lastExit = exit;
+      stopping = true;
+      finishIfDone();
+    } else {
+      if (exit) lastExit = exit;
+      scheduleRestart(`${label(g)} failed: ${reason}`);
+    }
+    return { outcome: 'rolled-back', generation: g.id, pid: g.proc.pid, reason };
+  };
+
+  const roll = (): Promise<RollResult> => {
+    if (stopping) return Promise.resolve({ outcome: 'skipped', generation: undefined, pid: undefined, reason: 'the supervisor is stopping' });
+    if (rolling) {
+      // One more roll after the one in progress, however many were asked for meanwhile.
+      if (!rollQueued) {
+        rollQueued = true;
+        queuedRoll = rolling.then(() => {
+          rollQueued = false;
+          return roll();
+        });
+      }
+      return queuedRoll!;
+    }
+    if (restartTimer !== undefined) {
+      clearTimeout(restartTimer);
+      restartTimer = undefined;
+    }
+    rolling = start(current ? 'roll' : 'restart').finally(() => {
+      rolling = undefined;
+    });
+    return rolling;
+  };
+
+  const stop = (signal: 'SIGTERM' | 'SIGINT' | 'SIGQUIT' = 'SIGTERM'): Promise<number> => {
+    if (restartTimer !== undefined) {
+      clearTimeout(restartTimer);
+      restartTimer = undefined;
+    }
+    const again = stopping;
+    stopping = true;
+    log(`${signal}: ${again ? 'passing it on again' : 'stopping'} (${generations.map(label).join(', ') || 'no generation running'})`);
+    for (const g of generations) {
+      if (again) send(g, signal);
+      else retire(g, signal);
+    }
+    finishIfDone();
+    return exited;
+  };
+
+  if (config.signals) {
+    const on = (signal: NodeJS.Signals, handler: () => void): void => {
+      process.on(signal, handler);
+      signalHandlers.push([signal, handler]);
+    };
+    on('SIGHUP', () => void roll());
+    on('SIGUSR2', () => void roll());
+    on('SIGTERM', () => void stop('SIGTERM'));
+    on('SIGINT', () => void stop('SIGINT'));
+    on('SIGQUIT', () => void stop('SIGQUIT'));
+  }
+
+  rolling = start('initial').finally(() => {
+    rolling = undefined;
+  });
+
+  const info = (g: Generation): GenerationInfo => ({ generation: g.id, pid: g.proc.pid, state: g.state === 'exited' ? 'stopping' : g.state });
+  return {
+    sockets,
+    get current() {
+      return current ? info(current) : undefined;
+    },
+    get generations() {
+      return generations.map(info);
+    },
+    roll,
+    stop,
+    exited,
+  };
+}
+
+interface Config {
+  listen: ReturnType<typeof checkListenAddress>[];
+  command: readonly string[];
+  readyTimeoutMs: number;
+  stopTimeoutMs: number;
+  settleMs: number;
+  restartDelayMs: number;
+  maxRestartDelayMs: number;
+  backlog: number;
+  env: Record<string, string | undefined>;
+  cwd: string | undefined;
+  inherit: boolean;
+  signals: boolean;
+  log: (line: string) => void;
+}
+
+function validate(options: SupervisorOptions): Config {
+  if (options === null || typeof options !== 'object') throw new ListenerOptionError('options', options, 'an object with listen and command');
+  const {
+    listen,
+    command,
+    readyTimeoutMs = 30_000,
+    stopTimeoutMs = 30_000,
+    settleMs = 250,
+    restartDelayMs = 100,
+    maxRestartDelayMs = 10_000,
+    backlog = 511,
+    env = process.env,
+    cwd,
+    inherit = true,
+    signals = true,
+    log = (line: string) => console.error(line),
+  } = options;
+  if (!Array.isArray(listen)) {
+    throw new ListenerOptionError('listen', listen, 'an array of "HOST:PORT" strings or { host, port, name? } objects');
+  }
+  const addresses = listen.map((spec, i) => checkListenAddress(`listen[${i}]`, spec, i));
+  const names = addresses.map((a) => a.name);
+  const dup = names.find((name, i) => names.indexOf(name) !== i);
+  if (dup !== undefined) throw new ListenerOptionError('listen', listen, `distinct names (${JSON.stringify(dup)} is used twice)`);
+  if (!Array.isArray(command) || command.length === 0 || !command.every((part) => typeof part === 'string')) {
+    throw new ListenerOptionError('command', command, 'a non-empty array of strings: the program and its arguments');
+  }
+  checkString('command[0]', command[0]);
+  const positive = (name: string, value: unknown): number => {
+    checkDuration(name, value);
+    if (value === 0) throw new ListenerOptionError(name, value, 'more than 0 ms');
+    return value;
+  };
+  positive('readyTimeoutMs', readyTimeoutMs);
+  positive('stopTimeoutMs', stopTimeoutMs);
+  checkDuration('settleMs', settleMs);
+  positive('restartDelayMs', restartDelayMs);
+  positive('maxRestartDelayMs', maxRestartDelayMs);
+  if (maxRestartDelayMs < restartDelayMs) {
+    throw new ListenerOptionError('maxRestartDelayMs', maxRestartDelayMs, `at least restartDelayMs (${restartDelayMs})`);
+  }
+  if (typeof backlog !== 'number' || !Number.isInteger(backlog) || backlog < 1) {
+    throw new ListenerOptionError('backlog', backlog, 'a whole number ≥ 1');
+  }
+  checkEnv('env', env);
+  if (cwd !== undefined) checkString('cwd', cwd);
+  checkBoolean('inherit', inherit);
+  checkBoolean('signals', signals);
+  checkLog('log', log);
+  const prefixed = log === false ? () => {} : (line: string) => log(`quiesce run: ${line}`);
+  return {
+    listen: addresses,
+    command: [...command],
+    readyTimeoutMs,
+    stopTimeoutMs,
+    settleMs,
+    restartDelayMs,
+    maxRestartDelayMs,
+    backlog,
+    env,
+    cwd,
+    inherit,
+    signals,
+    log: prefixed,
+  };
+}

@@ -1,0 +1,60 @@
+/**
+ * @module
+ * `quiesce/listener`: listening sockets that survive restarts (`@quiesce/listener`, re-exported so
+ * that one install is enough): `acquire()` binds or adopts systemd / `quiesce run` sockets and
+ * explains EADDRINUSE, `hotRestart()` re-executes a Node server on SIGUSR2, `runSupervisor()` is
+ * `quiesce run`.
+ *
+ * @example
+ * ```ts
+ * import { createServer } from 'node:http';
+ * import { AddressInUseError, acquire } from 'quiesce/listener';
+ *
+ * const server = createServer((req, res) => res.end('ok\n'));
+ * try {
+ *   console.log(`listening on ${(await acquire(server, { port: 3000 })).url}`);
+ * } catch (error) {
+ *   if (error instanceof AddressInUseError) console.error(error.message); // names the holder's pid
+ *   process.exit(1);
+ * }
+ * ```
+ */
+export {
+  type AcquiredListener,
+  type AcquireOptions,
+  AddressInUseError,
+  CLI_USAGE,
+  type CliIo,
+  type DiagnosePortOptions,
+  type GenerationInfo,
+  HotRestartError,
+  type HotRestartOptions,
+  type HotRestartResult,
+  type InheritedListener,
+  type InheritedListenersOptions,
+  InheritedSocketError,
+  type ListenableServer,
+  type ListenAddress,
+  ListenerOptionError,
+  type ListenTarget,
+  type PortDiagnosis,
+  type PortHolder,
+  type PortSocket,
+  type ReportReadyOptions,
+  ReusePortUnsupportedError,
+  type RollResult,
+  type Supervisor,
+  SupervisorError,
+  type SupervisorOptions,
+  type SupervisorSocket,
+  type TcpState,
+  acquire,
+  asAddressInUseError,
+  diagnosePort,
+  formatPortDiagnosis,
+  hotRestart,
+  inheritedListeners,
+  reportReady,
+  runCli,
+  runSupervisor,
+} from '@quiesce/listener';
