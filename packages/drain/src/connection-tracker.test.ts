@@ -221,6 +221,18 @@ describe('ConnectionTracker', () => {
     expect(await drained).toMatchObject({ outcome: 'drained', requestsCompleted: 0, inFlightAtStart: 0 });
   });
 
+  it('a closed connection ends its own requests in flight and no one else\'s', () => {
+    const { tracker } = setup();
+    const a = tracker.connectionOpened(socket().handle);
+    const b = tracker.connectionOpened(socket().handle);
+    tracker.requestStarted(a);
+    tracker.requestStarted(a); // pipelined
+    tracker.requestStarted(b);
+    tracker.connectionClosed(a);
+    expect(tracker.stats()).toMatchObject({ connections: 1, inFlight: 1 });
+    expect(b.inFlight).toBe(1);
+  });
+
   it('destroys connections accepted after the drain ended', async () => {
     const { tracker } = setup();
     await tracker.drain();

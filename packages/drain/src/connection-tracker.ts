@@ -61,6 +61,8 @@ interface ConnectionRecord extends TrackedConnection {
   closeRequested: boolean;
   /** The check at which the connection was first found idle past its grace, or 0. */
   idleAtCheck: number;
+  /** Its requests in flight (allocated on the first request), so a close never scans them all. */
+  open: RequestRecord[] | undefined;
 }
 
 interface RequestRecord extends TrackedRequest {
@@ -151,6 +153,7 @@ export class ConnectionTracker {
       lastBytes: readBytes(handle),
       closeRequested: false,
       idleAtCheck: 0,
+      open: undefined,
     };
     if (this.#state === 'drained' || this.#state === 'forced') {
       handle.destroy();
@@ -164,9 +167,7 @@ export class ConnectionTracker {
   connectionClosed(connection: TrackedConnection): void {
     const record = connection as ConnectionRecord;
     if (!this.#connections.delete(record)) return;
-    for (const request of this.#requests) {
-      if (request.connection === record) this.#finish(request);
-    }
+    this.#finishAll(record);
     this.#poke();
   }
 
@@ -174,9 +175,7 @@ export class ConnectionTracker {
   connectionUpgraded(connection: TrackedConnection): void {
     const record = connection as ConnectionRecord;
     record.upgraded = true;
-    for (const request of this.#requests) {
-      if (request.connection === record) this.#finish(request);
-    }
+    this.#finishAll(record);
   }
 
   /** Records a request; pass the connection when the runtime exposes it. */
@@ -188,6 +187,7 @@ export class ConnectionTracker {
       record.requests++;
       record.lastActivity = request.startedAt;
       record.idleAtCheck = 0;
+      (record.open ??= []).push(request);
     }
     this.#requests.add(request);
     return request;
@@ -275,11 +275,18 @@ export class ConnectionTracker {
     if (this.#state !== 'serving') this.#completedSinceShutdown++;
     const record = request.connection;
     if (record) {
+      const index = record.open?.indexOf(request) ?? -1;
+      if (index >= 0) record.open!.splice(index, 1);
       record.inFlight = Math.max(0, record.inFlight - 1);
       record.lastActivity = this.#clock.now();
       record.lastBytes = readBytes(record.handle);
       record.idleAtCheck = 0;
     }
+  }
+
+  #finishAll(record: ConnectionRecord): void {
+    if (!record.open || record.open.length === 0) return;
+    for (const request of [...record.open]) this.#finish(request);
   }
 
   #poke(): void {
