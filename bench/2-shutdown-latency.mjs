@@ -1,0 +1,225 @@
+#!/usr/bin/env node
+// Part 2 — shutdown latency.
+// A. Idle: `connections` keep-alive connections (one request each) left idle for `idleMs` (longer
+//    than Quiesce's 250 ms idle grace: "long-idle"), no request in flight; SIGTERM; time to process
+//    exit, time to the last close the client saw, and how each socket was closed (FIN or RST).
+//    Goal: Quiesce ≤ 20 ms after the lame duck, every socket closed with FIN (anchors: 27–33 ms).
+// B. One in flight: a single keep-alive connection with a /slow request in flight at SIGTERM; time
+//    from its response (as the client read it) to process exit. Goal: ≤ 5 ms (bare Node 20 waits
+//    for its keep-alive timeout, ~6 s).
+// Each trial starts a fresh server; trials alternate between servers, round by round.
+import { parseArgs, sleep } from './lib/cli.mjs';
+import { ensureFdLimit } from './lib/fd-limit.mjs';
+import { describeEnvironment } from './lib/environment.mjs';
+import { killAllServers, openConnection } from './lib/harness.mjs';
+import { writeResult } from './lib/results.mjs';
+import { median, round } from './lib/stats.mjs';
+import { formatTable } from './lib/table.mjs';
+import { selectVariants, startVariant } from './lib/variants.mjs';
+
+const { settings, mode } = parseArgs(process.argv.slice(2), {
+  defaults: {
+    runtimes: ['node', 'bun', 'deno'],
+    rounds: 5,
+    connections: 1_000,
+    idleMs: 1_000,
+    slowMs: 300,
+    signalAfterMs: 100,
+    lameDuckMs: 300,
+    exitTimeoutMs: 15_000,
+  },
+  smoke: { rounds: 1, connections: 100, idleMs: 400, exitTimeoutMs: 8_000 },
+  help:
+    'node bench/2-shutdown-latency.mjs [--smoke] [--runtimes=node,bun,deno] [--rounds=5] [--connections=1000] [--idle-ms=1000]\n' +
+    '  [--slow-ms=300] [--signal-after-ms=100] [--lame-duck-ms=300] [--exit-timeout-ms=15000]',
+});
+
+// The bench holds every client socket: 1 000 is past the usual default `ulimit -n` of 1 024.
+ensureFdLimit(settings.connections + 500);
+
+const variants = [];
+for (const v of selectVariants(settings.runtimes)) {
+  variants.push({ ...v, key: `${v.runtime}-${v.variant}` });
+  if (v.runtime === 'node' && v.variant === 'bare') {
+    variants.unshift({ ...v, variant: 'exit', key: 'node-exit', label: 'node floor: process.exit()', floor: true });
+    // (floor: exits the moment nothing is in flight; idle sockets are closed by the kernel at exit)
+  }
+  if (v.variant === 'quiesce' && !v.pending) {
+    variants.push({
+      ...v,
+      key: `${v.runtime}-quiesce-lame-duck`,
+      label: `${v.label}, lame duck ${settings.lameDuckMs} ms`,
+      lameDuckMs: settings.lameDuckMs,
+      idleOnly: true,
+    });
+  }
+}
+const runnable = variants.filter((v) => !v.pending);
+
+/** Waits for the exit, at most `exitTimeoutMs`; then kills the server and says so. */
+async function exitOf(server) {
+  const exit = await Promise.race([server.exited, sleep(settings.exitTimeoutMs).then(() => undefined)]);
+  if (exit) return exit;
+  await server.stop();
+  return undefined;
+}
+
+async function openIdle(port, count) {
+  const connections = [];
+  for (let i = 0; i < count; i += 100) {
+    const batch = await Promise.all(
+      Array.from({ length: Math.min(100, count - i) }, async () => {
+        const connection = await openConnection(port);
+        await connection.request({ path: '/' });
+        return connection;
+      }),
+    );
+    connections.push(...batch);
+  }
+  return connections;
+}
+
+async function idleTrial(v) {
+  const server = await startVariant(v, { QUIESCE_LAME_DUCK_MS: String(v.lameDuckMs ?? 0) });
+  const connections = await openIdle(server.port, settings.connections);
+  await sleep(settings.idleMs);
+  const killedAt = performance.now();
+  let lastCloseMs = 0;
+  const closes = connections.map((c) =>
+    c.waitForClose(settings.exitTimeoutMs + 1_000).then((how) => {
+      if (how !== 'timeout') lastCloseMs = Math.max(lastCloseMs, performance.now() - killedAt);
+      return how;
+    }),
+  );
+  server.kill('SIGTERM');
+  const exit = await exitOf(server);
+  const how = await Promise.all(closes);
+  for (const c of connections) c.destroy();
+  const count = (kind) => how.filter((h) => h === kind).length;
+  return {
+    exitMs: exit?.afterMs ?? Number.NaN,
+    afterLameDuckMs: exit ? exit.afterMs - (v.lameDuckMs ?? 0) : Number.NaN,
+    lastCloseMs: round(lastCloseMs, 1),
+    fin: count('fin'),
+    reset: count('reset'),
+    other: how.length - count('fin') - count('reset'),
+    exitCode: exit ? (exit.signal ?? exit.code) : 'timeout',
+    log: server.lines.filter((l) => /quiesce:/.test(l)),
+  };
+}
+
+async function inFlightTrial(v) {
+  const server = await startVariant(v);
+  const connection = await openConnection(server.port);
+  const pending = connection.request({ path: `/slow?ms=${settings.slowMs}`, timeoutMs: settings.exitTimeoutMs });
+  pending.catch(() => {});
+  await sleep(settings.signalAfterMs);
+  const killedAt = performance.now();
+  server.kill('SIGTERM');
+  let response;
+  let failure;
+  try {
+    response = await pending;
+  } catch (error) {
+    failure = error.kind ? `lost (${error.kind})` : error.name;
+  }
+  const respondedAt = performance.now();
+  const exit = await exitOf(server);
+  const closedBy = await connection.waitForClose(1_000);
+  connection.destroy();
+  return {
+    responseToExitMs: exit && response ? killedAt + exit.afterMs - respondedAt : Number.NaN,
+    exitMs: exit?.afterMs ?? Number.NaN,
+    status: response?.status ?? failure,
+    connectionClose: response?.connectionClose ?? false,
+    closedBy,
+    exitCode: exit ? (exit.signal ?? exit.code) : 'timeout',
+    log: server.lines.filter((l) => /quiesce:/.test(l)),
+  };
+}
+
+const trials = Object.fromEntries(runnable.map((v) => [v.key, { idle: [], inFlight: [] }]));
+console.log(`Part 2 — shutdown latency (${mode}). ${describeEnvironment()}`);
+try {
+  for (let r = 0; r < settings.rounds; r++) {
+    for (const v of runnable) trials[v.key].idle.push(await idleTrial(v));
+    for (const v of runnable.filter((x) => !x.idleOnly)) trials[v.key].inFlight.push(await inFlightTrial(v));
+    console.log(
+      `  round ${r + 1}/${settings.rounds}: idle exit ms ${runnable.map((v) => `${v.key} ${trials[v.key].idle.at(-1).exitMs}`).join(', ')}`,
+    );
+  }
+} finally {
+  await killAllServers();
+}
+
+const rows = [];
+for (const v of variants) {
+  if (v.pending) {
+    rows.push({ label: v.label, shutdown: v.shutdown, note: v.pending });
+    continue;
+  }
+  const { idle, inFlight } = trials[v.key];
+  const sum = (list, key) => list.reduce((n, t) => n + t[key], 0);
+  const codes = [...new Set([...idle, ...inFlight].map((t) => t.exitCode))].join('/');
+  rows.push({
+    runtime: v.runtime,
+    variant: v.variant,
+    key: v.key,
+    label: v.label,
+    shutdown: v.floor ? 'process.exit()' : v.shutdown,
+    idleExitMs: round(median(idle.map((t) => t.exitMs)), 1),
+    idleAfterLameDuckMs: v.lameDuckMs ? round(median(idle.map((t) => t.afterLameDuckMs)), 1) : undefined,
+    idleLastCloseMs: round(median(idle.map((t) => t.lastCloseMs)), 1),
+    closedWith: `${sum(idle, 'fin')} FIN / ${sum(idle, 'reset')} RST${sum(idle, 'other') ? ` / ${sum(idle, 'other')} other` : ''}`,
+    responseToExitMs: v.idleOnly ? undefined : round(median(inFlight.map((t) => t.responseToExitMs)), 1),
+    inFlightStatus: v.idleOnly ? undefined : [...new Set(inFlight.map((t) => t.status))].join('/'),
+    inFlightConnectionClose: v.idleOnly ? undefined : inFlight.every((t) => t.connectionClose) ? 'yes' : inFlight.some((t) => t.connectionClose) ? 'some' : 'no',
+    exitCodes: codes,
+    note: v.floor ? 'not graceful (exits when nothing is in flight): the cost of exiting' : undefined,
+  });
+}
+
+const columns = [
+  { key: 'label', title: 'server', align: 'left' },
+  { key: 'shutdown', title: 'on SIGTERM', align: 'left' },
+  { key: 'idleExitMs', title: `idle: exit ms` },
+  { key: 'idleAfterLameDuckMs', title: 'after lame duck' },
+  { key: 'idleLastCloseMs', title: 'last close ms' },
+  { key: 'closedWith', title: `${settings.connections} idle sockets closed with (all runs)`, align: 'left' },
+  { key: 'responseToExitMs', title: 'in flight: response→exit ms' },
+  { key: 'inFlightStatus', title: 'status' },
+  { key: 'inFlightConnectionClose', title: 'Connection: close' },
+  { key: 'exitCodes', title: 'exit' },
+  { key: 'note', title: 'note', align: 'left' },
+];
+console.log(`\n${formatTable(columns, rows)}`);
+for (const row of rows.filter((r) => r.variant === 'quiesce')) {
+  const idleGoal = row.idleAfterLameDuckMs ?? row.idleExitMs;
+  const allFin = row.closedWith.startsWith(`${settings.connections * settings.rounds} FIN / 0 RST`);
+  console.log(
+    `${mode === 'smoke' ? '[smoke run, indicative only] ' : ''}goal ${row.label}: idle ${idleGoal} ms after the lame duck (≤ 20 ms) — ${idleGoal <= 20 ? 'met' : 'MISSED'}; ` +
+      `all FIN — ${allFin ? 'met' : 'MISSED'}` +
+      (row.responseToExitMs !== undefined ? `; response→exit ${row.responseToExitMs} ms (≤ 5 ms) — ${row.responseToExitMs <= 5 ? 'met' : 'MISSED'}` : ''),
+  );
+}
+const quiesceLogs = Object.entries(trials)
+  .filter(([key]) => key.includes('quiesce'))
+  .map(([key, t]) => ({ key, idle: t.idle.flatMap((x) => x.log), inFlight: t.inFlight.flatMap((x) => x.log) }));
+for (const { key, idle, inFlight } of quiesceLogs) {
+  console.log(`${key} report (idle): ${idle[0] ?? '-'}`);
+  if (inFlight[0]) console.log(`${key} report (in flight): ${inFlight[0]}`);
+}
+const file = writeResult('shutdown-latency', {
+  mode,
+  settings,
+  columns,
+  rows,
+  notes: [
+    'idle: exit ms = SIGTERM to process exit as the parent sees it; last close = SIGTERM to the last socket close the client saw.',
+    'in flight: response→exit = the client reading the complete response to the process exit.',
+    `Every wrapper gets a ${10_000} ms deadline; Quiesce runs createLifecycle with lameDuckMs 0 unless the row says otherwise.`,
+    'After a process exits, the kernel closes what is left with FIN, so FIN counts alone do not prove a graceful close; "last close" before "exit" does.',
+  ],
+  raw: Object.fromEntries(Object.entries(trials).map(([k, t]) => [k, { idle: t.idle.map(({ log, ...x }) => x), inFlight: t.inFlight.map(({ log, ...x }) => x) }])),
+});
+console.log(`wrote ${file}`);

@@ -1,0 +1,30 @@
+// Result files: bench/results/<name>.json, one per part, with the environment and the printed table.
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { environment } from './environment.mjs';
+
+import { pathToFileURL } from 'node:url';
+
+/** bench/results/, or the directory in QUIESCE_BENCH_RESULTS (for CI smoke runs that must not touch the tree). */
+export const resultsDir = process.env.QUIESCE_BENCH_RESULTS
+  ? pathToFileURL(`${process.env.QUIESCE_BENCH_RESULTS.replace(/\/$/, '')}/`)
+  : new URL('../results/', import.meta.url);
+
+/** Writes <results>/<name>.json and returns its path. */
+export function writeResult(name, { mode, settings, columns, rows, notes = [], raw }) {
+  mkdirSync(resultsDir, { recursive: true });
+  const url = new URL(`${name}.json`, resultsDir);
+  const document = { name, mode, ...environment(), settings, columns, rows, notes, raw };
+  writeFileSync(url, `${JSON.stringify(document, null, 2)}\n`);
+  return url.pathname;
+}
+
+/** Every result file, ordered by name. */
+export function readResults() {
+  let files = [];
+  try {
+    files = readdirSync(resultsDir).filter((f) => f.endsWith('.json')).sort();
+  } catch {
+    return [];
+  }
+  return files.map((f) => JSON.parse(readFileSync(new URL(f, resultsDir), 'utf8')));
+}
