@@ -187,7 +187,8 @@ export class ConnectionTracker {
       record.requests++;
       record.lastActivity = request.startedAt;
       record.idleAtCheck = 0;
-      (record.open ??= []).push(request);
+      if (record.open) record.open.push(request);
+      else record.open = [request];
     }
     this.#requests.add(request);
     return request;

@@ -2,13 +2,16 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import {
   AmbiguousFailure,
   type ServerHandle,
-  fixturePath,
   killAllServers,
   openConnection,
   runKeepAliveLoad,
+  repoRoot,
   startServer,
 } from '../harness/index.ts';
 import { sleep } from './targets.ts';
+
+/** The framework examples in apps/ double as this suite's fixtures. */
+const exampleApp = (framework: 'express' | 'fastify'): string => `${repoRoot()}/apps/example-${framework}/server.mjs`;
 
 // The framework adapters (@quiesce/express, @quiesce/fastify) checked from outside over real
 // sockets with real signals: the example server's scenarios, once per framework, on fixture apps
@@ -26,9 +29,9 @@ interface FrameworkTarget {
 }
 
 const frameworks: readonly FrameworkTarget[] = [
-  { name: 'Express 5', script: fixturePath('express-server.mjs'), env: {}, version: /^express 5\./ },
-  { name: 'Express 4', script: fixturePath('express-server.mjs'), env: { EXPRESS_MAJOR: '4' }, version: /^express 4\./ },
-  { name: 'Fastify', script: fixturePath('fastify-server.mjs'), env: {}, version: /^fastify 5\./ },
+  { name: 'Express 5', script: exampleApp('express'), env: {}, version: /^express 5\./ },
+  { name: 'Express 4', script: exampleApp('express'), env: { EXPRESS_MAJOR: '4' }, version: /^express 4\./ },
+  { name: 'Fastify', script: exampleApp('fastify'), env: {}, version: /^fastify 5\./ },
 ];
 
 function starter(target: Pick<FrameworkTarget, 'script' | 'env'>) {
@@ -149,7 +152,7 @@ describe.each(frameworks)('$name', (target) => {
 });
 
 describe('Express: the server from app.listen() handed to the lifecycle', () => {
-  const start = starter({ script: fixturePath('express-server.mjs'), env: { EXPRESS_INPUT: 'server' } });
+  const start = starter({ script: exampleApp('express'), env: { EXPRESS_INPUT: 'server' } });
 
   it('in-flight request completes with Connection: close after SIGTERM, and the process exits 0', async () => {
     await inFlightCompletes(await start());
@@ -166,7 +169,7 @@ describe('Fastify: the plugin with Fastify’s own close options', () => {
     { option: 'forceCloseConnections: true', env: { FASTIFY_FORCE_CLOSE_CONNECTIONS: 'true' } },
     { option: 'forceCloseConnections: false', env: { FASTIFY_FORCE_CLOSE_CONNECTIONS: 'false' } },
   ])('$option', ({ env }) => {
-    const start = starter({ script: fixturePath('fastify-server.mjs'), env });
+    const start = starter({ script: exampleApp('fastify'), env });
 
     it('in-flight request completes with Connection: close, the app onClose hook runs after it, exit 0', async () => {
       const server = await start();
@@ -183,7 +186,7 @@ describe('Fastify: the plugin with Fastify’s own close options', () => {
   });
 
   describe('fastify.close() called by the app itself (QUIESCE_FASTIFY_CLOSE=direct)', () => {
-    const start = starter({ script: fixturePath('fastify-server.mjs'), env: { QUIESCE_FASTIFY_CLOSE: 'direct' } });
+    const start = starter({ script: exampleApp('fastify'), env: { QUIESCE_FASTIFY_CLOSE: 'direct' } });
 
     it('holds Fastify in preClose: the in-flight request completes with Connection: close, onClose runs, exit 0', async () => {
       const server = await start();
@@ -227,7 +230,7 @@ describe('Fastify: the plugin with Fastify’s own close options', () => {
   });
 
   describe('baseline: Fastify 5.12.8 without the plugin (why it exists)', () => {
-    const start = starter({ script: fixturePath('fastify-server.mjs'), env: { QUIESCE_FASTIFY_PLUGIN: 'off' } });
+    const start = starter({ script: exampleApp('fastify'), env: { QUIESCE_FASTIFY_PLUGIN: 'off' } });
 
     it('close() answers a request already in flight without Connection: close, so its socket outlives close()', async () => {
       const server = await start();
@@ -258,7 +261,7 @@ describe('Fastify: the plugin with Fastify’s own close options', () => {
     it('with forceCloseConnections: true, close() cuts the request in flight', async () => {
       const server = await startServer({
         runtime: 'node',
-        script: fixturePath('fastify-server.mjs'),
+        script: exampleApp('fastify'),
         env: { QUIESCE_FASTIFY_PLUGIN: 'off', FASTIFY_FORCE_CLOSE_CONNECTIONS: 'true' },
       });
       const conn = await openConnection(server.port);
