@@ -11,6 +11,7 @@ import {
   killAllServers,
   openConnection,
   runFreshConnectionLoad,
+  repoRoot,
   runKeepAliveLoad,
   runtimeCommand,
   startServer,
@@ -165,6 +166,34 @@ describe('hot restart on SIGUSR2 under load (Node)', () => {
     } finally {
       rmSync(crashFile, { force: true });
       if (alive(current)) process.kill(current, 'SIGTERM');
+    }
+  }, TEST_TIMEOUT_MS);
+});
+
+describe('the example app restarts itself on SIGUSR2 (Node)', () => {
+  it('hands its socket to a new process twice under load with zero failed requests, then stops with SIGTERM', async () => {
+    const server = await startServer({ runtime: 'node', script: `${repoRoot()}/apps/example/dist/server.js` });
+    const readyLines = (): string[] => server.lines.filter((line) => /^hot restart: pid \d+ is ready/.test(line));
+    let current = server.pid;
+    try {
+      const { keepAlive, fresh } = await underLoad(server.port, async () => {
+        for (let i = 1; i <= 2; i++) {
+          const old = current;
+          process.kill(old, 'SIGUSR2');
+          await until(() => readyLines().length === i, `hot restart ${i} to be ready`);
+          current = Number(/pid (\d+) is ready/.exec(readyLines()[i - 1]!)?.[1]);
+          strays.add(current);
+          await until(() => !alive(old), `pid ${old} to drain and exit`);
+        }
+      });
+      expectNoFailure('keep-alive', keepAlive);
+      expectNoFailure('fresh connections', fresh);
+      expect(await pidServing(server.port)).toBe(current);
+      expect((await server.exited).code).toBe(0); // the first process drained and exited cleanly
+      process.kill(current, 'SIGTERM');
+      await until(() => !alive(current), `pid ${current} to stop on SIGTERM`);
+    } finally {
+      if (alive(current)) process.kill(current, 'SIGKILL');
     }
   }, TEST_TIMEOUT_MS);
 });
