@@ -17,7 +17,7 @@ export type BunServeOptions<WebSocketData = undefined, R extends string = string
 export interface BunAdapterOptions extends Omit<ConnectionTrackerOptions, 'onForce'> {
   /**
    * Bun's `stop(false)` closes every idle keep-alive socket together with the listener, so
-   * `stopAccepting()` first holds finished responses until no request has started for this long:
+   * `stopAccepting()` first holds finished responses until no request has started and no response gone out for this long (at once when already that quiet):
    * every socket Bun then closes has been idle at least this long, and every busy client gets its
    * answer (with `Connection: close`) once the listener is closed. Default 250.
    */
@@ -141,6 +141,7 @@ export function serveBun<WebSocketData = undefined, R extends string = string>(
       tracker.requestFinished(request);
     };
     const handOver = (response: Response): Response => {
+      gate.departed();
       if (!settled) {
         settled = true;
         active--;

@@ -17,7 +17,7 @@ import { listenerClosed } from './internal/listener-closed.ts';
 export interface DenoAdapterOptions extends Omit<ConnectionTrackerOptions, 'onForce'> {
   /**
    * Deno's `shutdown()` closes every idle keep-alive socket together with the listener, so
-   * `stopAccepting()` first holds finished responses until no request has started for this long:
+   * `stopAccepting()` first holds finished responses until no request has started and no response gone out for this long (at once when already that quiet):
    * every socket Deno then closes has been idle at least this long, and every busy client gets its
    * answer (with `Connection: close`) once the listener is closed. Default 250.
    */
@@ -122,7 +122,10 @@ export function serveDeno(options: DenoServeOptions, adapterOptions: DenoAdapter
     );
   }
 
-  const finalize = (response: Response): Response => (tracker.closing ? withConnectionClose(response) : response);
+  const finalize = (response: Response): Response => {
+    gate.departed();
+    return tracker.closing ? withConnectionClose(response) : response;
+  };
   const respond = (result: unknown): unknown => {
     // Anything but a Response is Deno's to reject, as it would without the adapter.
     if (!(result instanceof Response)) return result;

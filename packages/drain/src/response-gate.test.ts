@@ -9,9 +9,10 @@ describe('ResponseGate', () => {
     expect(gate.held).toBeUndefined();
   });
 
-  it('holds responses until no request has started for the quiet time, counted from the hold at the earliest', async () => {
+  it('holds responses until no request has started and no response gone out for the quiet time', async () => {
     const clock = new ManualClock();
     const gate = new ResponseGate(clock);
+    gate.departed(); // a response went out just before the hold: its client is about to come back
     const settled: number[] = [];
     void gate.hold(100, 1_000).then((result) => settled.push(result.heldMs));
     const held = gate.held;
@@ -36,6 +37,7 @@ describe('ResponseGate', () => {
     const clock = new ManualClock();
     const gate = new ResponseGate(clock);
     let result: { heldMs: number; quiet: boolean } | undefined;
+    gate.arrived();
     void gate.hold(100, 300).then((r) => (result = r));
     for (let t = 0; t < 300; t += 50) {
       gate.arrived();
@@ -44,9 +46,35 @@ describe('ResponseGate', () => {
     expect(result).toEqual({ heldMs: 300, quiet: false });
   });
 
+  it('resolves at once when the server has been quiet for the quiet time already (an idle shutdown)', async () => {
+    const clock = new ManualClock();
+    const gate = new ResponseGate(clock);
+    gate.arrived();
+    await clock.advance(50);
+    gate.departed();
+    await clock.advance(100);
+    await expect(gate.hold(100, 1_000)).resolves.toEqual({ heldMs: 0, quiet: true });
+    const fresh = new ResponseGate(clock);
+    await expect(fresh.hold(250, 1_000)).resolves.toEqual({ heldMs: 0, quiet: true });
+  });
+
+  it('waits out the quiet time after the last response, even with no request since', async () => {
+    const clock = new ManualClock();
+    const gate = new ResponseGate(clock);
+    gate.departed();
+    await clock.advance(40);
+    let result: { heldMs: number; quiet: boolean } | undefined;
+    void gate.hold(100, 1_000).then((r) => (result = r));
+    await clock.advance(59);
+    expect(result).toBeUndefined();
+    await clock.advance(1);
+    expect(result).toEqual({ heldMs: 60, quiet: true });
+  });
+
   it('resolves at once with a quiet time of 0, and release() ends a pending hold (a forced stop)', async () => {
     const clock = new ManualClock();
     const gate = new ResponseGate(clock);
+    gate.arrived();
     await expect(gate.hold(0, 1_000)).resolves.toEqual({ heldMs: 0, quiet: true });
     const pending = gate.hold(500, 1_000);
     await clock.advance(10);

@@ -30,6 +30,7 @@ export interface HoldResult {
 export class ResponseGate {
   readonly #clock: Clock;
   #lastArrival = Number.NEGATIVE_INFINITY;
+  #lastDeparture = Number.NEGATIVE_INFINITY;
   #held: Promise<void> | undefined;
   #release: (() => void) | undefined;
   #timer: TimerHandle | undefined;
@@ -44,15 +45,23 @@ export class ResponseGate {
     this.#lastArrival = this.#clock.now();
   }
 
+  /**
+   * Records that a response went out (the quiet time restarts): its client may be about to send its
+   * next request on that socket, or to reconnect.
+   */
+  departed(): void {
+    this.#lastDeparture = this.#clock.now();
+  }
+
   /** While holding: the promise a response waits for before it is handed to the runtime. */
   get held(): Promise<void> | undefined {
     return this.#held;
   }
 
   /**
-   * Starts holding responses and resolves once no request has started for `quietMs` (counted from
-   * now at the earliest), or after `maxMs`, or when {@link ResponseGate.release} is called. Responses
-   * stay held until {@link ResponseGate.release}.
+   * Starts holding responses and resolves once no request has started and no response has gone out
+   * for `quietMs` (at once when the server was already that quiet), or after `maxMs`, or when
+   * {@link ResponseGate.release} is called. Responses stay held until {@link ResponseGate.release}.
    */
   hold(quietMs: number, maxMs: number): Promise<HoldResult> {
     const clock = this.#clock;
@@ -69,7 +78,7 @@ export class ResponseGate {
       const check = (): void => {
         this.#timer = undefined;
         const now = clock.now();
-        const quietSince = Math.max(this.#lastArrival, start);
+        const quietSince = Math.max(this.#lastArrival, this.#lastDeparture);
         if (now - quietSince >= quietMs || now - start >= maxMs) {
           done(now - quietSince >= quietMs);
           return;

@@ -30,7 +30,7 @@ export interface NodeAdapterOptions extends Omit<ConnectionTrackerOptions, 'onFo
    * Upper bound (ms) for holding responses before the listener closes, when responses with
    * `Connection: close` already went out (a lame duck): clients that got one are reconnecting, and a
    * connection that reaches the kernel's accept queue just before the listener closes is reset
-   * with its request. Holding responses until no request has started for `idleGraceMs` means no
+   * with its request. Holding responses until no request has started and no response gone out for `idleGraceMs` means no
    * client is between two requests when the listener closes. Default 1000; 0 turns holding off.
    */
   holdMaxMs?: number;
@@ -116,7 +116,10 @@ export function createNodeAdapter(server: NodeHttpServer, options: NodeAdapterOp
     gate.arrived();
     closeConnectionWhenClosing(res, closing, () => closeResponses++);
     holdEndWhileGated(res, gate);
-    const finished = (): void => tracker.requestFinished(request);
+    const finished = (): void => {
+      gate.departed();
+      tracker.requestFinished(request);
+    };
     res.once('finish', finished);
     res.once('close', finished);
   };
