@@ -120,7 +120,8 @@ export function createNodeAdapter(server: NodeHttpServer, options: NodeAdapterOp
       gate.departed();
       tracker.requestFinished(request);
     };
-    res.once('finish', finished);
+    // Node emits 'close' on every response, after 'finish' or when the client went away: one
+    // listener covers both, so neither the gate nor the tracker is told twice.
     res.once('close', finished);
   };
 
