@@ -6,6 +6,7 @@ describe('@quiesce/node public API', () => {
     expect(Object.keys(api).sort()).toMatchInlineSnapshot(`
       [
         "NodeAdapterOptionError",
+        "createFetchListener",
         "createNodeAdapter",
       ]
     `);

@@ -15,4 +15,5 @@
  * ```
  */
 export { NodeAdapterOptionError } from './errors.ts';
+export { type FetchHandler, type FetchListenerOptions, type FetchRequestInfo, createFetchListener } from './fetch-listener.ts';
 export { type NodeAdapter, type NodeAdapterOptions, type NodeHttpServer, createNodeAdapter } from './node-adapter.ts';

@@ -1,6 +1,6 @@
-import { once } from 'node:events';
+import { EventEmitter, once } from 'node:events';
 import { type Server, createServer } from 'node:http';
-import { type AddressInfo, Socket, connect } from 'node:net';
+import { type AddressInfo, Socket, connect, createServer as createNetServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { NodeAdapterOptionError } from './errors.ts';
 import { createNodeAdapter } from './node-adapter.ts';
@@ -228,9 +228,50 @@ describe('createNodeAdapter', () => {
     ['tcpKeepAliveMs', createServer(), { tcpKeepAliveMs: -5 }],
     ['tracker', createServer(), { tracker: {} }],
     ['idleGraceMs', createServer(), { idleGraceMs: Number.NaN }],
+    ['listener', createServer(), { listener: {} }],
+    ['listener', createServer(), { listener: new Socket() }],
   ])('rejects a bad %s with an error naming it', (option, server, options) => {
     const attempt = () => createNodeAdapter(server as never, options as never);
     expect(attempt).toThrow(new RegExp(`Invalid ${option}`));
+  });
+
+  it("asks for a node:net listener when the HTTP server is not a net.Server (Bun's node:http)", () => {
+    // Bun's node:http Server has the events and methods, but is no net.Server: there is no way to
+    // close only its listening socket. A stand-in with the same shape (an EventEmitter with listen).
+    const bunLike = Object.assign(new EventEmitter(), { listen() {}, setTimeout() {}, listening: false });
+    const attempt = () => createNodeAdapter(bunLike as never);
+    expect(attempt).toThrow(NodeAdapterOptionError);
+    expect(attempt).toThrow(/^Invalid listener: undefined\. Expected a node:net Server, because this server is not a net\.Server/);
+    expect(() => createNodeAdapter(bunLike as never, { listener: createNetServer() }).dispose()).not.toThrow();
+  });
+
+  it('with a separate node:net listener: connections handed over are served and tracked, and stopAccepting closes that listener only', async () => {
+    const http = createServer((_req, res) => res.end('ok'));
+    const listener = createNetServer((socket) => http.emit('connection', socket));
+    const adapter = createNodeAdapter(http, { listener, idleGraceMs: 50 });
+    listener.listen(0, '127.0.0.1');
+    await once(listener, 'listening');
+    const port = (listener.address() as AddressInfo).port;
+    try {
+      const client = await rawConnection(port);
+      expect((await client.get('/')).body).toBe('ok');
+      expect(adapter.tracker.stats().connections).toBe(1);
+      adapter.tracker.beginShutdown();
+      await adapter.stopAccepting();
+      expect(listener.listening).toBe(false);
+      const probe = connect(port, '127.0.0.1');
+      sockets.push(probe);
+      const [error] = (await once(probe, 'error')) as [NodeJS.ErrnoException];
+      expect(error.code).toBe('ECONNREFUSED');
+      // The open connection still serves, now with Connection: close.
+      const second = await client.get('/');
+      expect(second.headers['connection']).toBe('close');
+      const report = await adapter.tracker.drain({ signal: AbortSignal.timeout(5_000) });
+      expect(report.outcome).toBe('drained');
+    } finally {
+      adapter.dispose();
+      if (listener.listening) listener.close();
+    }
   });
 
   it('gives the adapter error a stable code', () => {

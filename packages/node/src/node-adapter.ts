@@ -34,6 +34,13 @@ export interface NodeAdapterOptions extends Omit<ConnectionTrackerOptions, 'onFo
    * client is between two requests when the listener closes. Default 1000; 0 turns holding off.
    */
   holdMaxMs?: number;
+  /**
+   * The `node:net` Server that owns the listening socket, when it is not `server` itself: it accepts
+   * connections and hands each to `server` with `server.emit('connection', socket)`.
+   * `stopAccepting()` then closes this listener. Needed for Bun's `node:http` Server, which is not
+   * a `net.Server` and cannot adopt an inherited socket (`listen({ fd })`); Bun's `node:net` can.
+   */
+  listener?: NetServer;
 }
 
 /** The Node adapter: a {@link ServerAdapter} for one `node:http` / `node:https` server. */
@@ -64,11 +71,23 @@ export interface NodeAdapter extends ServerAdapter {
  * ```
  */
 export function createNodeAdapter(server: NodeHttpServer, options: NodeAdapterOptions = {}): NodeAdapter {
-  if (!(server instanceof NetServer) || typeof (server as Partial<HttpServer>).setTimeout !== 'function') {
+  if (!isHttpServer(server)) {
     throw new NodeAdapterOptionError('server', server, 'a node:http or node:https Server (e.g. from http.createServer() or app.listen())');
   }
   if (options === null || typeof options !== 'object') throw new NodeAdapterOptionError('options', options, 'an object');
-  const { tcpKeepAliveMs = false, tracker: given, holdMaxMs = 1_000, ...trackerOptions } = options;
+  const { tcpKeepAliveMs = false, tracker: given, holdMaxMs = 1_000, listener: givenListener, ...trackerOptions } = options;
+  if (givenListener !== undefined && !(givenListener instanceof NetServer)) {
+    throw new NodeAdapterOptionError('listener', givenListener, 'a node:net Server (from net.createServer()) that hands its connections to server');
+  }
+  if (givenListener === undefined && !(server instanceof NetServer)) {
+    // Bun's node:http Server: not a net.Server, so there is no way to close only its listening socket.
+    throw new NodeAdapterOptionError(
+      'listener',
+      givenListener,
+      "a node:net Server, because this server is not a net.Server (Bun's node:http): listen with net.createServer(), hand each connection to the HTTP server with server.emit('connection', socket), and pass the net.Server as listener",
+    );
+  }
+  const listener: NetServer = givenListener ?? (server as unknown as NetServer);
   if (typeof holdMaxMs !== 'number' || !Number.isFinite(holdMaxMs) || holdMaxMs < 0) {
     throw new NodeAdapterOptionError('holdMaxMs', holdMaxMs, 'a finite number of milliseconds ≥ 0');
   }
@@ -147,7 +166,7 @@ export function createNodeAdapter(server: NodeHttpServer, options: NodeAdapterOp
     server,
     tracker,
     async stopAccepting(stopOptions: StopAcceptingOptions = {}): Promise<void> {
-      if (!server.listening) return;
+      if (!listener.listening) return;
       const { signal } = stopOptions;
       if (closeResponses > 0 && holdMaxMs > 0 && !signal?.aborted) {
         // Clients that got Connection: close are reconnecting: hold responses until they all wait.
@@ -158,7 +177,7 @@ export function createNodeAdapter(server: NodeHttpServer, options: NodeAdapterOp
       }
       // net.Server#close: closes the listening handle only; http.Server#close would also call
       // closeIdleConnections(). New connections are refused from here on.
-      if (server.listening) NetServer.prototype.close.call(server);
+      if (listener.listening) NetServer.prototype.close.call(listener);
       gate.release();
     },
     dispose(): void {
@@ -185,6 +204,15 @@ function holdEndWhileGated(res: ServerResponse, gate: ResponseGate): void {
     void held.then(() => end.apply(this, args));
     return this;
   } as ServerResponse['end'];
+}
+
+/** A node:http(s) Server: Node's and Deno's are net.Servers; Bun's is not, but has the same events. */
+function isHttpServer(server: unknown): server is NodeHttpServer {
+  if (server === null || typeof server !== 'object') return false;
+  const candidate = server as Partial<HttpServer>;
+  if (typeof candidate.setTimeout !== 'function') return false;
+  if (server instanceof NetServer) return true;
+  return typeof candidate.prependListener === 'function' && typeof candidate.emit === 'function' && typeof candidate.listen === 'function';
 }
 
 const retarget: unique symbol = Symbol('quiesce.retarget');
