@@ -3,8 +3,10 @@ import { defineConfig } from 'tsup';
 export default defineConfig({
   entry: ['src/index.ts'],
   format: ['esm'],
-  // Neutral: the adapter uses the Bun global only, so a stray node: import fails the build.
+  // Neutral, with node: modules external: Bun.serve through the Bun global, and Bun's own node:net /
+  // node:http only for a socket inherited by the systemd protocol (src/internal/serve-inherited.ts).
   platform: 'neutral',
+  external: [/^node:/],
   target: 'es2022',
   dts: true,
   clean: true,

@@ -3,8 +3,10 @@ import { defineConfig } from 'tsup';
 export default defineConfig({
   entry: ['src/index.ts'],
   format: ['esm'],
-  // Neutral: the adapter uses the Deno global only, so a stray node: import fails the build.
+  // Neutral, with node: modules external: Deno.serve through the Deno global, and Deno's own
+  // node:http only for a socket inherited by the systemd protocol (src/internal/serve-inherited.ts).
   platform: 'neutral',
+  external: [/^node:/],
   target: 'es2022',
   dts: true,
   clean: true,

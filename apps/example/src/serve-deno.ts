@@ -3,7 +3,9 @@ import { createFetchHandler } from './fetch-handler.ts';
 import type { RuntimeServer, ServeOptions } from './runtime-server.ts';
 
 /**
- * Starts the example on `Deno.serve` with the Deno adapter; resolves once it listens.
+ * Starts the example on `Deno.serve` with the Deno adapter; resolves once it listens. Under
+ * `quiesce run` or systemd the adapter serves the inherited socket through Deno's `node:http`
+ * instead (and says so).
  *
  * @example
  * ```ts

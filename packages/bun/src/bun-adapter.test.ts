@@ -37,6 +37,8 @@ describe('serveBun options', () => {
     ['idleGraceMs', { fetch }, { idleGraceMs: Number.NaN }],
     ['holdMaxMs', { fetch }, { holdMaxMs: Number.POSITIVE_INFINITY }],
     ['tracker', { fetch }, { tracker: {} }],
+    ['inherit', { fetch }, { inherit: 'yes' }],
+    ['warn', { fetch }, { warn: 'loud' }],
   ])('rejects a bad %s with an error naming it', (option, options, adapterOptions) => {
     const attempt = () => serveBun(options as never, adapterOptions as never);
     expect(attempt).toThrow(BunAdapterOptionError);

@@ -7,8 +7,10 @@ import {
   withConnectionClose,
 } from '@quiesce/drain';
 import { type Clock, systemClock } from '@quiesce/hooks';
+import { inheritedListeners } from '@quiesce/listener';
 import { BunAdapterOptionError, BunRuntimeError, BunUnsupportedOptionError } from './errors.ts';
 import { ResponseWrites } from './internal/response-writes.ts';
+import { serveInherited } from './internal/serve-inherited.ts';
 
 /** The options of `Bun.serve`, which {@link serveBun} takes unchanged (except `fd` and static `routes`). */
 export type BunServeOptions<WebSocketData = undefined, R extends string = string> = Bun.Serve.Options<WebSocketData, R>;
@@ -29,12 +31,38 @@ export interface BunAdapterOptions extends Omit<ConnectionTrackerOptions, 'onFor
    * `onForce: () => adapter.forceClose()` so that the deadline can still cut connections.
    */
   tracker?: ConnectionTracker;
+  /**
+   * Serve a listening socket this process inherited by the systemd protocol (`LISTEN_FDS`: under
+   * `quiesce run` or systemd socket activation) instead of binding `port`. `Bun.serve` cannot adopt
+   * a socket, so the adapter then serves `fetch` through Bun's `node:net` + `node:http` (see
+   * {@link BunAdapter.inherited}) and says so on `warn`. `false` always binds with `Bun.serve`.
+   * Default true.
+   */
+  inherit?: boolean;
+  /** Where that one notice line goes. Default `console.warn`; `false` for silence. */
+  warn?: ((line: string) => void) | false;
+}
+
+/** The inherited socket a {@link BunAdapter} serves through `node:net`, when it does. */
+export interface BunInheritedSocket {
+  /** Its file descriptor (3 for the first). */
+  readonly fd: number;
+  /** Its name from LISTEN_FDNAMES, else `unknown`. */
+  readonly name: string;
+  /** Resolves with the address once the `node:net` Server listens on it. */
+  readonly listening: Promise<{ hostname: string; port: number }>;
 }
 
 /** The Bun adapter: a {@link ServerAdapter} for one `Bun.serve` server, and the server. */
 export interface BunAdapter<WebSocketData = undefined> extends ServerAdapter {
-  /** The running Bun server (`Bun.serve`'s return value). */
-  readonly server: Bun.Server<WebSocketData>;
+  /** The running Bun server (`Bun.serve`'s return value); undefined when serving an {@link inherited} socket. */
+  readonly server: Bun.Server<WebSocketData> | undefined;
+  /**
+   * Set when the adapter serves a socket inherited by the systemd protocol through `node:net` +
+   * `node:http` (which `Bun.serve` cannot adopt). There `fetch` gets a stand-in for its `server`
+   * argument (`requestIP()`, `port`, `hostname`, `url`; `upgrade()` returns false: no WebSockets).
+   */
+  readonly inherited: BunInheritedSocket | undefined;
   /** Closes every connection now (`server.stop(true)`); what the tracker calls at the deadline. Idempotent. */
   forceClose(): void;
 }
@@ -59,9 +87,14 @@ const HTTP_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', '
  * included. At the deadline `server.stop(true)` cuts what is left. WebSockets are tracked as
  * upgraded connections (closed only by your `onUpgraded` hook or at the deadline).
  *
+ * Under `quiesce run` or systemd socket activation (a valid `LISTEN_FDS` for this pid), the
+ * adapter serves the first inherited socket instead of binding `port`: `Bun.serve` cannot adopt a
+ * socket, so `fetch` then runs on Bun's `node:net` + `node:http` (see {@link BunAdapter.inherited}),
+ * with the same drain; one line on `warn` says so. `inherit: false` turns this off.
+ *
  * Throws {@link BunAdapterOptionError} on a bad option, {@link BunUnsupportedOptionError} for `fd`
- * (which Bun ignores) and for static `routes` (which Bun answers without the adapter), and
- * {@link BunRuntimeError} outside Bun.
+ * (which Bun ignores), for static `routes` (which Bun answers without the adapter), and for `routes`
+ * or `tls` with an inherited socket; {@link BunRuntimeError} outside Bun.
  *
  * @example
  * ```ts
@@ -97,11 +130,48 @@ export function serveBun<WebSocketData = undefined, R extends string = string>(
   checkRoutes(given['routes']);
 
   if (adapterOptions === null || typeof adapterOptions !== 'object') throw new BunAdapterOptionError('adapterOptions', adapterOptions, 'an object');
-  const { idleGraceMs = 250, holdMaxMs = 1_000, tracker: givenTracker, ...trackerOptions } = adapterOptions;
+  const { idleGraceMs = 250, holdMaxMs = 1_000, tracker: givenTracker, inherit = true, warn = console.warn, ...trackerOptions } = adapterOptions;
   checkDuration('idleGraceMs', idleGraceMs);
   checkDuration('holdMaxMs', holdMaxMs);
   if (givenTracker !== undefined && !(givenTracker instanceof ConnectionTracker)) {
     throw new BunAdapterOptionError('tracker', givenTracker, 'a ConnectionTracker from @quiesce/drain');
+  }
+  if (typeof inherit !== 'boolean') throw new BunAdapterOptionError('inherit', inherit, 'true or false');
+  if (warn !== false && typeof warn !== 'function') throw new BunAdapterOptionError('warn', warn, 'a function (line) => void, or false');
+  const socket = inherit ? inheritedListeners({ warn })[0] : undefined;
+  if (socket) {
+    for (const option of ['routes', 'tls'] as const) {
+      if (given[option] === undefined) continue;
+      throw new BunUnsupportedOptionError(
+        option,
+        given[option],
+        `This process inherited a listening socket (fd ${socket.fd}), which Bun.serve cannot adopt, so the adapter serves fetch through node:http, which has no ${option === 'routes' ? 'routes (route inside fetch instead)' : 'tls here (terminate TLS in front of the process)'}. Or pass { inherit: false } to bind with Bun.serve.`,
+      );
+    }
+    if (typeof fetch !== 'function') throw new BunAdapterOptionError('fetch', fetch, 'a function (request, server) => Response');
+    if (warn) {
+      warn(`quiesce: Bun.serve cannot adopt the inherited socket (fd ${socket.fd}, ${socket.name}); serving it through node:net + node:http instead`);
+    }
+    let forced = false;
+    const served = serveInherited(socket, fetch as Handler, error as ErrorHandler | undefined, {
+      idleGraceMs,
+      holdMaxMs,
+      ...(givenTracker ? { tracker: givenTracker } : {}),
+      ...trackerOptions,
+    });
+    return {
+      name: 'bun',
+      server: undefined,
+      inherited: { fd: socket.fd, name: socket.name, listening: served.listening },
+      tracker: served.tracker,
+      forceClose(): void {
+        if (forced) return;
+        forced = true;
+        served.forceClose();
+      },
+      stopAccepting: (stopOptions) => served.stopAccepting(stopOptions),
+      dispose: () => served.dispose(),
+    };
   }
   const clock: Clock = trackerOptions.clock ?? systemClock;
 
@@ -202,6 +272,7 @@ export function serveBun<WebSocketData = undefined, R extends string = string>(
   return {
     name: 'bun',
     server: running,
+    inherited: undefined,
     tracker,
     forceClose,
     stopAccepting(): Promise<void> {

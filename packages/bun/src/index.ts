@@ -13,8 +13,8 @@
  *
  * const adapter = serveBun({ port: 3000, hostname: '127.0.0.1', fetch: () => new Response('ok\n') });
  * createLifecycle({ adapter, deadlineMs: 10_000 }).install();
- * console.log(`listening on ${adapter.server.url}`);
+ * console.log(`listening on ${adapter.server?.url}`);
  * ```
  */
-export { type BunAdapter, type BunAdapterOptions, type BunServeOptions, serveBun } from './bun-adapter.ts';
+export { type BunAdapter, type BunAdapterOptions, type BunInheritedSocket, type BunServeOptions, serveBun } from './bun-adapter.ts';
 export { BunAdapterOptionError, BunRuntimeError, BunUnsupportedOptionError } from './errors.ts';

@@ -26,6 +26,8 @@ describe('serveDeno options', () => {
     ['idleGraceMs', { handler }, { idleGraceMs: -1 }],
     ['holdMaxMs', { handler }, { holdMaxMs: Number.NaN }],
     ['tracker', { handler }, { tracker: {} }],
+    ['inherit', { handler }, { inherit: 1 }],
+    ['warn', { handler }, { warn: true }],
   ])('rejects a bad %s with an error naming it', (option, options, adapterOptions) => {
     const attempt = () => serveDeno(options as never, adapterOptions as never);
     expect(attempt).toThrow(DenoAdapterOptionError);

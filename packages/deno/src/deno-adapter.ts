@@ -1,8 +1,10 @@
 import { ConnectionTracker, type ConnectionTrackerOptions, ResponseGate, type ServerAdapter, withConnectionClose } from '@quiesce/drain';
 import { type Clock, systemClock } from '@quiesce/hooks';
+import { inheritedListeners } from '@quiesce/listener';
 import type {
   DenoHttpServer,
   DenoNetAddr,
+  DenoServeHandler,
   DenoServeHandlerInfo,
   DenoServeOptions,
   DenoServeTcpOptions,
@@ -11,6 +13,7 @@ import type {
 } from './deno-types.ts';
 import { DenoAdapterOptionError, DenoRuntimeError, DenoUnsupportedOptionError } from './errors.ts';
 import { denoRuntime } from './internal/deno-runtime.ts';
+import { serveInherited } from './internal/serve-inherited.ts';
 import { listenerClosed } from './internal/listener-closed.ts';
 
 /** Options for {@link serveDeno}'s graceful shutdown. */
@@ -29,12 +32,34 @@ export interface DenoAdapterOptions extends Omit<ConnectionTrackerOptions, 'onFo
    * `onForce: () => adapter.forceClose()` so that the deadline can still cut connections.
    */
   tracker?: ConnectionTracker;
+  /**
+   * Serve a listening socket this process inherited by the systemd protocol (`LISTEN_FDS`: under
+   * `quiesce run` or systemd socket activation) instead of binding `port`. `Deno.serve` cannot adopt
+   * a socket, so the adapter then serves the handler through Deno's `node:http` (see
+   * {@link DenoAdapter.inherited}) and says so on `warn`. `false` always binds with `Deno.serve`.
+   * Default true.
+   */
+  inherit?: boolean;
+  /** Where that one notice line goes. Default `console.warn`; `false` for silence. */
+  warn?: ((line: string) => void) | false;
+}
+
+/** The inherited socket a {@link DenoAdapter} serves through `node:http`, when it does. */
+export interface DenoInheritedSocket {
+  /** Its file descriptor (3 for the first). */
+  readonly fd: number;
+  /** Its name from LISTEN_FDNAMES, else `unknown`. */
+  readonly name: string;
+  /** Resolves with the address once `node:http` listens on it (`onListen` is called then too). */
+  readonly listening: Promise<DenoNetAddr>;
 }
 
 /** The Deno adapter: a {@link ServerAdapter} for one `Deno.serve` server, and the server. */
 export interface DenoAdapter<Addr = DenoNetAddr> extends ServerAdapter {
-  /** The running Deno server (`Deno.serve`'s return value). */
-  readonly server: DenoHttpServer<Addr>;
+  /** The running Deno server (`Deno.serve`'s return value); undefined when serving an {@link inherited} socket. */
+  readonly server: DenoHttpServer<Addr> | undefined;
+  /** Set when the adapter serves a socket inherited by the systemd protocol through `node:http`. */
+  readonly inherited: DenoInheritedSocket | undefined;
   /**
    * Closes every connection now by aborting the server's signal; what the tracker calls at the deadline.
    * After `shutdown()` Deno offers no way to do that, so it only stops holding responses. Idempotent.
@@ -55,9 +80,15 @@ export interface DenoAdapter<Addr = DenoNetAddr> extends ServerAdapter {
  * the deadline, before `shutdown()`, the server's abort signal cuts what is left; after it Deno
  * offers no way to cut connections, so the process exit that follows the deadline does.
  *
+ * Under `quiesce run` or systemd socket activation (a valid `LISTEN_FDS` for this pid), the
+ * adapter serves the first inherited socket instead of binding `port`: `Deno.serve` cannot adopt a
+ * socket, so the handler then runs on Deno's `node:http` (see {@link DenoAdapter.inherited}), with
+ * the same drain; one line on `warn` says so. `inherit: false` turns this off.
+ *
  * Throws {@link DenoAdapterOptionError} on a bad option, {@link DenoUnsupportedOptionError} for
- * `fd` (which `Deno.serve` ignores) and for `reusePort` without `--unstable-net` (Deno would exit
- * with code 70), and {@link DenoRuntimeError} outside Deno.
+ * `fd` (which `Deno.serve` ignores), for `reusePort` without `--unstable-net` (Deno would exit
+ * with code 70), and for TLS (`cert`/`key`) or `path` with an inherited socket;
+ * {@link DenoRuntimeError} outside Deno.
  *
  * @example
  * ```ts
@@ -88,11 +119,53 @@ export function serveDeno(options: DenoServeOptions, adapterOptions: DenoAdapter
   if (userSignal !== undefined && !(userSignal instanceof AbortSignal)) throw new DenoAdapterOptionError('signal', userSignal, 'an AbortSignal');
 
   if (adapterOptions === null || typeof adapterOptions !== 'object') throw new DenoAdapterOptionError('adapterOptions', adapterOptions, 'an object');
-  const { idleGraceMs = 250, holdMaxMs = 1_000, tracker: givenTracker, ...trackerOptions } = adapterOptions;
+  const { idleGraceMs = 250, holdMaxMs = 1_000, tracker: givenTracker, inherit = true, warn = console.warn, ...trackerOptions } = adapterOptions;
   checkDuration('idleGraceMs', idleGraceMs);
   checkDuration('holdMaxMs', holdMaxMs);
   if (givenTracker !== undefined && !(givenTracker instanceof ConnectionTracker)) {
     throw new DenoAdapterOptionError('tracker', givenTracker, 'a ConnectionTracker from @quiesce/drain');
+  }
+  if (typeof inherit !== 'boolean') throw new DenoAdapterOptionError('inherit', inherit, 'true or false');
+  if (warn !== false && typeof warn !== 'function') throw new DenoAdapterOptionError('warn', warn, 'a function (line) => void, or false');
+  const socket = inherit ? inheritedListeners({ warn })[0] : undefined;
+  if (socket) {
+    for (const option of ['cert', 'key', 'path'] as const) {
+      if (given[option] === undefined) continue;
+      throw new DenoUnsupportedOptionError(
+        option,
+        given[option],
+        `This process inherited a listening TCP socket (fd ${socket.fd}), which Deno.serve cannot adopt, so the adapter serves the handler through node:http, ${option === 'path' ? 'on that socket, not on a unix socket' : 'without TLS here (terminate TLS in front of the process)'}. Or pass { inherit: false } to bind with Deno.serve.`,
+      );
+    }
+    if (denoRuntime() === undefined) throw new DenoRuntimeError();
+    if (warn) {
+      warn(`quiesce: Deno.serve cannot adopt the inherited socket (fd ${socket.fd}, ${socket.name}); serving it through node:http instead`);
+    }
+    const served = serveInherited(socket, handler as DenoServeHandler, onError as ((error: unknown) => Response | Promise<Response>) | undefined, {
+      idleGraceMs,
+      holdMaxMs,
+      ...(givenTracker ? { tracker: givenTracker } : {}),
+      ...trackerOptions,
+    });
+    const onListen = given['onListen'];
+    if (typeof onListen === 'function') void served.listening.then((address) => (onListen as (address: DenoNetAddr) => void)(address), () => {});
+    const cut = (): void => served.forceClose();
+    if (userSignal instanceof AbortSignal) {
+      if (userSignal.aborted) cut();
+      else userSignal.addEventListener('abort', cut, { once: true });
+    }
+    return {
+      name: 'deno',
+      server: undefined,
+      inherited: { fd: socket.fd, name: socket.name, listening: served.listening },
+      tracker: served.tracker,
+      forceClose: cut,
+      stopAccepting: (stopOptions) => served.stopAccepting(stopOptions),
+      dispose(): void {
+        served.dispose();
+        if (userSignal instanceof AbortSignal) userSignal.removeEventListener('abort', cut);
+      },
+    };
   }
   const clock: Clock = trackerOptions.clock ?? systemClock;
 
@@ -172,6 +245,7 @@ export function serveDeno(options: DenoServeOptions, adapterOptions: DenoAdapter
   return {
     name: 'deno',
     server,
+    inherited: undefined,
     tracker,
     forceClose,
     stopAccepting(): Promise<void> {

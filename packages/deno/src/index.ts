@@ -15,7 +15,7 @@
  * createLifecycle({ adapter, deadlineMs: 10_000 }).install();
  * ```
  */
-export { type DenoAdapter, type DenoAdapterOptions, serveDeno } from './deno-adapter.ts';
+export { type DenoAdapter, type DenoAdapterOptions, type DenoInheritedSocket, serveDeno } from './deno-adapter.ts';
 export type {
   DenoHttpServer,
   DenoNetAddr,

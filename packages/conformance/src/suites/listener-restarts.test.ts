@@ -16,7 +16,7 @@ import {
   runtimeCommand,
   startServer,
 } from '../harness/index.ts';
-import { sleep } from './targets.ts';
+import { exampleTargets, sleep } from './targets.ts';
 
 // Restarts under load, measured from outside: bounded keep-alive and fresh-connection load on
 // loopback while the server restarts several times, by a hot restart on SIGUSR2 (Node) or by
@@ -256,5 +256,50 @@ describe.each(runTargets)('quiesce run + SIGHUP under load ($runtime)', ({ runti
     } finally {
       rmSync(crashFile, { force: true });
     }
+  }, TEST_TIMEOUT_MS);
+});
+
+describe.each(exampleTargets)('the example app under quiesce run + SIGHUP ($runtime)', ({ runtime, script }) => {
+  let server: ServerHandle | undefined;
+  afterEach(async () => {
+    if (server) for (const child of children(server.pid)) strays.add(child.pid);
+    server = undefined;
+  });
+
+  it('serves the inherited socket, rolls twice under load with zero failed requests, then stops with the supervisor', async () => {
+    const generation = runtimeCommand(runtime, script);
+    server = await startServer({
+      runtime: 'node',
+      script: fixturePath('listener-run.mjs'),
+      args: ['run', '--listen', '127.0.0.1:0', '--', generation.command, ...generation.args],
+      env: generation.env,
+      readyPattern: /quiesce run: listening on (http:\/\/\S+)/,
+    });
+    const sup = server;
+    await sup.waitForLine(/generation 1 \(pid \d+\) ready/, 30_000);
+    // The app adopted the supervisor's socket (it would otherwise bind its own port 3000 and fail
+    // or serve elsewhere): it prints the supervisor's address.
+    await sup.waitForLine(new RegExp(`^listening on http://127\\.0\\.0\\.1:${sup.port}$`), 30_000);
+    // Bun.serve and Deno.serve cannot adopt a socket: their adapters switch to node:net / node:http and say so.
+    const notice = sup.lines.find((line) => line.includes('cannot adopt the inherited socket'));
+    if (runtime === 'node') expect(notice).toBeUndefined();
+    else expect(notice).toMatch(runtime === 'bun' ? /^quiesce: Bun\.serve cannot adopt the inherited socket \(fd 3, listen-0\); serving it through node:net \+ node:http instead$/ : /^quiesce: Deno\.serve cannot adopt the inherited socket \(fd 3, listen-0\); serving it through node:http instead$/);
+    const { keepAlive, fresh } = await underLoad(sup.port, async () => {
+      for (let i = 1; i <= 2; i++) {
+        sup.kill('SIGHUP');
+        await sup.waitForLine(new RegExp(`generation ${i + 1} \\(pid \\d+\\) ready`), 30_000);
+        await sup.waitForLine(new RegExp(`generation ${i} \\(pid \\d+\\) exited with code 0`), 30_000);
+        expect(children(sup.pid).filter((child) => child.state === 'Z')).toEqual([]);
+      }
+    });
+    expectNoFailure('keep-alive', keepAlive);
+    expectNoFailure('fresh connections', fresh);
+    expect(keepAlive.totals.connectionCloseResponses).toBeGreaterThan(0);
+    const live = children(sup.pid);
+    expect(live).toHaveLength(1);
+    expect(await pidServing(sup.port)).toBe(live[0]!.pid);
+    sup.kill('SIGTERM');
+    expect((await sup.exited).code).toBe(0);
+    expect(sup.lines).toContain('quiesce run: exiting with code 0');
   }, TEST_TIMEOUT_MS);
 });
