@@ -35,6 +35,7 @@ describe('quiesce public API', () => {
     expect(Object.keys(node).sort()).toMatchInlineSnapshot(`
       [
         "NodeAdapterOptionError",
+        "createFetchListener",
         "createNodeAdapter",
       ]
     `);

@@ -15,9 +15,13 @@
  * ```
  */
 export {
+  type FetchHandler,
+  type FetchListenerOptions,
+  type FetchRequestInfo,
   type NodeAdapter,
   NodeAdapterOptionError,
   type NodeAdapterOptions,
   type NodeHttpServer,
+  createFetchListener,
   createNodeAdapter,
 } from '@quiesce/node';
