@@ -163,14 +163,14 @@ export function serveBun<WebSocketData = undefined, R extends string = string>(
       name: 'bun',
       server: undefined,
       inherited: { fd: socket.fd, name: socket.name, listening: served.listening },
-      tracker: served.tracker,
+      tracker: served.adapter.tracker,
       forceClose(): void {
         if (forced) return;
         forced = true;
-        served.forceClose();
+        served.adapter.tracker.forceClose();
       },
-      stopAccepting: (stopOptions) => served.stopAccepting(stopOptions),
-      dispose: () => served.dispose(),
+      stopAccepting: (stopOptions) => served.adapter.stopAccepting(stopOptions),
+      dispose: () => served.adapter.dispose(),
     };
   }
   const clock: Clock = trackerOptions.clock ?? systemClock;

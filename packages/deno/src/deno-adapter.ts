@@ -149,7 +149,12 @@ export function serveDeno(options: DenoServeOptions, adapterOptions: DenoAdapter
     });
     const onListen = given['onListen'];
     if (typeof onListen === 'function') void served.listening.then((address) => (onListen as (address: DenoNetAddr) => void)(address), () => {});
-    const cut = (): void => served.forceClose();
+    let forced = false;
+    const cut = (): void => {
+      if (forced) return;
+      forced = true;
+      served.adapter.tracker.forceClose();
+    };
     if (userSignal instanceof AbortSignal) {
       if (userSignal.aborted) cut();
       else userSignal.addEventListener('abort', cut, { once: true });
@@ -158,11 +163,11 @@ export function serveDeno(options: DenoServeOptions, adapterOptions: DenoAdapter
       name: 'deno',
       server: undefined,
       inherited: { fd: socket.fd, name: socket.name, listening: served.listening },
-      tracker: served.tracker,
+      tracker: served.adapter.tracker,
       forceClose: cut,
-      stopAccepting: (stopOptions) => served.stopAccepting(stopOptions),
+      stopAccepting: (stopOptions) => served.adapter.stopAccepting(stopOptions),
       dispose(): void {
-        served.dispose();
+        served.adapter.dispose();
         if (userSignal instanceof AbortSignal) userSignal.removeEventListener('abort', cut);
       },
     };

@@ -1,16 +1,12 @@
 import { createServer as createHttpServer } from 'node:http';
 import { type AddressInfo, createServer as createNetServer } from 'node:net';
-import type { ConnectionTracker, StopAcceptingOptions } from '@quiesce/drain';
 import type { InheritedListener } from '@quiesce/listener';
-import { type FetchRequestInfo, type NodeAdapterOptions, createFetchListener, createNodeAdapter } from '@quiesce/node';
+import { type FetchRequestInfo, type NodeAdapter, type NodeAdapterOptions, createFetchListener, createNodeAdapter } from '@quiesce/node';
 
-/** What the Bun adapter needs from the inherited-socket path. */
-export interface InheritedServing {
-  readonly tracker: ConnectionTracker;
-  readonly listening: Promise<{ hostname: string; port: number }>;
-  stopAccepting(options?: StopAcceptingOptions): Promise<void>;
-  forceClose(): void;
-  dispose(): void;
+/** The Node adapter serving the inherited socket, and when it listens. */
+export interface InheritedServing<Address> {
+  readonly adapter: NodeAdapter;
+  readonly listening: Promise<Address>;
 }
 
 type Handler = (this: unknown, request: Request, server: unknown) => unknown;
@@ -29,7 +25,7 @@ export function serveInherited(
   fetch: Handler,
   error: ErrorHandler | undefined,
   options: NodeAdapterOptions,
-): InheritedServing {
+): InheritedServing<{ hostname: string; port: number }> {
   const infos = new WeakMap<Request, FetchRequestInfo>();
   let address: { hostname: string; port: number } = { hostname: '', port: 0 };
   const server = {
@@ -74,17 +70,5 @@ export function serveInherited(
     });
   });
   net.listen({ fd: listener.fd });
-  let forced = false;
-  return {
-    tracker: adapter.tracker,
-    listening,
-    stopAccepting: (stopOptions) => adapter.stopAccepting(stopOptions),
-    forceClose(): void {
-      if (forced) return;
-      forced = true;
-      adapter.tracker.forceClose();
-      if (net.listening) net.close();
-    },
-    dispose: () => adapter.dispose(),
-  };
+  return { adapter, listening };
 }

@@ -1,17 +1,13 @@
 import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { ConnectionTracker, StopAcceptingOptions } from '@quiesce/drain';
 import type { InheritedListener } from '@quiesce/listener';
-import { type NodeAdapterOptions, createFetchListener, createNodeAdapter } from '@quiesce/node';
+import { type NodeAdapter, type NodeAdapterOptions, createFetchListener, createNodeAdapter } from '@quiesce/node';
 import type { DenoNetAddr, DenoServeHandler } from '../deno-types.ts';
 
-/** What the Deno adapter needs from the inherited-socket path. */
-export interface InheritedServing {
-  readonly tracker: ConnectionTracker;
-  readonly listening: Promise<DenoNetAddr>;
-  stopAccepting(options?: StopAcceptingOptions): Promise<void>;
-  forceClose(): void;
-  dispose(): void;
+/** The Node adapter serving the inherited socket, and when it listens. */
+export interface InheritedServing<Address> {
+  readonly adapter: NodeAdapter;
+  readonly listening: Promise<Address>;
 }
 
 /**
@@ -25,7 +21,7 @@ export function serveInherited(
   handler: DenoServeHandler,
   onError: ((error: unknown) => Response | Promise<Response>) | undefined,
   options: NodeAdapterOptions,
-): InheritedServing {
+): InheritedServing<DenoNetAddr> {
   const http = createHttpServer(
     createFetchListener(
       (request, info) =>
@@ -46,16 +42,5 @@ export function serveInherited(
     });
   });
   http.listen({ fd: listener.fd });
-  let forced = false;
-  return {
-    tracker: adapter.tracker,
-    listening,
-    stopAccepting: (stopOptions) => adapter.stopAccepting(stopOptions),
-    forceClose(): void {
-      if (forced) return;
-      forced = true;
-      adapter.tracker.forceClose();
-    },
-    dispose: () => adapter.dispose(),
-  };
+  return { adapter, listening };
 }
