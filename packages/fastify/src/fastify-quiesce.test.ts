@@ -244,14 +244,21 @@ describe('fastify.close() called directly', () => {
     expect(app.quiesce.report?.cleanup.hooks.map((hook) => [hook.name, hook.status])).toEqual([['fastify.close', 'ok']]);
   });
 
-  it('with return503OnClosing (default), a request on a kept-open socket gets Fastify’s 503 with Connection: close', async () => {
-    const { app } = await makeApp({ ...quiet, lameDuckMs: 1_000, deadlineMs: 10_000 });
-    const port = await listen(app);
-    const conn = await rawConnection(port);
+  /**
+   * A listening app with a 1 s lame duck and `server` options; fastify.close(), then, 100 ms later, a
+   * request on a keep-alive socket that served one before. `closed` is the close() under way.
+   */
+  async function requestDuringClose(server: FastifyServerOptions = {}): Promise<{ during: Reply; closed: Promise<undefined> }> {
+    const { app } = await makeApp({ ...quiet, lameDuckMs: 1_000, deadlineMs: 10_000 }, server);
+    const conn = await rawConnection(await listen(app));
     await conn.get('/');
     const closed = app.close();
     await sleep(100);
-    const during = await conn.get('/');
+    return { during: await conn.get('/'), closed };
+  }
+
+  it('with return503OnClosing (default), a request on a kept-open socket gets Fastify’s 503 with Connection: close', async () => {
+    const { during, closed } = await requestDuringClose();
     expect(during.status).toBe(503);
     expect(during.headers['connection']).toBe('close');
     // Fastify answers before running any hook.
@@ -260,13 +267,7 @@ describe('fastify.close() called directly', () => {
   });
 
   it('with return503OnClosing: false, the same request is served, with Connection: close', async () => {
-    const { app } = await makeApp({ ...quiet, lameDuckMs: 1_000, deadlineMs: 10_000 }, { return503OnClosing: false });
-    const port = await listen(app);
-    const conn = await rawConnection(port);
-    await conn.get('/');
-    const closed = app.close();
-    await sleep(100);
-    const during = await conn.get('/');
+    const { during, closed } = await requestDuringClose({ return503OnClosing: false });
     expect(during.status).toBe(200);
     expect(during.headers['connection']).toBe('close');
     await closed;

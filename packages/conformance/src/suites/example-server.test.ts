@@ -1,84 +1,44 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { AmbiguousFailure, killAllServers, openConnection, runFreshConnectionLoad, runKeepAliveLoad } from '../harness/index.ts';
 import {
-  AmbiguousFailure,
-  type ServerHandle,
-  killAllServers,
-  openConnection,
-  runFreshConnectionLoad,
-  runKeepAliveLoad,
-  startServer,
-} from '../harness/index.ts';
+  answersEveryRoute,
+  deadlineCutsLongRequest,
+  inFlightCompletes,
+  keepAliveLoopLosesNothing,
+  notReadyDuringLameDuck,
+  reusedSocketGetsConnectionClose,
+  sigtermUnderLoad,
+  starter,
+} from './scenarios.ts';
 import { exampleTargets, sleep } from './targets.ts';
 
 // The example server's public contract, checked from outside over real sockets with real signals,
-// once per runtime. Every scenario starts its own process.
+// once per runtime. Every scenario starts its own process; those the framework fixtures share
+// are in scenarios.ts.
 
 afterEach(killAllServers);
 afterAll(killAllServers);
 
 describe.each(exampleTargets)('example server on $runtime', ({ runtime, script }) => {
-  const start = (env: Record<string, string> = {}): Promise<ServerHandle> =>
-    startServer({ runtime, script, env: { QUIESCE_DEADLINE_MS: '20000', ...env } });
+  const start = starter({ runtime, script });
 
   it('prints its address, answers every route with x-pid, and is ready', async () => {
-    const server = await start();
-    const conn = await openConnection(server.port);
-    const root = await conn.request({ path: '/' });
-    expect(root.status).toBe(200);
-    expect(root.headers['x-pid']).toBe(String(server.pid));
-    expect((await conn.request({ path: '/healthz' })).status).toBe(200);
-    expect((await conn.request({ path: '/readyz' })).status).toBe(200);
-    expect((await conn.request({ path: '/slow?ms=50' })).body).toBe('slept 50ms\n');
-    expect((await conn.request({ path: '/nope' })).status).toBe(404);
-    conn.destroy();
+    await answersEveryRoute(start);
   });
 
   it('in-flight request completes with Connection: close after SIGTERM, and the process exits 0 right after it', async () => {
-    const server = await start();
-    const idle = await openConnection(server.port);
-    await idle.request({ path: '/' }); // an idle keep-alive socket must not hold the exit
-    const conn = await openConnection(server.port);
-    const inFlight = conn.request({ path: '/slow?ms=1500' });
-    await sleep(300);
-    server.kill('SIGTERM');
-    const response = await inFlight;
-    const answeredAt = Date.now();
-    expect(response.status).toBe(200);
-    expect(response.headers['connection']).toBe('close');
-    expect(await conn.waitForClose()).toBe('fin');
-    const exit = await server.exited;
-    expect(exit.code).toBe(0);
+    const { server, exitedAfterAnswerMs } = await inFlightCompletes(start, { besideIdleSocket: true });
     // Not at the 20 s deadline, not at Node's 5 s keep-alive timeout: right after the response.
-    expect(Date.now() - answeredAt).toBeLessThan(2_000);
-    expect(await idle.waitForClose()).toBe('fin');
+    expect(exitedAfterAnswerMs).toBeLessThan(2_000);
     expect(server.stdout.join('\n')).toMatch(/quiesce: shutdown clean .*requests 1 completed, 0 cut/);
   });
 
   it('a request on a reused keep-alive socket during the lame duck gets 200 with Connection: close', async () => {
-    const server = await start({ QUIESCE_LAME_DUCK_MS: '3000' });
-    const conn = await openConnection(server.port);
-    expect((await conn.request({ path: '/' })).headers['connection']).not.toBe('close');
-    server.kill('SIGTERM');
-    await sleep(300);
-    const reused = await conn.request({ path: '/' });
-    expect(reused.status).toBe(200);
-    expect(reused.headers['connection']).toBe('close');
-    expect(await conn.waitForClose()).toBe('fin');
+    await reusedSocketGetsConnectionClose(start);
   });
 
   it('/readyz answers 503 during the lame duck while new connections are still accepted, and they are refused after it', async () => {
-    const server = await start({ QUIESCE_LAME_DUCK_MS: '1500' });
-    server.kill('SIGTERM');
-    await sleep(300);
-    const fresh = await openConnection(server.port);
-    const ready = await fresh.request({ path: '/readyz' });
-    expect(ready.status).toBe(503);
-    expect(ready.headers['connection']).toBe('close');
-    const healthz = await (await openConnection(server.port)).request({ path: '/healthz' });
-    expect(healthz.status).toBe(200);
-    await sleep(1_700);
-    await expect(openConnection(server.port)).rejects.toMatchObject({ errno: 'ECONNREFUSED' });
-    expect((await server.exited).code).toBe(0);
+    await notReadyDuringLameDuck(start);
   });
 
   it('idle keep-alive sockets are closed with FIN, not reset', async () => {
@@ -110,20 +70,7 @@ describe.each(exampleTargets)('example server on $runtime', ({ runtime, script }
   );
 
   it('a request longer than the deadline is cut at the deadline and the exit code is non-zero', async () => {
-    const server = await start({ QUIESCE_DEADLINE_MS: '1000' });
-    const conn = await openConnection(server.port);
-    const tooLong = conn.request({ path: '/slow?ms=15000', timeoutMs: 10_000 });
-    await sleep(200);
-    server.kill('SIGTERM');
-    const failure = await tooLong.then(
-      () => undefined,
-      (error: unknown) => error,
-    );
-    expect(failure).toBeInstanceOf(AmbiguousFailure);
-    const exit = await server.exited;
-    expect(exit.code).toBe(1);
-    expect(exit.afterMs).toBeLessThan(8_000); // bounded by the 1 s deadline, with room for a slow box
-    expect(server.stdout.join('\n')).toMatch(/quiesce: shutdown forced .*requests 0 completed, 1 cut/);
+    await deadlineCutsLongRequest(start);
   });
 
   it('a second signal forces an immediate exit with 128 + n', async () => {
@@ -154,25 +101,12 @@ describe.each(exampleTargets)('example server on $runtime', ({ runtime, script }
   });
 
   it('20 keep-alive clients in a tight loop lose not one request when SIGTERM arrives', async () => {
-    const server = await start();
-    const load = runKeepAliveLoad({ port: server.port, clients: 20, until: server.exited, maxDurationMs: 8_000, maxRequests: 200_000 });
-    await sleep(500);
-    server.kill('SIGTERM');
-    const { totals, failures } = await load;
-    expect(failures.filter((f) => f.outcome === 'ambiguous')).toEqual([]);
-    expect(totals.ambiguous).toBe(0);
-    expect(totals.error).toBe(0);
-    expect(totals.ok).toBeGreaterThan(100);
-    expect(totals.connectionCloseResponses).toBeGreaterThanOrEqual(1);
-    expect((await server.exited).code).toBe(0);
+    await keepAliveLoopLosesNothing(start);
   });
 
   it('20 keep-alive clients lose not one request across a lame duck, while every response tells them to reconnect', async () => {
     const server = await start({ QUIESCE_LAME_DUCK_MS: '400' });
-    const load = runKeepAliveLoad({ port: server.port, clients: 20, until: server.exited, maxDurationMs: 8_000, maxRequests: 200_000 });
-    await sleep(500);
-    server.kill('SIGTERM');
-    const { totals, failures } = await load;
+    const { totals, failures } = await sigtermUnderLoad(server, runKeepAliveLoad, { maxDurationMs: 8_000, maxRequests: 200_000 });
     expect(failures.filter((f) => f.outcome === 'ambiguous')).toEqual([]);
     expect(totals.error).toBe(0);
     expect(totals.connectionCloseResponses).toBeGreaterThan(20); // clients reconnected during the lame duck
@@ -181,10 +115,7 @@ describe.each(exampleTargets)('example server on $runtime', ({ runtime, script }
 
   it('20 fresh-connection clients lose not one request across a lame duck', async () => {
     const server = await start({ QUIESCE_LAME_DUCK_MS: '400' });
-    const load = runFreshConnectionLoad({ port: server.port, clients: 20, until: server.exited, maxDurationMs: 8_000, maxRequests: 100_000 });
-    await sleep(500);
-    server.kill('SIGTERM');
-    const { totals, failures } = await load;
+    const { totals, failures } = await sigtermUnderLoad(server, runFreshConnectionLoad, { maxDurationMs: 8_000, maxRequests: 100_000 });
     expect(failures.filter((f) => f.outcome === 'ambiguous')).toEqual([]);
     expect(totals.error).toBe(0);
     expect(totals.ok).toBeGreaterThan(100);
