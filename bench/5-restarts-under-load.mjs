@@ -1,15 +1,161 @@
 #!/usr/bin/env node
 // Part 5 — restarts under load. The measurement lives with the listener it measures
 // (packages/listener/bench/restarts.mjs): keep-alive and fresh-connection clients on loopback while a
-// server restarts several times — Quiesce's Node self-restart on SIGUSR2, `quiesce run` + SIGHUP on
-// Node, Bun and Deno — against restarts that close idle sockets at once; it prints failed requests
-// per restart and mode. Not yet compared here: a naive stop-then-start and Node `cluster` worker
-// replacement as PM2 does it, and no JSON result file is written yet.
-import { spawnSync } from 'node:child_process';
+// server restarts several times, every mode in one run, one after the other: Quiesce's Node
+// self-restart on SIGUSR2, `quiesce run` + SIGHUP on Node, Bun and Deno; the same with idle sockets
+// closed at once (controls); and two anchors without Quiesce: a naive stop-then-start on the same
+// port and Node `cluster` worker replacement as `pm2 reload` does it. Prints failed requests per
+// restart (medians over restarts) per mode, compares the anchors with Quiesce and writes
+// bench/results/restarts.json. Goal: 0 failed for Quiesce.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from './lib/cli.mjs';
+import { describeEnvironment } from './lib/environment.mjs';
+import { writeResult } from './lib/results.mjs';
+import { median, ratio } from './lib/stats.mjs';
+import { formatTable } from './lib/table.mjs';
 
-const smoke = process.argv.includes('--smoke');
+const { settings, mode } = parseArgs(process.argv.slice(2), {
+  defaults: {
+    restarts: 5,
+    intervalMs: 1_000,
+    keepAlive: 8,
+    fresh: 4,
+    modes: ['hot-node', 'hot-node-lifecycle', 'hot-node-hard', 'run-node', 'run-bun', 'run-deno', 'run-node-hard', 'naive-node', 'cluster-node'],
+  },
+  smoke: { restarts: 2, intervalMs: 500, modes: ['hot-node', 'run-node', 'naive-node', 'cluster-node'] },
+  help:
+    'node bench/5-restarts-under-load.mjs [--smoke] [--restarts=5] [--interval-ms=1000] [--keep-alive=8] [--fresh=4]\n' +
+    '  [--modes=hot-node,hot-node-lifecycle,hot-node-hard,run-node,run-bun,run-deno,run-node-hard,naive-node,cluster-node]\n' +
+    'Needs the build of packages/listener (npx tsup there, or npm run build).',
+});
+
 const script = fileURLToPath(new URL('../packages/listener/bench/restarts.mjs', import.meta.url));
-const args = smoke ? ['--restarts', '2', '--interval-ms', '500', '--modes', 'hot-node,run-node'] : [];
-const run = spawnSync(process.execPath, [script, ...args], { stdio: 'inherit' });
-process.exit(run.status ?? 1);
+const scratch = mkdtempSync(join(tmpdir(), 'quiesce-bench-restarts-'));
+const jsonFile = join(scratch, 'restarts.json');
+
+console.log(`Part 5 — restarts under load (${mode}). ${describeEnvironment()}`);
+let measured;
+try {
+  const child = spawn(
+    process.execPath,
+    [
+      script,
+      ...['--restarts', settings.restarts, '--interval-ms', settings.intervalMs, '--keep-alive', settings.keepAlive, '--fresh', settings.fresh],
+      ...['--modes', settings.modes.join(','), '--json', jsonFile],
+    ].map(String),
+    { stdio: 'inherit' },
+  );
+  // restarts.mjs kills every process it started when it gets a signal: pass ours on.
+  const forward = (signal) => child.kill(signal);
+  process.on('SIGINT', forward);
+  process.on('SIGTERM', forward);
+  const status = await new Promise((done) => child.once('exit', (code, signal) => done(code ?? signal)));
+  process.off('SIGINT', forward);
+  process.off('SIGTERM', forward);
+  try {
+    measured = JSON.parse(readFileSync(jsonFile, 'utf8'));
+  } catch {
+    console.error(`restarts.mjs exited with ${status} and wrote no result`);
+  }
+  if (measured && status !== 0) console.error(`restarts.mjs exited with ${status}: a mode stopped early (see its note)`);
+  process.exitCode = status === 0 ? 0 : 1;
+} finally {
+  rmSync(scratch, { recursive: true, force: true });
+}
+if (!measured) process.exit(1);
+
+const rows = measured.modes.map((m) => {
+  if (m.skipped) return { mode: m.name, label: m.label, kind: m.kind, note: `skipped: ${m.skipped}` };
+  const per = m.perRestart;
+  const failed = per.map((r) => r.failed);
+  const lost = per.map((r) => r.keepAlive.lost + r.fresh.lost);
+  const refused = per.map((r) => r.keepAlive.refused + r.fresh.refused);
+  return {
+    mode: m.name,
+    label: m.label,
+    kind: m.kind,
+    restarts: m.restarts,
+    keepAliveOk: m.total.keepAlive.ok,
+    keepAliveLost: m.total.keepAlive.lost,
+    keepAliveRefused: m.total.keepAlive.refused,
+    freshOk: m.total.fresh.ok,
+    freshLost: m.total.fresh.lost,
+    freshRefused: m.total.fresh.refused,
+    failed: m.total.failed,
+    failedPerRestart: median(failed),
+    lostPerRestart: median(lost),
+    refusedPerRestart: median(refused),
+    worstRestart: per.length ? Math.max(...failed) : undefined,
+    longestGapMs: median(per.map((r) => r.longestGapMs)),
+    how:
+      Object.entries(m.total.how)
+        .sort((a, b) => b[1] - a[1])
+        .map(([what, n]) => `${what}: ${n}`)
+        .join(', ') || undefined,
+    note: m.problem ? `stopped early: ${m.problem}` : m.before.failed ? `${m.before.failed} failed before the first restart` : undefined,
+  };
+});
+
+const columns = [
+  { key: 'label', title: 'mode', align: 'left' },
+  { key: 'restarts', title: 'restarts' },
+  { key: 'keepAliveOk', title: 'keep-alive ok' },
+  { key: 'keepAliveLost', title: 'keep-alive lost' },
+  { key: 'keepAliveRefused', title: 'keep-alive refused' },
+  { key: 'freshOk', title: 'fresh ok' },
+  { key: 'freshLost', title: 'fresh lost' },
+  { key: 'freshRefused', title: 'fresh refused' },
+  { key: 'failed', title: 'failed' },
+  { key: 'failedPerRestart', title: 'failed/restart (median)' },
+  { key: 'lostPerRestart', title: 'lost/restart' },
+  { key: 'refusedPerRestart', title: 'refused/restart' },
+  { key: 'worstRestart', title: 'worst restart' },
+  { key: 'longestGapMs', title: 'longest gap ms (median)' },
+  { key: 'how', title: 'how requests failed (client, outcome, error: count)', align: 'left' },
+  { key: 'note', title: 'note', align: 'left' },
+];
+console.log(`\n${formatTable(columns, rows)}`);
+
+const prefix = mode === 'smoke' ? '[smoke run, indicative only] ' : '';
+const measuredRows = rows.filter((r) => r.restarts > 0);
+const quiesceRows = measuredRows.filter((r) => r.kind === 'quiesce');
+for (const r of quiesceRows) {
+  const verdict = r.failed === 0 && !r.note?.startsWith('stopped early') ? 'met' : 'MISSED';
+  console.log(`${prefix}goal ${r.mode}: ${r.failed} failed in ${r.restarts} restarts (goal 0) — ${verdict}`);
+}
+// Anchors and controls against the best Quiesce mode: a ratio needs a Quiesce figure above 0.
+const best = quiesceRows.toSorted((a, b) => a.failedPerRestart - b.failedPerRestart)[0];
+for (const r of measuredRows.filter((x) => x.kind !== 'quiesce')) {
+  const against = best
+    ? best.failedPerRestart > 0
+      ? `${ratio(r.failedPerRestart, best.failedPerRestart, 1)} of ${best.mode} (${best.failedPerRestart} per restart)`
+      : `vs 0 for ${best.mode}`
+    : 'no Quiesce mode measured';
+  console.log(
+    `${prefix}${r.mode}: ${r.failedPerRestart} failed per restart (median; ${r.lostPerRestart} lost, ${r.refusedPerRestart} refused), ` +
+      `longest gap ${r.longestGapMs} ms — ${against}`,
+  );
+}
+
+const file = writeResult('restarts', {
+  mode,
+  settings,
+  columns,
+  rows,
+  notes: [
+    `Load: ${settings.keepAlive} keep-alive clients (requests back to back on one connection, reconnecting after Connection: close) and ${settings.fresh} fresh-connection clients (one request per connection), raw HTTP/1.1 on 127.0.0.1, bounded in count and time; ${settings.restarts} restarts per mode, ${settings.intervalMs} ms apart; modes run one after the other in one run.`,
+    'ok = a complete response; lost = the request was written, then the connection closed or reset without a response (not safe to retry blindly); refused = the connection failed, nothing was sent. A refused client retries after 5 ms, so refused counts attempts: it grows with the downtime and the number of clients.',
+    "A restart's counts run from its signal to the next restart's (the last one: to the end of the load); failed/restart and the longest gap are medians over restarts. Longest gap = the longest time between two consecutive ok responses of any client.",
+    'Quiesce: hot restart = the server re-executes itself on SIGUSR2 and hands its listening socket to the new process; quiesce run = a supervisor holds the socket and rolls generations on SIGHUP. Both drain softly: Connection: close on every response, idle sockets closed after 250 ms without bytes.',
+    'Controls (Quiesce with idle keep-alive sockets closed at once, as http.Server#close does): show why the soft drain matters.',
+    'naive stop-then-start: node:http, SIGTERM -> server.close() -> exit, then a new process listens on the same port.',
+    'Node cluster as pm2 reload (PM2 5.x God/Reload.js, Methods.js): the primary forks a new worker, waits for its listening event, sends the old worker SIGINT (it runs server.close() and exits), SIGKILL after kill_timeout 1600 ms. One worker; Node on Linux uses round-robin scheduling: the primary accepts every connection and passes it to a worker.',
+    'Where the anchors fail. naive: refused = connections while no process listens (between the old listener closing and the new one listening; about the longest gap); lost = keep-alive sockets that server.close() closes as idle just as the client writes its next request (FIN, or RST when the request had arrived), and fresh connections still in the old listener\'s accept queue when it closes (reset). cluster: nothing is refused (the primary keeps the listening socket); lost = the same idle-close race in the old worker, about one per keep-alive client per reload; now and then a fresh connection the primary had just handed to the exiting worker is never answered nor closed (the primary still holds it: `fresh lost timeout`, the client gives up after 10 s). The controls lose requests to the same idle-close race.',
+  ],
+  raw: measured,
+});
+console.log(`wrote ${file}`);

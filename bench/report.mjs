@@ -10,6 +10,7 @@ const titles = {
   'shutdown-latency': 'Part 2 — shutdown latency',
   'scale-memory': 'Part 3 — scale and memory',
   'keep-alive-race': 'Part 4 — the keep-alive race',
+  restarts: 'Part 5 — restarts under load',
   'rolling-restart': 'Part 6 — rolling restart behind HAProxy (replace)',
   'rolling-restart-restart': 'Part 6 — rolling restart behind HAProxy (restart in place)',
 };

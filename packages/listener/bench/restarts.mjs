@@ -2,7 +2,8 @@
 // Restarts under load: how many requests fail while a server restarts, per restart and per mode.
 //
 //   node packages/listener/bench/restarts.mjs [--restarts 5] [--interval-ms 1000]
-//        [--keep-alive 8] [--fresh 4] [--modes hot-node,hot-node-lifecycle,hot-node-hard,run-node,run-bun,run-deno,run-node-hard]
+//        [--keep-alive 8] [--fresh 4] [--json <file>]
+//        [--modes hot-node,hot-node-lifecycle,hot-node-hard,run-node,run-bun,run-deno,run-node-hard,naive-node,cluster-node]
 //
 // Needs the build (`npx tsup` in packages/listener). Each mode starts bench/app.mjs, runs bounded
 // loopback load — keep-alive clients (requests back to back on one connection, reconnecting after
@@ -15,8 +16,15 @@
 //   hot-node-lifecycle  Node, SIGUSR2 hot restart wired as apps/example is (quiesce lifecycle + node adapter)
 //   run-node|bun|deno  `quiesce run` + SIGHUP, soft drain
 //   run-node-hard  `quiesce run` + SIGHUP on Node, idle sockets closed at once
+// and two anchors without Quiesce:
+//   naive-node     naive-app.mjs: SIGTERM (server.close(), exit), wait for the exit, start again on the same port
+//   cluster-node   cluster-app.mjs: a Node `cluster` primary with one worker, replaced on SIGHUP as
+//                  `pm2 reload` does it (fork, 'listening', SIGINT to the old worker, SIGKILL after 1 600 ms)
+// `--json <file>` also writes every mode's counts, per restart, as JSON (bench/5-restarts-under-load.mjs
+// turns it into bench/results/restarts.json). Every process started here, and every process whose pid
+// they print, is killed at the end, also when a mode fails or this script gets SIGINT/SIGTERM.
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +34,8 @@ const root = resolve(here, '../../..');
 const app = join(here, 'app.mjs');
 const lifecycleApp = join(here, 'lifecycle-app.mjs');
 const quiesce = join(here, 'quiesce.mjs');
+const naiveApp = join(here, 'naive-app.mjs');
+const clusterApp = join(here, 'cluster-app.mjs');
 
 const args = process.argv.slice(2);
 const flag = (name, fallback) => {
@@ -36,7 +46,8 @@ const RESTARTS = Number(flag('restarts', 5));
 const INTERVAL_MS = Number(flag('interval-ms', 1000));
 const KEEP_ALIVE = Number(flag('keep-alive', 8));
 const FRESH = Number(flag('fresh', 4));
-const MODES = flag('modes', 'hot-node,hot-node-lifecycle,hot-node-hard,run-node,run-bun,run-deno,run-node-hard').split(',');
+const MODES = flag('modes', 'hot-node,hot-node-lifecycle,hot-node-hard,run-node,run-bun,run-deno,run-node-hard,naive-node,cluster-node').split(',');
+const JSON_FILE = flag('json', undefined);
 const STEP_TIMEOUT_MS = 30_000;
 const MAX_REQUESTS = 2_000_000;
 const MAX_DURATION_MS = RESTARTS * (INTERVAL_MS + STEP_TIMEOUT_MS) + 10_000;
@@ -55,13 +66,18 @@ const runtimes = {
 };
 
 const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
-const alive = (pid) => {
+/** Fields of /proc/<pid>/stat after the command name: [state, ppid, …]; undefined when gone. */
+const procStat = (pid) => {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
-    return false;
+    return undefined;
   }
+};
+const alive = (pid) => {
+  const stat = procStat(pid);
+  return stat !== undefined && stat[0] !== 'Z';
 };
 async function until(test, what) {
   const limit = Date.now() + STEP_TIMEOUT_MS;
@@ -71,9 +87,35 @@ async function until(test, what) {
   }
 }
 
-/** Starts a process and collects its output lines (both streams). */
+// Every process this script started or that printed its pid (hot-restart generations, `quiesce run`
+// generations, cluster workers), with its start time so that a reused pid is never killed.
+const tracked = new Map();
+const track = (pid) => {
+  const startTime = procStat(pid)?.[19];
+  if (startTime !== undefined && !tracked.has(pid)) tracked.set(pid, startTime);
+};
+function killTracked() {
+  for (const [pid, startTime] of tracked) {
+    const stat = procStat(pid);
+    if (stat && stat[19] === startTime && stat[0] !== 'Z') {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {}
+    } else tracked.delete(pid);
+  }
+}
+process.on('exit', killTracked);
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.once(signal, () => {
+    killTracked();
+    process.exit(130);
+  });
+}
+
+/** Starts a process and collects its output lines (both streams); `exit` is set once it exited. */
 function start(command, commandArgs, env) {
   const child = spawn(command, commandArgs, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  track(child.pid);
   const lines = [];
   for (const stream of [child.stdout, child.stderr]) {
     let partial = '';
@@ -82,10 +124,40 @@ function start(command, commandArgs, env) {
       const parts = (partial + text).split('\n');
       partial = parts.pop();
       lines.push(...parts);
+      for (const line of parts) for (const match of line.matchAll(/\bpid (\d+)/g)) track(Number(match[1]));
     });
   }
-  const exited = new Promise((done) => child.once('exit', (code, signal) => done({ code, signal })));
-  return { child, lines, exited };
+  const proc = { child, lines, exit: undefined };
+  proc.exited = new Promise((done) =>
+    child.once('exit', (code, signal) => {
+      proc.exit = { code, signal };
+      done(proc.exit);
+    }),
+  );
+  return proc;
+}
+
+/** Waits for a line matching `pattern` from `proc`, failing early (with its last lines) if it exits. */
+async function lineFrom(proc, pattern, what) {
+  await until(() => {
+    if (proc.lines.some((l) => pattern.test(l))) return true;
+    if (proc.exit) throw new Error(`${what} exited (${proc.exit.code ?? proc.exit.signal}): ${proc.lines.slice(-3).join(' | ')}`);
+    return false;
+  }, what);
+  return proc.lines.find((l) => pattern.test(l));
+}
+
+/** SIGTERM, then SIGKILL if it is still running after the step timeout. */
+async function terminate(proc) {
+  if (proc.exit) return;
+  proc.child.kill('SIGTERM');
+  let timer;
+  const timeout = new Promise((done) => {
+    timer = setTimeout(done, STEP_TIMEOUT_MS);
+  });
+  const exit = await Promise.race([proc.exited, timeout]);
+  clearTimeout(timer);
+  if (!exit) proc.child.kill('SIGKILL');
 }
 
 // ---- load: a tiny HTTP/1.1 client that sees exactly how each request ended ----
@@ -141,13 +213,25 @@ function open(port, closeAfter) {
       buffer += text;
       parse();
     });
-    socket.once('connect', () => resolveOpen(conn));
+    // Settled by 'connect', or by an error or close before it (a refused connection: on ECONNREFUSED
+    // `socket.connecting` is already false, so it cannot tell), or by the connect timeout.
+    let connected = false;
+    const connectTimer = setTimeout(() => socket.destroy(new Error('connect timeout')), 10_000);
+    socket.once('connect', () => {
+      connected = true;
+      clearTimeout(connectTimer);
+      resolveOpen(conn);
+    });
     socket.on('error', (error) => {
-      if (!socket.connecting) gone(error.code ?? error.message);
+      if (connected) gone(error.code ?? error.message);
       else rejectOpen(error);
     });
     socket.on('end', () => gone('FIN'));
-    socket.on('close', () => gone('closed'));
+    socket.on('close', () => {
+      clearTimeout(connectTimer);
+      if (connected) gone('closed');
+      else rejectOpen(new Error('closed before connecting'));
+    });
   });
 }
 
@@ -157,7 +241,9 @@ function runLoad(port) {
   let stopped = false;
   let issued = 0;
   const more = () => !stopped && issued++ < MAX_REQUESTS && Date.now() - started < MAX_DURATION_MS;
-  const record = (kind, outcome) => events.push({ at: Date.now(), kind, outcome });
+  // `why`: how a request failed (ECONNREFUSED, ECONNRESET, FIN, closed, timeout …).
+  const record = (kind, outcome, why) => events.push({ at: Date.now(), kind, outcome, why });
+  const reason = (error) => error.code ?? error.message.replace(/^lost: /, '');
   const keepAliveClient = async () => {
     let conn;
     while (more()) {
@@ -165,8 +251,8 @@ function runLoad(port) {
         conn?.destroy();
         try {
           conn = await open(port, false);
-        } catch {
-          record('keep-alive', 'refused');
+        } catch (error) {
+          record('keep-alive', 'refused', reason(error));
           await sleep(5);
           continue;
         }
@@ -183,7 +269,7 @@ function runLoad(port) {
           issued--;
           continue;
         }
-        record('keep-alive', 'lost');
+        record('keep-alive', 'lost', reason(error));
         conn.destroy();
         conn = undefined;
       }
@@ -195,16 +281,16 @@ function runLoad(port) {
       let conn;
       try {
         conn = await open(port, true);
-      } catch {
-        record('fresh', 'refused');
+      } catch (error) {
+        record('fresh', 'refused', reason(error));
         await sleep(5);
         continue;
       }
       try {
         await conn.get();
         record('fresh', 'ok');
-      } catch {
-        record('fresh', 'lost');
+      } catch (error) {
+        record('fresh', 'lost', reason(error));
       } finally {
         conn.destroy();
       }
@@ -222,12 +308,17 @@ function runLoad(port) {
 
 // ---- modes ----
 
+const signal = (pid, name) => {
+  try {
+    process.kill(pid, name);
+  } catch {}
+};
+
 async function hotRestartMode(hard, script = app) {
   const server = start(runtimes.node.command, [script], { PORT: '0', DRAIN: hard ? 'hard' : 'soft' });
-  await until(() => server.lines.some((l) => l.includes(' listening on ')), 'the server');
-  const port = Number(/:(\d+) \(/.exec(server.lines.find((l) => l.includes(' listening on ')))[1]);
+  const listening = await lineFrom(server, / listening on /, 'the server');
+  const port = Number(/:(\d+) \(/.exec(listening)[1]);
   let current = server.child.pid;
-  const pids = [current];
   const readyLines = () => server.lines.filter((l) => /^hot restart: pid \d+ is ready/.test(l));
   return {
     port,
@@ -236,13 +327,11 @@ async function hotRestartMode(hard, script = app) {
       process.kill(old, 'SIGUSR2');
       await until(() => readyLines().length === i, `hot restart ${i}`);
       current = Number(/pid (\d+) is ready/.exec(readyLines()[i - 1])[1]);
-      pids.push(current);
       await until(() => !alive(old), `pid ${old} to exit`);
     },
     async stop() {
-      process.kill(current, 'SIGTERM');
+      signal(current, 'SIGTERM');
       await until(() => !alive(current), `pid ${current} to exit`).catch(() => {});
-      for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGKILL');
     },
   };
 }
@@ -254,33 +343,71 @@ async function supervisorMode(runtime, hard) {
     ...rt.env,
     DRAIN: hard ? 'hard' : 'soft',
   });
-  await until(() => sup.lines.some((l) => /generation 1 \(pid \d+\) ready/.test(l)), 'generation 1');
+  await lineFrom(sup, /generation 1 \(pid \d+\) ready/, 'generation 1');
   const port = Number(/listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(sup.lines.find((l) => l.includes('quiesce run: listening on')))[1]);
-  const seen = (pattern) => sup.lines.some((l) => pattern.test(l));
   return {
     port,
     async restart(i) {
       sup.child.kill('SIGHUP');
-      await until(() => seen(new RegExp(`generation ${i + 1} \\(pid \\d+\\) ready`)), `generation ${i + 1}`);
-      await until(() => seen(new RegExp(`generation ${i} \\(pid \\d+\\) exited`)), `generation ${i} to exit`);
+      await lineFrom(sup, new RegExp(`generation ${i + 1} \\(pid \\d+\\) ready`), `generation ${i + 1}`);
+      await lineFrom(sup, new RegExp(`generation ${i} \\(pid \\d+\\) exited`), `generation ${i} to exit`);
     },
-    async stop() {
-      sup.child.kill('SIGTERM');
-      const exit = await Promise.race([sup.exited, sleep(STEP_TIMEOUT_MS).then(() => undefined)]);
-      if (!exit) sup.child.kill('SIGKILL');
-    },
+    stop: () => terminate(sup),
   };
 }
 
+/** The anchor without Quiesce: stop (SIGTERM, server.close()), wait for the exit, start again on the same port. */
+async function naiveMode() {
+  let server = start(process.execPath, [naiveApp], { PORT: '0' });
+  const port = Number(/:(\d+)$/.exec(await lineFrom(server, / listening on /, 'the naive server'))[1]);
+  return {
+    port,
+    async restart(i) {
+      server.child.kill('SIGTERM');
+      await until(() => server.exit !== undefined, `the naive server (restart ${i}) to exit`);
+      server = start(process.execPath, [naiveApp], { PORT: String(port) });
+      await lineFrom(server, / listening on /, `the naive server (restart ${i})`);
+    },
+    stop: () => terminate(server),
+  };
+}
+
+/** The cluster anchor: the primary replaces its worker on SIGHUP as `pm2 reload` does. */
+async function clusterMode() {
+  const primary = start(process.execPath, [clusterApp], { PORT: '0' });
+  const port = Number(/:(\d+)$/.exec(await lineFrom(primary, /worker pid \d+ listening on /, 'the cluster primary'))[1]);
+  const reloads = () => primary.lines.filter((l) => l.startsWith('cluster reload: '));
+  return {
+    port,
+    async restart(i) {
+      primary.child.kill('SIGHUP');
+      await until(() => {
+        if (primary.exit) throw new Error(`the cluster primary exited: ${primary.lines.slice(-3).join(' | ')}`);
+        return reloads().length === i;
+      }, `cluster reload ${i}`);
+    },
+    stop: () => terminate(primary),
+  };
+}
+
+/** name -> how to start it, a label for tables and what it is: Quiesce, a control (Quiesce with idle sockets closed at once) or an anchor. */
 const modes = {
-  'hot-node': () => hotRestartMode(false),
-  'hot-node-hard': () => hotRestartMode(true),
-  'hot-node-lifecycle': () => hotRestartMode(false, lifecycleApp),
-  'run-node': () => supervisorMode('node', false),
-  'run-bun': () => supervisorMode('bun', false),
-  'run-deno': () => supervisorMode('deno', false),
-  'run-node-hard': () => supervisorMode('node', true),
+  'hot-node': { run: () => hotRestartMode(false), label: 'Quiesce hot restart, Node (SIGUSR2)', kind: 'quiesce' },
+  'hot-node-lifecycle': { run: () => hotRestartMode(false, lifecycleApp), label: 'Quiesce hot restart via lifecycle, Node', kind: 'quiesce' },
+  'hot-node-hard': { run: () => hotRestartMode(true), label: 'control: hot restart, idle closed at once', kind: 'control' },
+  'run-node': { run: () => supervisorMode('node', false), label: 'quiesce run, Node (SIGHUP)', kind: 'quiesce' },
+  'run-bun': { run: () => supervisorMode('bun', false), label: 'quiesce run, Bun (SIGHUP)', kind: 'quiesce' },
+  'run-deno': { run: () => supervisorMode('deno', false), label: 'quiesce run, Deno (SIGHUP)', kind: 'quiesce' },
+  'run-node-hard': { run: () => supervisorMode('node', true), label: 'control: quiesce run, idle closed at once', kind: 'control' },
+  'naive-node': { run: naiveMode, label: 'naive stop-then-start, Node', kind: 'anchor' },
+  'cluster-node': { run: clusterMode, label: 'Node cluster, 1 worker, as pm2 reload', kind: 'anchor' },
 };
+for (const name of MODES) {
+  if (!modes[name]) {
+    console.error(`unknown mode ${name}; modes: ${Object.keys(modes).join(', ')}`);
+    process.exit(2);
+  }
+}
 
 const count = (events, kind, outcome) => events.filter((e) => e.kind === kind && e.outcome === outcome).length;
 const cell = (events, kind) => {
@@ -288,23 +415,45 @@ const cell = (events, kind) => {
   const detail = failed ? ` (${count(events, kind, 'lost')} lost, ${count(events, kind, 'refused')} refused)` : '';
   return `${String(count(events, kind, 'ok')).padStart(6)} ok ${String(failed).padStart(4)} failed${detail}`;
 };
+const counts = (events) => {
+  const of = (kind) => ({ ok: count(events, kind, 'ok'), lost: count(events, kind, 'lost'), refused: count(events, kind, 'refused') });
+  const keepAlive = of('keep-alive');
+  const fresh = of('fresh');
+  // How the failed ones failed, e.g. { 'keep-alive lost ECONNRESET': 8 }.
+  const how = {};
+  for (const e of events) if (e.outcome !== 'ok') how[`${e.kind} ${e.outcome} ${e.why}`] = (how[`${e.kind} ${e.outcome} ${e.why}`] ?? 0) + 1;
+  return { keepAlive, fresh, failed: keepAlive.lost + keepAlive.refused + fresh.lost + fresh.refused, how };
+};
+/** The longest time between two consecutive ok responses (any client) where the later one falls in [from, to). */
+const longestGap = (events, from, to) => {
+  let gap = 0;
+  let previous;
+  for (const e of events) {
+    if (e.outcome !== 'ok') continue;
+    if (previous !== undefined && e.at >= from && e.at < to) gap = Math.max(gap, e.at - previous);
+    previous = e.at;
+    if (e.at >= to) break;
+  }
+  return gap;
+};
 
 console.log(`restarts: ${RESTARTS} per mode, ${INTERVAL_MS} ms apart; load: ${KEEP_ALIVE} keep-alive + ${FRESH} fresh-connection clients on 127.0.0.1`);
 const summary = [];
+const report = [];
 for (const name of MODES) {
-  if (!modes[name]) {
-    console.error(`unknown mode ${name}; modes: ${Object.keys(modes).join(', ')}`);
-    process.exit(2);
-  }
-  const target = await modes[name]();
-  if (!target) {
-    console.log(`\n${name}: skipped (runtime binary not installed)`);
-    continue;
-  }
-  const load = runLoad(target.port);
+  const mode = modes[name];
+  let target;
+  let load;
   const marks = [];
   let problem;
   try {
+    target = await mode.run();
+    if (!target) {
+      console.log(`\n${name}: skipped (runtime binary not installed)`);
+      report.push({ name, label: mode.label, kind: mode.kind, skipped: 'runtime binary not installed' });
+      continue;
+    }
+    load = runLoad(target.port);
     await sleep(INTERVAL_MS);
     for (let i = 1; i <= RESTARTS; i++) {
       marks.push(Date.now());
@@ -313,9 +462,13 @@ for (const name of MODES) {
     }
   } catch (error) {
     problem = error.message;
+  } finally {
+    await load?.stop();
+    await target?.stop().catch(() => {});
+    // Whatever the mode left behind (a generation that did not exit, a worker): gone before the next.
+    killTracked();
   }
-  await load.stop();
-  await target.stop();
+  const events = load?.events ?? [];
   const windows = [{ label: 'before', from: 0, to: marks[0] ?? Number.POSITIVE_INFINITY }];
   marks.forEach((from, i) => {
     windows.push({ label: `restart ${i + 1}`, from, to: marks[i + 1] ?? Number.POSITIVE_INFINITY });
@@ -323,12 +476,32 @@ for (const name of MODES) {
   console.log(`\n${name}${problem ? ` (stopped early: ${problem})` : ''}`);
   console.log(`  ${'window'.padEnd(10)} ${'keep-alive'.padEnd(40)} fresh connections`);
   for (const w of windows) {
-    const events = load.events.filter((e) => e.at >= w.from && e.at < w.to);
-    console.log(`  ${w.label.padEnd(10)} ${cell(events, 'keep-alive').padEnd(40)} ${cell(events, 'fresh')}`);
+    const inWindow = events.filter((e) => e.at >= w.from && e.at < w.to);
+    console.log(`  ${w.label.padEnd(10)} ${cell(inWindow, 'keep-alive').padEnd(40)} ${cell(inWindow, 'fresh')}`);
   }
-  const failed = load.events.filter((e) => e.outcome !== 'ok').length;
-  console.log(`  ${'total'.padEnd(10)} ${cell(load.events, 'keep-alive').padEnd(40)} ${cell(load.events, 'fresh')}`);
-  summary.push({ name, restarts: marks.length, failed, requests: load.events.length });
+  const failed = events.filter((e) => e.outcome !== 'ok').length;
+  console.log(`  ${'total'.padEnd(10)} ${cell(events, 'keep-alive').padEnd(40)} ${cell(events, 'fresh')}`);
+  summary.push({ name, restarts: marks.length, failed, requests: events.length });
+  report.push({
+    name,
+    label: mode.label,
+    kind: mode.kind,
+    problem,
+    restarts: marks.length,
+    requests: events.length,
+    total: counts(events),
+    before: counts(events.filter((e) => e.at < windows[0].to)),
+    // A restart's window runs from its signal to the next restart's (the last one: to the end of the load).
+    perRestart: windows.slice(1).map((w) => ({
+      ...counts(events.filter((e) => e.at >= w.from && e.at < w.to)),
+      longestGapMs: longestGap(events, w.from, w.to),
+    })),
+  });
 }
 console.log('\nsummary (failed requests over all restarts):');
 for (const s of summary) console.log(`  ${s.name.padEnd(20)} ${String(s.failed).padStart(5)} failed of ${s.requests} in ${s.restarts} restarts`);
+if (JSON_FILE) {
+  const settings = { restarts: RESTARTS, intervalMs: INTERVAL_MS, keepAlive: KEEP_ALIVE, fresh: FRESH, modes: MODES };
+  writeFileSync(JSON_FILE, `${JSON.stringify({ settings, modes: report }, null, 2)}\n`);
+}
+process.exitCode = report.some((r) => r.problem) ? 1 : 0;
