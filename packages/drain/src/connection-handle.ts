@@ -33,3 +33,18 @@ export interface TrackedRequest {
   readonly connection: TrackedConnection | undefined;
   readonly startedAt: number;
 }
+
+/**
+ * Closes the connections of one kind given each one's runtime socket, for
+ * `ConnectionTracker#socketOpened`: one object shared by every connection of that kind, so that
+ * tracking a connection allocates neither a handle nor closures. The methods mean what they mean
+ * on {@link ConnectionHandle}.
+ */
+export interface SocketCloser<Socket> {
+  /** Graceful close: finish pending writes, then send FIN. Called for idle connections. */
+  close(socket: Socket): void;
+  /** Immediate close, at the deadline or on an immediate stop. */
+  destroy(socket: Socket): void;
+  /** Total bytes received on `socket` so far; see {@link ConnectionHandle.bytesRead}. */
+  bytesRead?(socket: Socket): number;
+}

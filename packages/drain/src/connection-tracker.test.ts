@@ -255,6 +255,156 @@ describe('ConnectionTracker', () => {
     expect(tracker.stats().connections).toBe(0);
   });
 
+  it('while serving, times activity without a clock reading per request, and still closes each socket on time', async () => {
+    const { clock, tracker } = setup({ idleGraceMs: 200, preconnectGraceMs: 200 }); // batches of 50 ms
+    const old = socket();
+    const recent = socket();
+    const a = tracker.connectionOpened(old.handle);
+    tracker.requestFinished(tracker.requestStarted(a));
+    await clock.advance(1_000);
+    const b = tracker.connectionOpened(recent.handle);
+    tracker.requestFinished(tracker.requestStarted(b)); // at 1 000
+    await clock.advance(100);
+    const drained = tracker.drain();
+    await clock.advance(5);
+    expect(old.events).toEqual(['close']); // idle for a second: at once
+    await clock.advance(115); // 1 220: within 200 ms of the end of its batch (1 050), so not yet
+    expect(recent.events).toEqual([]);
+    await clock.advance(80);
+    expect(recent.events).toEqual(['close']);
+    tracker.connectionClosed(a);
+    tracker.connectionClosed(b);
+    await clock.advance(0);
+    expect(await drained).toMatchObject({ outcome: 'drained', idleClosed: 2 });
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('tracks a runtime socket through a shared closer, with no handle per connection', async () => {
+    const { clock, tracker } = setup({ idleGraceMs: 250 });
+    const events: string[] = [];
+    const sockets = [
+      { name: 'a', bytes: 0 },
+      { name: 'b', bytes: 0 },
+    ];
+    type Fake = (typeof sockets)[number];
+    const closer = {
+      close: (s: Fake) => events.push(`close ${s.name}`),
+      destroy: (s: Fake) => events.push(`destroy ${s.name}`),
+      bytesRead: (s: Fake) => s.bytes,
+    };
+    const [a, b] = sockets.map((s) => tracker.socketOpened(s, closer));
+    expect(a!.raw).toBe(sockets[0]);
+    tracker.requestStartedOn(a!);
+    tracker.requestStartedOn(b!);
+    expect(tracker.stats()).toMatchObject({ connections: 2, inFlight: 2, idle: 0 });
+    tracker.requestFinishedOn(a!);
+    const deadline = new AbortController();
+    const drained = tracker.drain({ signal: deadline.signal });
+    await clock.advance(255);
+    expect(events).toEqual(['close a']); // b still has its request in flight
+    tracker.connectionClosed(a!);
+    deadline.abort();
+    expect(await drained).toMatchObject({ outcome: 'forced', inFlightAtStart: 1, requestsCut: 1, idleClosed: 1, forceClosed: 1 });
+    expect(events).toEqual(['close a', 'destroy b']);
+  });
+
+  it('counts a request on a connection without a request object, once per start, and ignores ends after a close', () => {
+    const { tracker } = setup();
+    const conn = tracker.connectionOpened(socket().handle);
+    tracker.requestStartedOn(conn);
+    tracker.requestStartedOn(conn); // pipelined
+    expect(conn).toMatchObject({ inFlight: 2, requests: 2 });
+    tracker.requestFinishedOn(conn);
+    expect(tracker.stats().inFlight).toBe(1);
+    tracker.connectionClosed(conn); // ends the other one
+    tracker.requestFinishedOn(conn);
+    tracker.requestFinishedOn(conn);
+    expect(tracker.stats()).toMatchObject({ connections: 0, inFlight: 0 });
+    tracker.requestStartedOn(conn); // a closed connection takes no requests
+    expect(tracker.stats().inFlight).toBe(0);
+  });
+
+  it('an upgrade ends the requests counted on the connection, and later ends of them are ignored', () => {
+    const { tracker } = setup();
+    const conn = tracker.connectionOpened(socket().handle);
+    const request = tracker.requestStarted(conn);
+    tracker.requestStartedOn(conn);
+    tracker.connectionUpgraded(conn);
+    expect(tracker.stats()).toMatchObject({ inFlight: 0, upgraded: 1 });
+    tracker.requestFinished(request);
+    tracker.requestFinishedOn(conn);
+    expect(tracker.stats()).toMatchObject({ inFlight: 0, upgraded: 1, connections: 1 });
+  });
+
+  it('tells onClosing listeners once, synchronously, with the connections open when shutdown begins', () => {
+    const { tracker } = setup();
+    const a = tracker.connectionOpened(socket().handle);
+    const b = tracker.connectionOpened(socket().handle);
+    tracker.connectionClosed(b);
+    const seen: (readonly unknown[])[] = [];
+    tracker.onClosing((open) => seen.push(open));
+    const off = tracker.onClosing(() => seen.push(['removed']));
+    off();
+    expect(seen).toEqual([]);
+    tracker.beginShutdown();
+    tracker.beginShutdown();
+    expect(seen).toEqual([[a]]);
+    tracker.onClosing((open) => seen.push(open)); // already closing: at once
+    expect(seen).toEqual([[a], [a]]);
+    expect(() => tracker.onClosing(42 as never)).toThrow(/Invalid listener/);
+  });
+
+  it('runs every onClosing listener even when one throws, then rethrows', () => {
+    const { tracker } = setup();
+    let second = false;
+    tracker.onClosing(() => {
+      throw new Error('boom');
+    });
+    tracker.onClosing(() => {
+      second = true;
+    });
+    expect(() => tracker.beginShutdown()).toThrow('boom');
+    expect(second).toBe(true);
+    expect(tracker.closing).toBe(true);
+  });
+
+  it('a connection that closes while the drain is closing others is skipped and forgotten', async () => {
+    const { clock, tracker } = setup({ idleGraceMs: 10, preconnectGraceMs: 10 });
+    const conns: ReturnType<typeof tracker.connectionOpened>[] = [];
+    // Closing the first one synchronously closes all of them (as a runtime may, from close()).
+    const handle = (i: number) => ({
+      close: () => {
+        for (const c of conns) tracker.connectionClosed(c);
+      },
+      destroy: () => {},
+      raw: i,
+    });
+    for (let i = 0; i < 3; i++) conns.push(tracker.connectionOpened(handle(i)));
+    const drained = tracker.drain();
+    await clock.advance(30);
+    expect(await drained).toMatchObject({ outcome: 'drained', preconnectsClosed: 1 });
+    expect(tracker.stats().connections).toBe(0);
+    const later = tracker.connectionOpened({ close: () => {}, destroy: () => {} });
+    expect(later.raw).toBeUndefined();
+  });
+
+  it('ignores reports about objects that are not its connections', () => {
+    const { tracker } = setup();
+    tracker.connectionOpened(socket().handle);
+    const stranger = { id: 1, raw: null, upgraded: false, inFlight: 0, requests: 0 };
+    tracker.connectionClosed(stranger);
+    tracker.connectionUpgraded(stranger);
+    tracker.requestStartedOn(stranger);
+    tracker.requestFinishedOn(stranger);
+    tracker.requestFinished(tracker.requestStarted(stranger));
+    expect(tracker.stats()).toMatchObject({ connections: 1, upgraded: 0, inFlight: 0 });
+  });
+
+  it('rejects a socket closer without close/destroy', () => {
+    const { tracker } = setup();
+    expect(() => tracker.socketOpened({}, { close: () => {} } as never)).toThrow(/Invalid closer/);
+  });
+
   it.each([
     ['idleGraceMs', -1],
     ['idleGraceMs', Number.NaN],

@@ -1,8 +1,11 @@
 import { type Clock, systemClock } from '@quiesce/hooks';
-import type { ConnectionHandle, TrackedConnection, TrackedRequest } from './connection-handle.ts';
+import type { ConnectionHandle, SocketCloser, TrackedConnection, TrackedRequest } from './connection-handle.ts';
 import type { DrainReport } from './drain-report.ts';
 import { DrainOptionError, assertDuration } from './errors.ts';
+import { ActivityBatches } from './internal/activity-batches.ts';
 import { Backoff } from './internal/backoff.ts';
+import { ConnectionList } from './internal/connection-list.ts';
+import { CLOSE_REQUESTED, ConnectionRecord, GONE, IDLE_SEEN, UPGRADED, handleCloser, wholeMs } from './internal/connection-record.ts';
 
 /**
  * Where a tracker is in its life: `serving`; `closing` from the signal on (every response carries
@@ -16,7 +19,8 @@ export interface ConnectionTrackerOptions {
   /**
    * While draining, a keep-alive connection with no request in flight is closed (FIN) once it has
    * been idle this long, so a client that is about to reuse it gets its answer instead of a reset.
-   * Default 250.
+   * Activity before shutdown is timed in batches, so such a connection may close up to half the
+   * shortest grace (at most 50 ms) later than that, never earlier. Default 250.
    */
   idleGraceMs?: number;
   /** The same for connections that never sent a request (browser preconnects). Default 100. */
@@ -49,25 +53,10 @@ export interface TrackerStats {
   readonly inFlight: number;
 }
 
-interface ConnectionRecord extends TrackedConnection {
-  readonly id: number;
-  readonly raw: unknown;
-  readonly handle: ConnectionHandle;
-  upgraded: boolean;
-  inFlight: number;
-  requests: number;
-  lastActivity: number;
-  lastBytes: number;
-  closeRequested: boolean;
-  /** The check at which the connection was first found idle past its grace, or 0. */
-  idleAtCheck: number;
-  /** Its requests in flight (allocated on the first request), so a close never scans them all. */
-  open: RequestRecord[] | undefined;
-}
-
 interface RequestRecord extends TrackedRequest {
-  readonly connection: ConnectionRecord | undefined;
   done: boolean;
+  /** Counted in its connection's `inFlight` (else in the tracker's set of requests). */
+  onConnection: boolean;
 }
 
 /**
@@ -75,7 +64,9 @@ interface RequestRecord extends TrackedRequest {
  * lame duck (answer everything with `Connection: close`, keep idle sockets open), then drain (let
  * in-flight requests finish, close idle connections after a grace with FIN, never touch upgraded
  * ones), then force-close whatever is left at the deadline. No runtime API is used here: adapters
- * report events and provide a {@link ConnectionHandle} per connection.
+ * report events and provide a {@link ConnectionHandle} per connection, or the runtime's socket and
+ * a closer shared by all sockets ({@link ConnectionTracker.socketOpened}). Serving costs little
+ * per request: activity before shutdown is timed in batches, not with a clock reading each.
  *
  * @example
  * ```ts
@@ -96,9 +87,15 @@ export class ConnectionTracker {
   readonly #pollMinMs: number;
   readonly #pollMaxMs: number;
   readonly #onForce: (() => void) | undefined;
-  readonly #connections = new Set<ConnectionRecord>();
+  /** While serving, connection activity is stamped in batches rather than at each request. */
+  readonly #activity: ActivityBatches;
+  readonly #connections = new ConnectionList();
+  /** Requests in flight that are not counted on a connection (see {@link RequestRecord.onConnection}). */
   readonly #requests = new Set<RequestRecord>();
+  /** Requests in flight counted on their connections: the sum of their `inFlight`. */
+  #onConnections = 0;
   readonly #pending = new Set<object>();
+  readonly #closingListeners: ((open: readonly TrackedConnection[]) => void)[] = [];
   #nextId = 1;
   #state: DrainState = 'serving';
   #completedSinceShutdown = 0;
@@ -124,6 +121,9 @@ export class ConnectionTracker {
     this.#pollMinMs = pollMinMs;
     this.#pollMaxMs = pollMaxMs;
     this.#onForce = onForce;
+    // An idle connection closes at most a batch late: at most half the shortest grace, and 50 ms.
+    const batchMs = Math.max(1, Math.min(50, Math.floor(Math.min(idleGraceMs, preconnectGraceMs) / 2)));
+    this.#activity = new ActivityBatches(clock, batchMs);
   }
 
   /** The current state; see {@link DrainState}. */
@@ -141,62 +141,96 @@ export class ConnectionTracker {
     if (!handle || typeof handle.close !== 'function' || typeof handle.destroy !== 'function') {
       throw new DrainOptionError('handle', handle, 'an object with close() and destroy()');
     }
-    const now = this.#clock.now();
-    const record: ConnectionRecord = {
-      id: this.#nextId++,
-      raw: handle.raw,
-      handle,
-      upgraded: false,
-      inFlight: 0,
-      requests: 0,
-      lastActivity: now,
-      lastBytes: readBytes(handle),
-      closeRequested: false,
-      idleAtCheck: 0,
-      open: undefined,
-    };
-    if (this.#state === 'drained' || this.#state === 'forced') {
-      handle.destroy();
-      return record;
-    }
-    this.#connections.add(record);
-    return record;
+    return this.#open(handle, handleCloser as SocketCloser<unknown>);
   }
 
-  /** Records that a connection is gone (closed by either side). Idempotent. */
+  /**
+   * Records a new connection given its runtime socket and the {@link SocketCloser} shared by every
+   * socket of its kind: the same as {@link ConnectionTracker.connectionOpened}, without a handle
+   * and closures per connection. `raw` of the returned connection is `socket`. Connections accepted
+   * after the drain ended are destroyed at once; a closer without `close` and `destroy` throws a
+   * {@link DrainOptionError}.
+   *
+   * @example
+   * ```ts
+   * const closer = { close: (s: Socket) => s.end(), destroy: (s: Socket) => s.destroy(), bytesRead: (s: Socket) => s.bytesRead };
+   * server.on('connection', (socket) => {
+   *   const conn = tracker.socketOpened(socket, closer);
+   *   socket.on('close', () => tracker.connectionClosed(conn));
+   * });
+   * ```
+   */
+  socketOpened<Socket>(socket: Socket, closer: SocketCloser<Socket>): TrackedConnection {
+    if (!closer || typeof closer.close !== 'function' || typeof closer.destroy !== 'function') {
+      throw new DrainOptionError('closer', closer, 'an object with close(socket) and destroy(socket)');
+    }
+    return this.#open(socket, closer as SocketCloser<unknown>);
+  }
+
+  /** Records that a connection is gone (closed by either side). Idempotent; ignores what is not a connection of a tracker. */
   connectionClosed(connection: TrackedConnection): void {
-    const record = connection as ConnectionRecord;
-    if (!this.#connections.delete(record)) return;
-    this.#finishAll(record);
+    const record = connection;
+    if (!(record instanceof ConnectionRecord) || (record.flags & GONE) !== 0) return;
+    this.#remove(record);
     this.#poke();
   }
 
   /** Marks a connection as upgraded: it is no longer HTTP, never idle, and is destroyed only at the deadline. */
   connectionUpgraded(connection: TrackedConnection): void {
-    const record = connection as ConnectionRecord;
-    record.upgraded = true;
-    this.#finishAll(record);
+    const record = connection;
+    if (!(record instanceof ConnectionRecord)) return;
+    record.flags |= UPGRADED;
+    this.#dropRequests(record);
   }
 
   /** Records a request; pass the connection when the runtime exposes it. */
   requestStarted(connection?: TrackedConnection): TrackedRequest {
-    const record = connection as ConnectionRecord | undefined;
-    const request: RequestRecord = { connection: record, startedAt: this.#clock.now(), done: false };
-    if (record) {
-      record.inFlight++;
-      record.requests++;
-      record.lastActivity = request.startedAt;
-      record.idleAtCheck = 0;
-      if (record.open) record.open.push(request);
-      else record.open = [request];
-    }
-    this.#requests.add(request);
+    const record = connection;
+    const startedAt = this.#clock.now();
+    const onConnection = record instanceof ConnectionRecord && (record.flags & (GONE | UPGRADED)) === 0;
+    const request: RequestRecord = { connection: record, startedAt, done: false, onConnection };
+    if (onConnection) this.#started(record as ConnectionRecord);
+    else this.#requests.add(request);
     return request;
   }
 
   /** Records that a request's response was sent or abandoned. Idempotent. */
   requestFinished(request: TrackedRequest): void {
     this.#finish(request as RequestRecord);
+    this.#poke();
+  }
+
+  /**
+   * Records a request on `connection` without a request object, for adapters that see exactly one
+   * end for each start (a response's `close` event): call {@link ConnectionTracker.requestFinishedOn}
+   * once for each call. Costs no allocation. Ignored on a connection that is closed or upgraded.
+   *
+   * @example
+   * ```ts
+   * tracker.requestStartedOn(conn);
+   * res.once('close', () => tracker.requestFinishedOn(conn));
+   * ```
+   */
+  requestStartedOn(connection: TrackedConnection): void {
+    const record = connection;
+    // No clock reading: a connection with a request in flight is never idle, and the request's end sets the time.
+    if (record instanceof ConnectionRecord && (record.flags & (GONE | UPGRADED)) === 0) this.#started(record);
+  }
+
+  /**
+   * Records that one of the requests reported with {@link ConnectionTracker.requestStartedOn} on
+   * `connection` was answered or abandoned. Ignored once the connection is closed or upgraded (its
+   * requests ended then).
+   *
+   * @example
+   * ```ts
+   * res.once('close', () => tracker.requestFinishedOn(conn));
+   * ```
+   */
+  requestFinishedOn(connection: TrackedConnection): void {
+    const record = connection;
+    if (!(record instanceof ConnectionRecord) || (record.flags & (GONE | UPGRADED)) !== 0 || record.inFlight === 0) return;
+    this.#finished(record);
     this.#poke();
   }
 
@@ -219,27 +253,74 @@ export class ConnectionTracker {
   }
 
   /**
+   * Calls `listener` once, synchronously, when shutdown begins (at once if it already has), with the
+   * connections open at that moment, so that an adapter can switch the responses in flight to
+   * `Connection: close` then instead of preparing every response for it. Returns a function that
+   * removes the listener. A listener that throws does not keep the others from running;
+   * {@link ConnectionTracker.beginShutdown} rethrows the first error. A non-function throws a
+   * {@link DrainOptionError}.
+   *
+   * @example
+   * ```ts
+   * const off = tracker.onClosing((open) => {
+   *   for (const conn of open) if (conn.inFlight > 0) markClosing(conn.raw);
+   * });
+   * ```
+   */
+  onClosing(listener: (open: readonly TrackedConnection[]) => void): () => void {
+    if (typeof listener !== 'function') throw new DrainOptionError('listener', listener, 'a function');
+    if (this.#state !== 'serving') {
+      listener(this.#connections.toArray());
+      return () => {};
+    }
+    this.#closingListeners.push(listener);
+    return () => {
+      const index = this.#closingListeners.indexOf(listener);
+      if (index >= 0) this.#closingListeners.splice(index, 1);
+    };
+  }
+
+  /**
    * Starts shutdown: from now on {@link ConnectionTracker.closing} is true so adapters add
    * `Connection: close`; idle connections stay open (the lame duck). Idempotent.
    */
   beginShutdown(): void {
-    if (this.#state === 'serving') this.#state = 'closing';
+    if (this.#state !== 'serving') return;
+    // From now on idle times matter: stamp the activity noted so far, and read the clock at each event.
+    this.#activity.settle();
+    this.#state = 'closing';
+    const listeners = this.#closingListeners.splice(0);
+    if (listeners.length === 0) return;
+    const open = this.#connections.toArray();
+    let failure: { error: unknown } | undefined;
+    for (const listener of listeners) {
+      try {
+        listener(open);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+    if (failure) throw failure.error;
   }
 
   /** The runtime sockets of upgraded connections, for a hook that closes them (WebSocket 1001). */
   upgradedConnections(): unknown[] {
-    return [...this.#connections].filter((c) => c.upgraded).map((c) => c.raw);
+    const sockets: unknown[] = [];
+    this.#connections.forEach((c) => {
+      if ((c.flags & UPGRADED) !== 0) sockets.push(c.raw);
+    });
+    return sockets;
   }
 
   /** Counts at this moment. */
   stats(): TrackerStats {
     let idle = 0;
     let upgraded = 0;
-    for (const c of this.#connections) {
-      if (c.upgraded) upgraded++;
+    this.#connections.forEach((c) => {
+      if ((c.flags & UPGRADED) !== 0) upgraded++;
       else if (c.inFlight === 0) idle++;
-    }
-    return { state: this.#state, connections: this.#connections.size, idle, upgraded, inFlight: this.#requests.size };
+    });
+    return { state: this.#state, connections: this.#connections.size, idle, upgraded, inFlight: this.#inFlight() };
   }
 
   /**
@@ -260,34 +341,81 @@ export class ConnectionTracker {
 
   /** Destroys every connection now (an immediate stop). Returns how many were destroyed. */
   forceClose(): number {
-    const count = this.#connections.size;
-    for (const record of [...this.#connections]) {
-      record.handle.destroy();
+    const records = this.#connections.toArray();
+    for (const record of records) {
+      record.closer.destroy(record.target);
       this.connectionClosed(record);
     }
     this.#onForce?.();
-    return count;
+    return records.length;
+  }
+
+  #open(target: unknown, closer: SocketCloser<unknown>): ConnectionRecord {
+    const record = new ConnectionRecord(this.#nextId++, target, closer);
+    if (this.#state === 'drained' || this.#state === 'forced') {
+      record.flags = GONE;
+      closer.destroy(target);
+      return record;
+    }
+    this.#connections.add(record);
+    this.#active(record);
+    return record;
+  }
+
+  #remove(record: ConnectionRecord): void {
+    record.flags |= GONE;
+    this.#connections.remove(record);
+    this.#dropRequests(record);
+  }
+
+  /** The connection opened or finished a request: noted for the next batch while serving, else stamped now. */
+  #active(record: ConnectionRecord): void {
+    if (this.#state === 'serving') {
+      this.#activity.note(record);
+    } else {
+      record.lastActivity = wholeMs(this.#clock.now());
+      record.lastBytes = record.bytesRead();
+    }
+  }
+
+  #inFlight(): number {
+    return this.#requests.size + this.#onConnections;
+  }
+
+  #started(record: ConnectionRecord): void {
+    record.inFlight++;
+    record.requests++;
+    record.flags &= ~IDLE_SEEN;
+    this.#onConnections++;
+  }
+
+  #finished(record: ConnectionRecord): void {
+    record.inFlight--;
+    this.#onConnections--;
+    if (this.#state !== 'serving') this.#completedSinceShutdown++;
+    record.flags &= ~IDLE_SEEN;
+    this.#active(record);
   }
 
   #finish(request: RequestRecord): void {
     if (request.done) return;
     request.done = true;
+    if (request.onConnection) {
+      const record = request.connection as ConnectionRecord;
+      // A closed or upgraded connection ended its requests already.
+      if ((record.flags & (GONE | UPGRADED)) === 0 && record.inFlight > 0) this.#finished(record);
+      return;
+    }
     this.#requests.delete(request);
     if (this.#state !== 'serving') this.#completedSinceShutdown++;
-    const record = request.connection;
-    if (record) {
-      const index = record.open?.indexOf(request) ?? -1;
-      if (index >= 0) record.open!.splice(index, 1);
-      record.inFlight = Math.max(0, record.inFlight - 1);
-      record.lastActivity = this.#clock.now();
-      record.lastBytes = readBytes(record.handle);
-      record.idleAtCheck = 0;
-    }
   }
 
-  #finishAll(record: ConnectionRecord): void {
-    if (!record.open || record.open.length === 0) return;
-    for (const request of [...record.open]) this.#finish(request);
+  /** Ends the requests in flight on a connection that closed or was upgraded; they count as completed. */
+  #dropRequests(record: ConnectionRecord): void {
+    if (record.inFlight === 0) return;
+    this.#onConnections -= record.inFlight;
+    if (this.#state !== 'serving') this.#completedSinceShutdown += record.inFlight;
+    record.inFlight = 0;
   }
 
   #poke(): void {
@@ -297,7 +425,7 @@ export class ConnectionTracker {
   #runDrain(signal: AbortSignal | undefined): Promise<DrainReport> {
     const clock = this.#clock;
     const startedAt = clock.now();
-    const inFlightAtStart = this.#requests.size;
+    const inFlightAtStart = this.#inFlight();
     const completedBefore = this.#completedSinceShutdown;
     const upgradedAtStart = this.stats().upgraded;
     const backoff = new Backoff(this.#pollMinMs, this.#pollMaxMs);
@@ -335,10 +463,10 @@ export class ConnectionTracker {
       };
 
       const onDeadline = (): void => {
-        const cut = { requests: this.#requests.size, connections: this.#connections.size, upgraded: this.stats().upgraded };
-        for (const record of [...this.#connections]) {
-          record.handle.destroy();
-          this.#connections.delete(record);
+        const cut = { requests: this.#inFlight(), connections: this.#connections.size, upgraded: this.stats().upgraded };
+        for (const record of this.#connections.toArray()) {
+          record.closer.destroy(record.target);
+          if ((record.flags & GONE) === 0) this.#remove(record);
         }
         for (const request of [...this.#requests]) this.#finish(request);
         this.#pending.clear();
@@ -353,32 +481,32 @@ export class ConnectionTracker {
         checks++;
         const now = clock.now();
         let nextDue = Number.POSITIVE_INFINITY;
-        for (const record of this.#connections) {
-          if (record.upgraded || record.inFlight > 0 || record.closeRequested) continue;
-          const bytes = readBytes(record.handle);
+        this.#connections.forEach((record) => {
+          if ((record.flags & (UPGRADED | CLOSE_REQUESTED)) !== 0 || record.inFlight > 0) return;
+          const bytes = record.bytesRead();
           if (bytes !== record.lastBytes) {
             // Bytes of a request the server has not parsed yet: not idle.
             record.lastBytes = bytes;
-            record.lastActivity = now;
-            record.idleAtCheck = 0;
+            record.lastActivity = wholeMs(now);
+            record.flags &= ~IDLE_SEEN;
           }
           const grace = record.requests === 0 ? this.#preconnectGraceMs : this.#idleGraceMs;
           const idleFor = now - record.lastActivity;
           if (idleFor < grace) {
             nextDue = Math.min(nextDue, grace - idleFor);
-          } else if (record.idleAtCheck === 0) {
+          } else if ((record.flags & IDLE_SEEN) === 0) {
             // Idle past the grace, but confirm at the next check: if the event loop was held up, a
             // request may be waiting unread in the socket, and the I/O between two checks reads it.
-            record.idleAtCheck = checks;
+            record.flags |= IDLE_SEEN;
             nextDue = Math.min(nextDue, this.#pollMinMs);
           } else {
-            record.closeRequested = true;
+            record.flags |= CLOSE_REQUESTED;
             if (record.requests === 0) preconnectsClosed++;
             else idleClosed++;
-            record.handle.close();
+            record.closer.close(record.target);
           }
-        }
-        if (this.#connections.size === 0 && this.#requests.size === 0 && this.#pending.size === 0) {
+        });
+        if (this.#connections.size === 0 && this.#inFlight() === 0 && this.#pending.size === 0) {
           end('drained');
           return;
         }
@@ -409,13 +537,5 @@ export class ConnectionTracker {
       signal?.addEventListener('abort', onDeadline, { once: true });
       check();
     });
-  }
-}
-
-function readBytes(handle: ConnectionHandle): number {
-  try {
-    return handle.bytesRead?.() ?? 0;
-  } catch {
-    return 0;
   }
 }

@@ -1,20 +1,22 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 
 type WriteHead = ServerResponse['writeHead'];
-const wrapped = new WeakSet<ServerResponse>();
+const wrapped: unique symbol = Symbol('quiesce.connectionClose');
 
 /**
- * Makes `res` carry `Connection: close` (and close its socket afterwards) if, when its headers are
- * written, `closing()` is true. Deciding at header time, not at request time, means a response that
- * started before the signal but is sent after it still tells the client not to reuse the socket.
- * A `Connection` header the handler set itself is overridden while closing.
+ * Makes `res` carry `Connection: close`, and its socket close after it, if its headers are still
+ * to be written: the decision is taken when they are written, so a response that started before
+ * the signal but is sent after it still tells the client not to reuse the socket. A `Connection`
+ * header the handler set itself is overridden. `onClose` is called when the header goes out.
+ * Applied once per response; later calls do nothing.
  */
-export function closeConnectionWhenClosing(res: ServerResponse, closing: () => boolean, onClose?: () => void): void {
-  if (wrapped.has(res)) return;
-  wrapped.add(res);
+export function closeConnectionAfter(res: ServerResponse, onClose?: () => void): void {
+  const marked = res as ServerResponse & { [wrapped]?: true };
+  if (marked[wrapped]) return;
+  marked[wrapped] = true;
   const original = res.writeHead as (...args: unknown[]) => ServerResponse;
   const writeHead = function (this: ServerResponse, ...args: unknown[]): ServerResponse {
-    if (closing() && !this.headersSent) {
+    if (!this.headersSent) {
       this.shouldKeepAlive = false;
       for (let i = 1; i < args.length; i++) args[i] = withoutConnection(args[i]);
       this.setHeader('Connection', 'close');

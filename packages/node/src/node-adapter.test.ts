@@ -129,6 +129,166 @@ describe('createNodeAdapter', () => {
     expect((await response).headers['connection']).toBe('close');
   });
 
+  it('a response in flight at the signal gets Connection: close even when its handler asks for keep-alive', async () => {
+    let release: () => void = () => {};
+    const started = new Promise<void>((resolve) => {
+      const server = createServer((_req, res) => {
+        release = () => {
+          res.writeHead(200, { Connection: 'keep-alive', 'content-length': '4' });
+          res.end('late');
+        };
+        resolve();
+      });
+      servers.push(server);
+    });
+    const server = servers.pop()!;
+    const adapter = createNodeAdapter(server);
+    const port = await listen(server);
+    const client = await rawConnection(port);
+    const response = client.get('/slow');
+    await started;
+    adapter.tracker.beginShutdown();
+    release();
+    expect((await response).headers['connection']).toBe('close');
+    expect(await client.closed()).toBe('fin');
+  });
+
+  it('a pipelined response queued behind one in flight at the signal gets Connection: close too', async () => {
+    const pending: Array<(body: string) => void> = [];
+    const server = createServer((req, res) => {
+      if (req.url === '/first') {
+        // Headers out before the signal (keep-alive), body after it.
+        res.writeHead(200, { 'content-length': '5' });
+        pending.push((body) => res.end(body));
+      } else pending.push((body) => res.end(body));
+    });
+    const adapter = createNodeAdapter(server);
+    const port = await listen(server);
+    const client = await rawConnection(port);
+    let received = '';
+    client.socket.on('data', (chunk) => {
+      received += chunk.toString('latin1');
+    });
+    client.socket.write('GET /first HTTP/1.1\r\nHost: test\r\n\r\nGET /second HTTP/1.1\r\nHost: test\r\n\r\n');
+    const deadline = Date.now() + 5_000;
+    while (pending.length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(adapter.tracker.stats().inFlight).toBe(2);
+    adapter.tracker.beginShutdown();
+    pending[0]!('first');
+    pending[1]!('second');
+    expect(await client.closed()).toBe('fin');
+    const [first = '', second = ''] = received.split(/(?=HTTP\/1\.1 )/);
+    expect(first).toMatch(/connection: keep-alive/i);
+    expect(second).toMatch(/connection: close/i);
+    expect(second).toMatch(/second$/);
+    expect(adapter.tracker.stats().inFlight).toBe(0);
+  });
+
+  it('holds the end of a response in flight at the signal while the listener closes, when clients are reconnecting', async () => {
+    let release: () => void = () => {};
+    const slowStarted = new Promise<void>((resolve) => {
+      const server = createServer((req, res) => {
+        if (req.url !== '/slow') return void res.end('ok');
+        release = () => res.end('slow');
+        resolve();
+      });
+      servers.push(server);
+    });
+    const server = servers.pop()!;
+    const adapter = createNodeAdapter(server, { idleGraceMs: 100, holdMaxMs: 5_000 });
+    const port = await listen(server);
+    const slow = await rawConnection(port);
+    const other = await rawConnection(port);
+    const slowResponse = slow.get('/slow');
+    await slowStarted;
+    adapter.tracker.beginShutdown();
+    expect((await other.get('/')).headers['connection']).toBe('close'); // a client is now reconnecting
+    const order: string[] = [];
+    const stopped = adapter.stopAccepting().then(() => order.push('listener closed'));
+    release(); // while the gate holds: the end waits for the listener to close
+    await slowResponse.then(() => order.push('slow response'));
+    await stopped;
+    expect(order).toEqual(['listener closed', 'slow response']);
+  });
+
+  it('forgets pipelined requests whose connection went away before they were answered', async () => {
+    const server = createServer(() => {}); // never answers
+    const adapter = createNodeAdapter(server);
+    const port = await listen(server);
+    const client = await rawConnection(port);
+    client.socket.write('GET /a HTTP/1.1\r\nHost: test\r\n\r\nGET /b HTTP/1.1\r\nHost: test\r\n\r\nGET /c HTTP/1.1\r\nHost: test\r\n\r\n');
+    const deadline = Date.now() + 5_000;
+    while (adapter.tracker.stats().inFlight < 3 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(adapter.tracker.stats()).toMatchObject({ connections: 1, inFlight: 3 });
+    client.socket.destroy();
+    while (adapter.tracker.stats().connections > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(adapter.tracker.stats()).toMatchObject({ connections: 0, inFlight: 0 });
+    const report = await adapter.tracker.drain({ signal: AbortSignal.timeout(5_000) });
+    expect(report.outcome).toBe('drained');
+  });
+
+  it('serves with Connection: close at once when its tracker is already shutting down (a server added late)', async () => {
+    const tracker = createNodeAdapter(createServer()).tracker;
+    tracker.beginShutdown();
+    const server = createServer((_req, res) => res.end('ok'));
+    createNodeAdapter(server, { tracker });
+    const port = await listen(server);
+    const client = await rawConnection(port);
+    expect((await client.get('/')).headers['connection']).toBe('close');
+  });
+
+  it('notices the close of a socket whose emit someone else wrapped first, and leaves that wrapper in place', async () => {
+    const seen: string[] = [];
+    const server = createServer((_req, res) => res.end('ok'));
+    server.on('connection', (socket: Socket) => {
+      const emit = socket.emit as (event: string | symbol, ...args: unknown[]) => boolean;
+      socket.emit = function (this: Socket, event: string | symbol, ...args: unknown[]) {
+        if (event === 'close') seen.push('close');
+        return emit.call(this, event, ...args);
+      } as Socket['emit'];
+    });
+    const adapter = createNodeAdapter(server);
+    const port = await listen(server);
+    const client = await rawConnection(port);
+    await client.get('/');
+    expect(adapter.tracker.stats().connections).toBe(1);
+    client.socket.destroy();
+    const deadline = Date.now() + 5_000;
+    while (adapter.tracker.stats().connections > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(adapter.tracker.stats().connections).toBe(0);
+    expect(seen).toEqual(['close']);
+  });
+
+  it('two adapters on one server, each with its own tracker, both count every connection and request', async () => {
+    let release: () => void = () => {};
+    const started = new Promise<void>((resolve) => {
+      const server = createServer((_req, res) => {
+        release = () => res.end('ok');
+        resolve();
+      });
+      servers.push(server);
+    });
+    const server = servers.pop()!;
+    const first = createNodeAdapter(server);
+    const second = createNodeAdapter(server);
+    const port = await listen(server);
+    const client = await rawConnection(port);
+    const response = client.get('/');
+    await started;
+    expect(first.tracker.stats()).toMatchObject({ connections: 1, inFlight: 1 });
+    expect(second.tracker.stats()).toMatchObject({ connections: 1, inFlight: 1 });
+    second.tracker.beginShutdown();
+    release();
+    expect((await response).headers['connection']).toBe('close');
+    await client.closed();
+    const deadline = Date.now() + 5_000;
+    while (first.tracker.stats().connections + second.tracker.stats().connections > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(first.tracker.stats()).toMatchObject({ connections: 0, inFlight: 0 });
+    expect(second.tracker.stats()).toMatchObject({ connections: 0, inFlight: 0 });
+  });
+
   it('stopAccepting refuses new connections but leaves an idle keep-alive socket open and serving', async () => {
     const server = createServer((_req, res) => res.end('ok'));
     const adapter = createNodeAdapter(server);

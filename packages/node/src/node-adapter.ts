@@ -1,4 +1,4 @@
-import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
+import { type IncomingMessage, type Server as HttpServer, ServerResponse } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import { Server as NetServer, type Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
@@ -9,10 +9,14 @@ import {
   type ServerAdapter,
   type StopAcceptingOptions,
   type TrackedConnection,
+  type TrackedRequest,
 } from '@quiesce/drain';
 import { systemClock } from '@quiesce/hooks';
-import { closeConnectionWhenClosing } from './connection-close.ts';
+import { closeConnectionAfter } from './connection-close.ts';
 import { NodeAdapterOptionError } from './errors.ts';
+import { holdEndWhileGated } from './internal/hold-end.ts';
+import { socketCloseWatcher } from './internal/socket-close-watcher.ts';
+import { type TlsCarrier, socketCloser, tlsSocketOf } from './internal/socket-closer.ts';
 
 /** A `node:http` or `node:https` server, or one a framework created (Express, Fastify, Koa …). */
 export type NodeHttpServer = HttpServer | HttpsServer;
@@ -54,6 +58,8 @@ export interface NodeAdapter extends ServerAdapter {
  * on, every response carries `Connection: close`; `stopAccepting()` closes only the listening socket
  * (unlike `server.close()`, which on Node ≥ 19 also drops idle keep-alive sockets at once and races
  * clients that are about to reuse them). Upgraded sockets are tracked apart and never closed as idle.
+ * Serving stays cheap: a small record per connection, one shared listener per response, and no
+ * wrapping of responses until shutdown begins (then the responses in flight are switched over).
  *
  * @example
  * ```ts
@@ -98,69 +104,129 @@ export function createNodeAdapter(server: NodeHttpServer, options: NodeAdapterOp
     throw new NodeAdapterOptionError('tracker', given, 'a ConnectionTracker from @quiesce/drain');
   }
   const tracker = given ?? new ConnectionTracker(trackerOptions);
-  const connections = new WeakMap<Socket, TrackedConnection>();
-  const closing = (): boolean => tracker.closing;
   const quietMs = trackerOptions.idleGraceMs ?? 250;
   const gate = new ResponseGate(trackerOptions.clock ?? systemClock);
+  // Per adapter, so that two adapters on one server (two trackers) keep their records apart.
+  const connectionOf = Symbol('quiesce.connection');
+  type Tagged = { [connectionOf]?: TrackedConnection; _httpMessage?: unknown };
+  // The response in progress on a socket is its `_httpMessage`. Only responses queued behind it
+  // (pipelined requests), and those on a connection the adapter does not know (a runtime that
+  // does not hand connections over) are kept here, for shutdown to find them.
+  const queued = new Set<ServerResponse>();
+  const loose = new Map<ServerResponse, TrackedRequest>();
+  let closing = false;
   let closeResponses = 0;
-
-  const onConnection = (socket: Socket): void => {
-    if (tcpKeepAliveMs !== false) socket.setKeepAlive(true, tcpKeepAliveMs);
-    let target: Socket = socket;
-    const connection = tracker.connectionOpened({
-      raw: socket,
-      // destroySoon: FIN once pending writes are flushed, then release the fd.
-      close: () => target.destroySoon(),
-      destroy: () => target.destroy(),
-      bytesRead: () => socket.bytesRead,
-    });
-    connections.set(socket, connection);
-    socket.once('close', () => tracker.connectionClosed(connection));
-    // https: requests arrive on the TLS socket that wraps this one; close through TLS (close_notify).
-    (socket as Socket & { [retarget]?: (tls: Socket) => void })[retarget] = (tls: Socket) => {
-      target = tls;
-      connections.set(tls, connection);
-    };
+  let disposed = false;
+  const countCloseResponse = (): void => {
+    closeResponses++;
   };
 
-  const onSecureConnection = (tls: TLSSocket): void => {
-    const parent = (tls as TLSSocket & { _parent?: Socket })._parent;
-    const link = parent && (parent as Socket & { [retarget]?: (tls: Socket) => void })[retarget];
-    if (link) link(tls);
-    else onConnection(tls);
+  // Until shutdown begins, a response is only counted. From then on, every response in flight and
+  // every new one carries Connection: close and holds its end while the gate holds.
+  const prepareForClosing = (res: ServerResponse): void => {
+    closeConnectionAfter(res, countCloseResponse);
+    holdEndWhileGated(res, gate);
+  };
+  const stopWatchingShutdown = tracker.onClosing((open) => {
+    closing = true;
+    for (const connection of open) {
+      // Only this adapter's sockets (a shared tracker also holds other servers' connections).
+      const socket = connection.raw as (TlsCarrier & Tagged) | null | undefined;
+      if (connection.inFlight === 0 || !socket || socket[connectionOf] !== connection) continue;
+      const current = (socket[tlsSocketOf] as (Socket & Tagged) | undefined)?._httpMessage ?? socket._httpMessage;
+      if (current instanceof ServerResponse) prepareForClosing(current);
+    }
+    for (const res of queued) prepareForClosing(res);
+    for (const res of loose.keys()) prepareForClosing(res);
+  });
+
+  // One listener for every response, not a closure per response: `this` is the response.
+  const onResponseClose = function (this: ServerResponse): void {
+    const request = loose.size === 0 ? undefined : loose.get(this);
+    if (request !== undefined) {
+      loose.delete(this);
+      tracker.requestFinished(request);
+    } else {
+      const connection = (this.req?.socket as (Socket & Tagged) | undefined)?.[connectionOf];
+      if (connection === undefined) return;
+      if (queued.size !== 0) queued.delete(this);
+      tracker.requestFinishedOn(connection);
+    }
+    if (closing) gate.departed();
   };
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
-    const request = tracker.requestStarted(connections.get(req.socket));
-    gate.arrived();
-    closeConnectionWhenClosing(res, closing, () => closeResponses++);
-    holdEndWhileGated(res, gate);
-    const finished = (): void => {
-      gate.departed();
-      tracker.requestFinished(request);
-    };
+    const socket = req.socket as (Socket & Tagged) | null;
+    const connection = socket?.[connectionOf];
+    if (connection !== undefined) {
+      tracker.requestStartedOn(connection);
+      if (socket!._httpMessage !== res) queued.add(res);
+    } else {
+      loose.set(res, tracker.requestStarted());
+    }
     // Node emits 'close' on every response, after 'finish' or when the client went away: one
     // listener covers both, so neither the gate nor the tracker is told twice.
-    res.once('close', finished);
+    res.on('close', onResponseClose);
+    if (closing) {
+      gate.arrived();
+      prepareForClosing(res);
+    }
   };
 
-  // Observe 'upgrade' without listening to it: a listener would change what Node does with
-  // upgrade requests when the application has no handler of its own (it destroys the socket).
-  const originalEmit = server.emit;
+  const watchClose = socketCloseWatcher((socket: Socket & Tagged): void => {
+    const connection = socket[connectionOf];
+    if (connection === undefined) return;
+    // Pipelined responses still queued behind the one being written never emit 'close' (Node,
+    // Deno): forget them once every 'close' listener of the socket has run.
+    if (connection.inFlight > 0 && queued.size > 0) process.nextTick(forgetQueuedOn, connection);
+    tracker.connectionClosed(connection);
+  });
+  const forgetQueuedOn = (connection: TrackedConnection): void => {
+    for (const res of queued) if ((res.req?.socket as (Socket & Tagged) | undefined)?.[connectionOf] === connection) queued.delete(res);
+  };
+
+  const onConnection = (socket: Socket & Tagged): void => {
+    if (socket[connectionOf] !== undefined) return;
+    if (tcpKeepAliveMs !== false) socket.setKeepAlive(true, tcpKeepAliveMs);
+    socket[connectionOf] = tracker.socketOpened(socket as TlsCarrier, socketCloser);
+    watchClose(socket);
+  };
+
+  // https: requests arrive on the TLS socket that wraps the TCP one; close through TLS (close_notify).
+  const onSecureConnection = (tls: TLSSocket & Tagged): void => {
+    const parent = (tls as TLSSocket & { _parent?: TlsCarrier & Tagged })._parent;
+    const connection = parent?.[connectionOf];
+    if (parent && connection) {
+      parent[tlsSocketOf] = tls;
+      tls[connectionOf] = connection;
+    } else onConnection(tls);
+  };
+
+  const onUpgrade = (socket: (Socket & Tagged) | undefined): void => {
+    const connection = socket?.[connectionOf];
+    if (connection) tracker.connectionUpgraded(connection);
+  };
+
+  // Everything is observed in emit, without listeners: a 'request' listener of ours would make
+  // Node copy the listener array on every request, and an 'upgrade' listener would change what
+  // Node does with upgrade requests when the application has none (it destroys the socket).
+  const originalEmit = server.emit as (event: string | symbol, ...args: unknown[]) => boolean;
   const emit = function (this: NodeHttpServer, event: string | symbol, ...args: unknown[]): boolean {
-    if (event === 'upgrade' || event === 'connect') {
-      const socket = args[1] as Socket | undefined;
-      const connection = socket && connections.get(socket);
-      if (connection) tracker.connectionUpgraded(connection);
-    }
-    return (originalEmit as (event: string | symbol, ...args: unknown[]) => boolean).call(this, event, ...args);
+    if (disposed) return originalEmit.call(this, event, ...args);
+    if (event === 'request') onRequest(args[0] as IncomingMessage, args[1] as ServerResponse);
+    else if (event === 'connection') {
+      // After the server's own listeners, which set the socket up (and may wrap it).
+      try {
+        return originalEmit.call(this, event, ...args);
+      } finally {
+        onConnection(args[0] as Socket);
+      }
+    } else if (event === 'secureConnection') onSecureConnection(args[0] as TLSSocket);
+    else if (event === 'upgrade' || event === 'connect') onUpgrade(args[1] as Socket | undefined);
+    return originalEmit.call(this, event, ...args);
   };
   server.emit = emit as typeof server.emit;
-  server.prependListener('connection', onConnection);
-  if (isTlsServer(server)) server.prependListener('secureConnection', onSecureConnection);
-  server.prependListener('request', onRequest);
 
-  let disposed = false;
   return {
     name: 'node',
     server,
@@ -183,27 +249,10 @@ export function createNodeAdapter(server: NodeHttpServer, options: NodeAdapterOp
     dispose(): void {
       if (disposed) return;
       disposed = true;
-      if (server.emit === emit) server.emit = originalEmit;
-      server.off('connection', onConnection);
-      server.off('secureConnection', onSecureConnection);
-      server.off('request', onRequest);
+      stopWatchingShutdown();
+      if (server.emit === emit) server.emit = originalEmit as typeof server.emit;
     },
   };
-}
-
-/**
- * Defers `res.end()` while the gate holds. Until its end, a response is not complete for the
- * client, which therefore neither sends its next request nor reconnects. (Corking the socket does
- * not work: `OutgoingMessage#end` fully uncorks it.)
- */
-function holdEndWhileGated(res: ServerResponse, gate: ResponseGate): void {
-  const end = res.end as (...args: unknown[]) => ServerResponse;
-  res.end = function (this: ServerResponse, ...args: unknown[]): ServerResponse {
-    const held = gate.held;
-    if (held === undefined) return end.apply(this, args);
-    void held.then(() => end.apply(this, args));
-    return this;
-  } as ServerResponse['end'];
 }
 
 /** A node:http(s) Server: Node's and Deno's are net.Servers; Bun's is not, but has the same events. */
@@ -213,10 +262,4 @@ function isHttpServer(server: unknown): server is NodeHttpServer {
   if (typeof candidate.setTimeout !== 'function') return false;
   if (server instanceof NetServer) return true;
   return typeof candidate.prependListener === 'function' && typeof candidate.emit === 'function' && typeof candidate.listen === 'function';
-}
-
-const retarget: unique symbol = Symbol('quiesce.retarget');
-
-function isTlsServer(server: NodeHttpServer): boolean {
-  return typeof (server as { addContext?: unknown }).addContext === 'function';
 }
