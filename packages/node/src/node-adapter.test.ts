@@ -1,5 +1,5 @@
 import { EventEmitter, once } from 'node:events';
-import { type Server, createServer } from 'node:http';
+import { type Server, type ServerResponse, createServer } from 'node:http';
 import { type AddressInfo, Socket, connect, createServer as createNetServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { NodeAdapterOptionError } from './errors.ts';
@@ -109,47 +109,38 @@ describe('createNodeAdapter', () => {
     expect(await client.closed()).toBe('fin');
   });
 
-  it('decides at header time: a response that started before the signal but is sent after carries Connection: close', async () => {
+  /** Starts a request, begins shutdown while its handler waits, then lets `respond` answer it. */
+  async function respondAfterSignal(respond: (res: ServerResponse) => void) {
     let release: () => void = () => {};
-    const started = new Promise<void>((resolve) => {
-      const server = createServer((_req, res) => {
-        release = () => res.end('late');
-        resolve();
-      });
-      servers.push(server);
+    let started: () => void = () => {};
+    const arrived = new Promise<void>((resolve) => {
+      started = resolve;
     });
-    const server = servers.pop()!;
+    const server = createServer((_req, res) => {
+      release = () => respond(res);
+      started();
+    });
     const adapter = createNodeAdapter(server);
     const port = await listen(server);
     const client = await rawConnection(port);
     const response = client.get('/slow');
-    await started;
+    await arrived;
     adapter.tracker.beginShutdown();
     release();
-    expect((await response).headers['connection']).toBe('close');
+    return { client, response: await response };
+  }
+
+  it('decides at header time: a response that started before the signal but is sent after carries Connection: close', async () => {
+    const { response } = await respondAfterSignal((res) => res.end('late'));
+    expect(response.headers['connection']).toBe('close');
   });
 
   it('a response in flight at the signal gets Connection: close even when its handler asks for keep-alive', async () => {
-    let release: () => void = () => {};
-    const started = new Promise<void>((resolve) => {
-      const server = createServer((_req, res) => {
-        release = () => {
-          res.writeHead(200, { Connection: 'keep-alive', 'content-length': '4' });
-          res.end('late');
-        };
-        resolve();
-      });
-      servers.push(server);
+    const { client, response } = await respondAfterSignal((res) => {
+      res.writeHead(200, { Connection: 'keep-alive', 'content-length': '4' });
+      res.end('late');
     });
-    const server = servers.pop()!;
-    const adapter = createNodeAdapter(server);
-    const port = await listen(server);
-    const client = await rawConnection(port);
-    const response = client.get('/slow');
-    await started;
-    adapter.tracker.beginShutdown();
-    release();
-    expect((await response).headers['connection']).toBe('close');
+    expect(response.headers['connection']).toBe('close');
     expect(await client.closed()).toBe('fin');
   });
 
