@@ -44,6 +44,21 @@ describe('ConnectionTracker', () => {
     expect(clock.pendingTimers).toBe(0);
   });
 
+  it('ends the drain the moment the last connection closes, without waiting for a timer', async () => {
+    const { clock, tracker } = setup({ idleGraceMs: 250 });
+    const s = socket();
+    const conn = tracker.connectionOpened(s.handle);
+    const request = tracker.requestStarted(conn);
+    const drained = tracker.drain();
+    tracker.requestFinished(request);
+    tracker.connectionClosed(conn);
+    // The manual clock never moves here: a drain that waited for its next check would hang.
+    const report = await drained;
+    expect(report.outcome).toBe('drained');
+    expect(report.requestsCompleted).toBe(1);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
   it('waits for an in-flight request and finishes as soon as its connection closes', async () => {
     const { clock, tracker } = setup({ idleGraceMs: 250 });
     const s = socket();

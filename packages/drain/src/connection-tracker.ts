@@ -526,6 +526,12 @@ export class ConnectionTracker {
       // Request ends and closes wake the drain at once, so exit follows the last response closely.
       this.#wake = (): void => {
         if (finished) return;
+        // The last connection, request or awaited work just went: nothing is left to look at, so
+        // end now rather than one timer hop later (about 1 ms on Node, on every shutdown).
+        if (this.#connections.size === 0 && this.#inFlight() === 0 && this.#pending.size === 0) {
+          end('drained');
+          return;
+        }
         backoff.reset();
         schedule(0);
       };
