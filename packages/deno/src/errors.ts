@@ -1,4 +1,4 @@
-import { describeValue } from '@quiesce/drain';
+import { InvalidOptionError, describeValue } from '@quiesce/drain';
 
 /**
  * `serveDeno` was given a value it cannot use; the message names the option and the value.
@@ -9,17 +9,9 @@ import { describeValue } from '@quiesce/drain';
  * catch (e) { if (e instanceof DenoAdapterOptionError) console.error(e.option); } // "idleGraceMs"
  * ```
  */
-export class DenoAdapterOptionError extends TypeError {
+export class DenoAdapterOptionError extends InvalidOptionError {
   override readonly name: string = 'DenoAdapterOptionError';
-  readonly code: 'QUIESCE_DENO_INVALID_OPTION' = 'QUIESCE_DENO_INVALID_OPTION';
-  readonly option: string;
-  readonly value: unknown;
-
-  constructor(option: string, value: unknown, expected: string, options?: { cause?: unknown }) {
-    super(`Invalid ${option}: ${describeValue(value)}. Expected ${expected}.`, options);
-    this.option = option;
-    this.value = value;
-  }
+  override readonly code: 'QUIESCE_DENO_INVALID_OPTION' = 'QUIESCE_DENO_INVALID_OPTION';
 }
 
 /**

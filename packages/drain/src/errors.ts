@@ -15,6 +15,31 @@ export function describeValue(value: unknown): string {
 }
 
 /**
+ * The base of every Quiesce adapter's option error: the message names the option and the value and
+ * says what was expected. Each package's subclass sets its own `name` and stable `code`.
+ *
+ * @example
+ * ```ts
+ * try { createNodeAdapter(server, { holdMaxMs: -1 }); }
+ * catch (e) { if (e instanceof InvalidOptionError) console.error(e.option, e.code); } // "holdMaxMs"
+ * ```
+ */
+export class InvalidOptionError extends TypeError {
+  override readonly name: string = 'InvalidOptionError';
+  readonly code: string = 'QUIESCE_INVALID_OPTION';
+  /** The option's name, e.g. `deadlineMs`. */
+  readonly option: string;
+  /** The value that was refused. */
+  readonly value: unknown;
+
+  constructor(option: string, value: unknown, expected: string, options?: { cause?: unknown }) {
+    super(`Invalid ${option}: ${describeValue(value)}. Expected ${expected}.`, options);
+    this.option = option;
+    this.value = value;
+  }
+}
+
+/**
  * A drain option or an adapter argument was given a value it cannot take. The message names the
  * option and the value.
  *
@@ -24,17 +49,9 @@ export function describeValue(value: unknown): string {
  * catch (e) { if (e instanceof DrainOptionError) console.error(e.option); } // "idleGraceMs"
  * ```
  */
-export class DrainOptionError extends TypeError {
+export class DrainOptionError extends InvalidOptionError {
   override readonly name: string = 'DrainOptionError';
-  readonly code: 'QUIESCE_DRAIN_INVALID_OPTION' = 'QUIESCE_DRAIN_INVALID_OPTION';
-  readonly option: string;
-  readonly value: unknown;
-
-  constructor(option: string, value: unknown, expected: string, options?: { cause?: unknown }) {
-    super(`Invalid ${option}: ${describeValue(value)}. Expected ${expected}.`, options);
-    this.option = option;
-    this.value = value;
-  }
+  override readonly code: 'QUIESCE_DRAIN_INVALID_OPTION' = 'QUIESCE_DRAIN_INVALID_OPTION';
 }
 
 /** Throws a {@link DrainOptionError} unless `value` is a finite number ≥ 0. */

@@ -7,6 +7,7 @@ describe('@quiesce/drain public API', () => {
       [
         "ConnectionTracker",
         "DrainOptionError",
+        "InvalidOptionError",
         "ResponseGate",
         "assertDuration",
         "describeValue",

@@ -1,4 +1,4 @@
-import { describeValue } from '@quiesce/drain';
+import { InvalidOptionError } from '@quiesce/drain';
 
 /**
  * An option of `@quiesce/express` (or the app / server given to it) cannot be used; the message
@@ -11,19 +11,9 @@ import { describeValue } from '@quiesce/drain';
  * catch (e) { if (e instanceof ExpressOptionError) console.error(e.option, e.code); } // "lameDuckMs"
  * ```
  */
-export class ExpressOptionError extends TypeError {
+export class ExpressOptionError extends InvalidOptionError {
   override readonly name: string = 'ExpressOptionError';
-  readonly code: 'QUIESCE_EXPRESS_INVALID_OPTION' = 'QUIESCE_EXPRESS_INVALID_OPTION';
-  /** The option's name, e.g. `deadlineMs`. */
-  readonly option: string;
-  /** The value that was refused. */
-  readonly value: unknown;
-
-  constructor(option: string, value: unknown, expected: string, options?: { cause?: unknown }) {
-    super(`Invalid ${option}: ${describeValue(value)}. Expected ${expected}.`, options);
-    this.option = option;
-    this.value = value;
-  }
+  override readonly code: 'QUIESCE_EXPRESS_INVALID_OPTION' = 'QUIESCE_EXPRESS_INVALID_OPTION';
 }
 
 /**

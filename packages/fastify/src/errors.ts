@@ -1,4 +1,4 @@
-import { describeValue } from '@quiesce/drain';
+import { InvalidOptionError } from '@quiesce/drain';
 
 /**
  * An option of the Fastify plugin cannot be used; the message names the option and the value.
@@ -13,17 +13,7 @@ import { describeValue } from '@quiesce/drain';
  * });
  * ```
  */
-export class FastifyQuiesceOptionError extends TypeError {
+export class FastifyQuiesceOptionError extends InvalidOptionError {
   override readonly name: string = 'FastifyQuiesceOptionError';
-  readonly code: 'QUIESCE_FASTIFY_INVALID_OPTION' = 'QUIESCE_FASTIFY_INVALID_OPTION';
-  /** The option's name, e.g. `readinessPath`. */
-  readonly option: string;
-  /** The value that was refused. */
-  readonly value: unknown;
-
-  constructor(option: string, value: unknown, expected: string, options?: { cause?: unknown }) {
-    super(`Invalid ${option}: ${describeValue(value)}. Expected ${expected}.`, options);
-    this.option = option;
-    this.value = value;
-  }
+  override readonly code: 'QUIESCE_FASTIFY_INVALID_OPTION' = 'QUIESCE_FASTIFY_INVALID_OPTION';
 }

@@ -1,4 +1,4 @@
-import { describeValue } from '@quiesce/drain';
+import { InvalidOptionError } from '@quiesce/drain';
 
 /**
  * The Node adapter was given something it cannot use; the message names the option and the value.
@@ -9,15 +9,7 @@ import { describeValue } from '@quiesce/drain';
  * catch (e) { if (e instanceof NodeAdapterOptionError) console.error(e.option); } // "server"
  * ```
  */
-export class NodeAdapterOptionError extends TypeError {
+export class NodeAdapterOptionError extends InvalidOptionError {
   override readonly name: string = 'NodeAdapterOptionError';
-  readonly code: 'QUIESCE_NODE_INVALID_OPTION' = 'QUIESCE_NODE_INVALID_OPTION';
-  readonly option: string;
-  readonly value: unknown;
-
-  constructor(option: string, value: unknown, expected: string, options?: { cause?: unknown }) {
-    super(`Invalid ${option}: ${describeValue(value)}. Expected ${expected}.`, options);
-    this.option = option;
-    this.value = value;
-  }
+  override readonly code: 'QUIESCE_NODE_INVALID_OPTION' = 'QUIESCE_NODE_INVALID_OPTION';
 }
