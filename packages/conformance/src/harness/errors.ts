@@ -245,3 +245,39 @@ export class ConnectionClosedError extends Error {
     this.closedBy = closedBy;
   }
 }
+
+/**
+ * A load run lost requests while the load client's own event loop was held up for longer than the
+ * limit: the run cannot tell a server fault from a client that could not read what the server
+ * sent. The message carries the code, so a test runner can retry on it (the conformance suites'
+ * `vitest.config.ts` does, twice); a server fault fails again, a busy box does not.
+ *
+ * @example
+ * ```ts
+ * try { assertClientKeptUp(result); }
+ * catch (e) { if (e instanceof ClientStalledError) console.error(e.stalledMs, e.lost); }
+ * ```
+ */
+export class ClientStalledError extends Error {
+  override readonly name: string = 'ClientStalledError';
+  readonly code: 'QUIESCE_CONFORMANCE_CLIENT_STALLED' = 'QUIESCE_CONFORMANCE_CLIENT_STALLED';
+  /** The longest stall of the client's event loop during the run, in ms. */
+  readonly stalledMs: number;
+  /** The limit it passed, in ms. */
+  readonly limitMs: number;
+  /** The attempts of the run that ended `ambiguous` or `error`. */
+  readonly lost: number;
+
+  constructor(stalledMs: number, limitMs: number, lost: number, options?: { cause?: unknown }) {
+    super(
+      `The load client's own event loop stalled for ${stalledMs} ms (limit ${limitMs} ms) during a run that lost ` +
+        `${lost} request(s), so the run cannot tell a server fault from a client that could not read: a connection ` +
+        `idle for longer than the server's grace is rightly closed, and the client wakes to send on it. ` +
+        'Run it again on a less busy machine (QUIESCE_CONFORMANCE_CLIENT_STALLED).',
+      options,
+    );
+    this.stalledMs = stalledMs;
+    this.limitMs = limitMs;
+    this.lost = lost;
+  }
+}

@@ -6,6 +6,7 @@ describe('conformance harness API', () => {
     expect(Object.keys(api).sort()).toMatchInlineSnapshot(`
       [
         "AmbiguousFailure",
+        "ClientStalledError",
         "ConnectFailure",
         "ConnectionClosedError",
         "HarnessOptionError",
@@ -15,6 +16,7 @@ describe('conformance harness API', () => {
         "RefusedFailure",
         "RuntimeMissingError",
         "ServerStartError",
+        "assertClientKeptUp",
         "fixturePath",
         "killAllServers",
         "openConnection",

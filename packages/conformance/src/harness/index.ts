@@ -28,6 +28,7 @@
 export {
   AmbiguousFailure,
   type AmbiguousKind,
+  ClientStalledError,
   ConnectFailure,
   ConnectionClosedError,
   HarnessOptionError,
@@ -37,6 +38,7 @@ export {
   RuntimeMissingError,
   ServerStartError,
 } from './errors.ts';
+export { assertClientKeptUp, type ClientStall } from './client-stalls.ts';
 export { fixturePath } from './fixtures.ts';
 export { runFreshConnectionLoad, type FreshConnectionLoadOptions } from './fresh-connection-load.ts';
 export { runKeepAliveLoad, type KeepAliveLoadOptions } from './keep-alive-load.ts';

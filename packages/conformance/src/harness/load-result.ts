@@ -1,3 +1,4 @@
+import type { ClientStall } from './client-stalls.ts';
 import type { AmbiguousKind } from './errors.ts';
 
 /**
@@ -62,4 +63,12 @@ export interface LoadResult {
   readonly stoppedBy: LoadStopReason;
   /** Wall time of the run in ms, from start until every client stopped. */
   readonly durationMs: number;
+  /**
+   * The longest time the client's own event loop was held up during the run, in ms. A client that
+   * cannot run for longer than the server's idle grace wakes to connections the server rightly
+   * closed as idle, and counts its next request on each as `ambiguous`.
+   */
+  readonly longestClientStallMs: number;
+  /** The stalls of 50 ms or more (at most 50), in order. */
+  readonly clientStalls: readonly ClientStall[];
 }

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { AmbiguousFailure, killAllServers, openConnection, runFreshConnectionLoad, runKeepAliveLoad } from '../harness/index.ts';
+import { AmbiguousFailure, assertClientKeptUp, killAllServers, openConnection, runFreshConnectionLoad, runKeepAliveLoad } from '../harness/index.ts';
 import {
   answersEveryRoute,
   deadlineCutsLongRequest,
@@ -106,7 +106,9 @@ describe.each(exampleTargets)('example server on $runtime', ({ runtime, script }
 
   it('20 keep-alive clients lose not one request across a lame duck, while every response tells them to reconnect', async () => {
     const server = await start({ QUIESCE_LAME_DUCK_MS: '400' });
-    const { totals, failures } = await sigtermUnderLoad(server, runKeepAliveLoad, { maxDurationMs: 8_000, maxRequests: 200_000 });
+    const result = await sigtermUnderLoad(server, runKeepAliveLoad, { maxDurationMs: 8_000, maxRequests: 200_000 });
+    assertClientKeptUp(result);
+    const { totals, failures } = result;
     expect(failures.filter((f) => f.outcome === 'ambiguous')).toEqual([]);
     expect(totals.error).toBe(0);
     expect(totals.connectionCloseResponses).toBeGreaterThan(20); // clients reconnected during the lame duck
@@ -115,7 +117,9 @@ describe.each(exampleTargets)('example server on $runtime', ({ runtime, script }
 
   it('20 fresh-connection clients lose not one request across a lame duck', async () => {
     const server = await start({ QUIESCE_LAME_DUCK_MS: '400' });
-    const { totals, failures } = await sigtermUnderLoad(server, runFreshConnectionLoad, { maxDurationMs: 8_000, maxRequests: 100_000 });
+    const result = await sigtermUnderLoad(server, runFreshConnectionLoad, { maxDurationMs: 8_000, maxRequests: 100_000 });
+    assertClientKeptUp(result);
+    const { totals, failures } = result;
     expect(failures.filter((f) => f.outcome === 'ambiguous')).toEqual([]);
     expect(totals.error).toBe(0);
     expect(totals.ok).toBeGreaterThan(100);

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import {
+  assertClientKeptUp,
   type LoadResult,
   type Runtime,
   ServerStartError,
@@ -92,6 +93,7 @@ async function underLoad(port: number, work: () => Promise<void>): Promise<{ kee
 
 /** Every attempt ended with a response: nothing lost, reset, refused or broken. */
 function expectNoFailure(name: string, result: LoadResult): void {
+  assertClientKeptUp(result);
   const { totals } = result;
   const failed = totals.ambiguous + totals.refused + totals.error;
   expect(failed, `${name}: ${JSON.stringify({ totals, failures: result.failures.slice(0, 5) })}`).toBe(0);

@@ -1,6 +1,7 @@
 import { expect } from 'vitest';
 import {
   AmbiguousFailure,
+  assertClientKeptUp,
   type LoadOptions,
   type LoadResult,
   type RawResponse,
@@ -177,7 +178,9 @@ export async function deadlineCutsLongRequest(start: StartServer): Promise<void>
  */
 export async function keepAliveLoopLosesNothing(start: StartServer): Promise<void> {
   const server = await start();
-  const { totals, failures } = await sigtermUnderLoad(server, runKeepAliveLoad, { maxDurationMs: 10_000, maxRequests: 200_000 });
+  const result = await sigtermUnderLoad(server, runKeepAliveLoad, { maxDurationMs: 10_000, maxRequests: 200_000 });
+  assertClientKeptUp(result);
+  const { totals, failures } = result;
   expect(failures.filter((f) => f.outcome === 'ambiguous')).toEqual([]);
   expect(totals.ambiguous).toBe(0);
   expect(totals.error).toBe(0);

@@ -9,6 +9,7 @@ import type {
   LoadStopReason,
 } from '../load-result.ts';
 import type { RawResponse } from '../raw-http.ts';
+import { StallWatch } from './stall-watch.ts';
 import { checkDuration, checkInteger, checkPort, checkString } from './validate.ts';
 
 /** Validated options with defaults. */
@@ -108,6 +109,7 @@ export interface LoadClient {
  */
 export async function runLoad(settings: LoadSettings, makeClient: (index: number) => LoadClient): Promise<LoadResult> {
   const startedAt = performance.now();
+  const stallWatch = new StallWatch();
   let stoppedBy: LoadStopReason | undefined;
   let issued = 0;
   const failures: LoadFailure[] = [];
@@ -208,6 +210,7 @@ export async function runLoad(settings: LoadSettings, makeClient: (index: number
     clearTimeout(durationTimer);
     controller.abort();
   }
+  const stalls = stallWatch.stop();
 
   const totals = emptyCounts();
   for (const counts of clientCounts) {
@@ -234,5 +237,7 @@ export async function runLoad(settings: LoadSettings, makeClient: (index: number
     failures,
     stoppedBy: stoppedBy ?? 'until',
     durationMs: Math.round(performance.now() - startedAt),
+    longestClientStallMs: stalls.longestMs,
+    clientStalls: stalls.stalls,
   };
 }
