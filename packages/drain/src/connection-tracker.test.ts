@@ -339,6 +339,32 @@ describe('ConnectionTracker', () => {
     expect(tracker.stats().inFlight).toBe(0);
   });
 
+  it('counts requests without an object or a connection: the drain waits for them, ends with the last, and cuts them at the deadline', async () => {
+    const { clock, tracker } = setup();
+    tracker.beginRequest();
+    tracker.beginRequest();
+    tracker.endRequest();
+    expect(tracker.stats().inFlight).toBe(1);
+    const drained = tracker.drain();
+    await clock.advance(1_000);
+    expect(tracker.state).toBe('draining'); // one is still in flight
+    tracker.endRequest();
+    expect(await drained).toMatchObject({ outcome: 'drained', inFlightAtStart: 1, requestsCompleted: 1, requestsCut: 0 });
+    tracker.endRequest(); // one end too many: ignored
+    expect(tracker.stats().inFlight).toBe(0);
+
+    const second = setup();
+    second.tracker.beginRequest();
+    second.tracker.beginRequest();
+    const deadline = new AbortController();
+    const forced = second.tracker.drain({ signal: deadline.signal });
+    second.tracker.endRequest();
+    deadline.abort();
+    expect(await forced).toMatchObject({ outcome: 'forced', inFlightAtStart: 2, requestsCompleted: 1, requestsCut: 1 });
+    second.tracker.endRequest(); // the cut one ends late: ignored
+    expect(second.tracker.stats().inFlight).toBe(0);
+  });
+
   it('an upgrade ends the requests counted on the connection, and later ends of them are ignored', () => {
     const { tracker } = setup();
     const conn = tracker.connectionOpened(socket().handle);

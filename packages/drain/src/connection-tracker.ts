@@ -94,6 +94,8 @@ export class ConnectionTracker {
   readonly #requests = new Set<RequestRecord>();
   /** Requests in flight counted on their connections: the sum of their `inFlight`. */
   #onConnections = 0;
+  /** Requests in flight recorded with {@link ConnectionTracker.beginRequest}. */
+  #loose = 0;
   readonly #pending = new Set<object>();
   readonly #closingListeners: ((open: readonly TrackedConnection[]) => void)[] = [];
   #nextId = 1;
@@ -231,6 +233,42 @@ export class ConnectionTracker {
     const record = connection;
     if (!(record instanceof ConnectionRecord) || (record.flags & (GONE | UPGRADED)) !== 0 || record.inFlight === 0) return;
     this.#finished(record);
+    this.#poke();
+  }
+
+  /**
+   * Records a request that has neither a request object nor a connection, for adapters of runtimes
+   * that expose no connections (Bun, Deno) and see exactly one end for each start: call
+   * {@link ConnectionTracker.endRequest} once for each call. Costs no allocation and no clock
+   * reading, so it suits the path every request takes.
+   *
+   * @example
+   * ```ts
+   * tracker.beginRequest();
+   * try {
+   *   return await handler(request);
+   * } finally {
+   *   tracker.endRequest();
+   * }
+   * ```
+   */
+  beginRequest(): void {
+    this.#loose++;
+  }
+
+  /**
+   * Records that one of the requests reported with {@link ConnectionTracker.beginRequest} was
+   * answered or abandoned. Ignored when none is in flight (at the deadline they were cut).
+   *
+   * @example
+   * ```ts
+   * tracker.endRequest();
+   * ```
+   */
+  endRequest(): void {
+    if (this.#loose === 0) return;
+    this.#loose--;
+    if (this.#state !== 'serving') this.#completedSinceShutdown++;
     this.#poke();
   }
 
@@ -379,7 +417,7 @@ export class ConnectionTracker {
   }
 
   #inFlight(): number {
-    return this.#requests.size + this.#onConnections;
+    return this.#requests.size + this.#onConnections + this.#loose;
   }
 
   #started(record: ConnectionRecord): void {
@@ -469,6 +507,9 @@ export class ConnectionTracker {
           if ((record.flags & GONE) === 0) this.#remove(record);
         }
         for (const request of [...this.#requests]) this.#finish(request);
+        // Cut like the others: counted as ended here, and taken out of the completed ones by `cut`.
+        this.#completedSinceShutdown += this.#loose;
+        this.#loose = 0;
         this.#pending.clear();
         this.#onForce?.();
         end('forced', cut);
