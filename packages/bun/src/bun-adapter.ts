@@ -197,67 +197,62 @@ export function serveBun<WebSocketData = undefined, R extends string = string>(
   const bun = (globalThis as { Bun?: typeof Bun }).Bun;
   if (!bun || typeof bun.serve !== 'function') throw new BunRuntimeError();
 
-  /** Runs one request through the handler: accounting, the gate, and Connection: close. */
-  const handle = (self: unknown, run: () => unknown): unknown => {
-    if (disposed) return run();
-    gate.arrived();
-    const request = tracker.requestStarted();
-    active++;
-    let settled = false;
-    const abandon = (): void => {
-      if (settled) return;
-      settled = true;
-      active--;
-      tracker.requestFinished(request);
-    };
-    const handOver = (response: Response): Response => {
-      gate.departed();
-      if (!settled) {
-        settled = true;
-        active--;
-        writes.handedOver(request);
-      }
-      return tracker.closing ? withConnectionClose(response) : response;
-    };
-    const respond = (result: unknown): unknown => {
-      // Anything but a Response (an upgrade returns undefined) is Bun's to handle as it is.
-      if (!(result instanceof Response)) {
-        abandon();
-        return result;
-      }
-      const held = gate.held;
-      return held ? held.then(() => handOver(result)) : handOver(result);
-    };
-    const fail = (thrown: unknown): unknown => {
-      if (typeof error !== 'function') {
-        abandon();
-        throw thrown;
-      }
-      const giveUp = (again: unknown): never => {
-        abandon();
-        throw again;
-      };
-      // The application's error page goes out like any response: held, and with Connection: close.
-      let page: unknown;
-      try {
-        page = (error as ErrorHandler).call(self, thrown);
-      } catch (again) {
-        return giveUp(again);
-      }
-      return settle(page, respond, giveUp);
-    };
-    let result: unknown;
-    try {
-      result = run();
-    } catch (thrown) {
-      return fail(thrown);
+  /** `this` of Bun's last call into fetch (the server), for the error handler. */
+  let self: unknown;
+  /** A response goes to Bun: the request is no longer in the handler, and carries Connection: close from shutdown on. */
+  const handOver = (response: Response): Response => {
+    gate.departed();
+    active--;
+    writes.handedOver();
+    return tracker.closing ? withConnectionClose(response) : response;
+  };
+  const abandon = (): void => {
+    active--;
+    tracker.endRequest();
+  };
+  // Each request reaches exactly one of handOver and abandon, through these shared callbacks: no
+  // closure per request.
+  const respond = (result: unknown): unknown => {
+    // Anything but a Response (an upgrade returns undefined) is Bun's to handle as it is.
+    if (!(result instanceof Response)) {
+      abandon();
+      return result;
     }
-    return settle(result, respond, fail);
+    const held = gate.held;
+    return held ? held.then(() => handOver(result)) : handOver(result);
+  };
+  const giveUp = (again: unknown): never => {
+    abandon();
+    throw again;
+  };
+  const fail = (thrown: unknown): unknown => {
+    if (typeof error !== 'function') return giveUp(thrown);
+    // The application's error page goes out like any response: held, and with Connection: close.
+    let page: unknown;
+    try {
+      page = (error as ErrorHandler).call(self, thrown);
+    } catch (again) {
+      return giveUp(again);
+    }
+    return settle(page, respond, giveUp);
   };
 
+  /** Runs each request through the handler: accounting, the gate, and Connection: close. */
   const wrap = (handler: Handler): Handler =>
     function (this: unknown, request: Request, bunServer: unknown): unknown {
-      return handle(this, () => handler.call(this, request, bunServer));
+      if (disposed) return handler.call(this, request, bunServer);
+      self = this;
+      gate.arrived();
+      tracker.beginRequest();
+      active++;
+      let result: unknown;
+      try {
+        result = handler.call(this, request, bunServer);
+      } catch (thrown) {
+        return fail(thrown);
+      }
+      if (result instanceof Response && gate.held === undefined) return handOver(result);
+      return settle(result, respond, fail);
     };
 
   const served: Record<string, unknown> = { ...given };
@@ -298,6 +293,7 @@ export function serveBun<WebSocketData = undefined, R extends string = string>(
 
 /** Calls `next` with `value`, or with what it resolves to; `fail` for a throw or a rejection. */
 function settle(value: unknown, next: (value: unknown) => unknown, fail: (error: unknown) => unknown): unknown {
+  if (value instanceof Promise) return value.then(next, fail);
   if (value !== null && typeof value === 'object' && typeof (value as PromiseLike<unknown>).then === 'function') {
     return Promise.resolve(value as PromiseLike<unknown>).then(next, fail);
   }

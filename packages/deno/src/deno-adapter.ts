@@ -216,27 +216,44 @@ export function serveDeno(options: DenoServeOptions, adapterOptions: DenoAdapter
     console.error(error);
     return respond(new Response('Internal Server Error', { status: 500 }));
   };
+  const endRequest = (): void => tracker.endRequest();
+  /** The request ends once Deno reports its response delivered or abandoned (Deno ≥ 2.0), else now. */
+  const endOnCompletion = (info: DenoServeHandlerInfo<unknown> | undefined): boolean => {
+    const completed = (info as Partial<DenoServeHandlerInfo<unknown>> | undefined)?.completed;
+    if (!completed) return false;
+    completed.then(endRequest, endRequest);
+    return true;
+  };
   const wrapped = (request: Request, info: DenoServeHandlerInfo<unknown>): unknown => {
     if (disposed) return (handler as (request: Request, info: unknown) => unknown)(request, info);
     gate.arrived();
-    const tracked = tracker.requestStarted();
-    const finished = (): void => tracker.requestFinished(tracked);
-    // Settles once the response, streamed body included, was delivered or abandoned (Deno ≥ 2.0;
-    // without it the request ends when its response is handed over, and server.finished still
-    // holds the drain).
-    const completed = (info as Partial<DenoServeHandlerInfo<unknown>> | undefined)?.completed;
-    if (completed) completed.then(finished, finished);
-    const handOver = (value: unknown): unknown => {
-      if (!completed) finished();
-      return value;
-    };
+    tracker.beginRequest();
     let result: unknown;
     try {
       result = (handler as (request: Request, info: unknown) => unknown)(request, info);
     } catch (error) {
-      return settle(fail(error), handOver);
+      return endWith(info, fail(error));
     }
-    return settle(settle(result, respond, fail), handOver);
+    if (result instanceof Response && gate.held === undefined) {
+      // Answered at once, nothing held: no allocation of ours. While serving, the request ends as
+      // its response is handed over (at shutdown the drain also waits for server.finished, which
+      // covers a body still being sent); from shutdown on, when Deno has delivered it.
+      if (!tracker.closing || !endOnCompletion(info)) tracker.endRequest();
+      return finalize(result);
+    }
+    return endWith(info, settle(result, respond, fail));
+  };
+  /**
+   * Ends the request once Deno has delivered or abandoned the response, streamed body included,
+   * also when the client leaves while the handler still works; without `info.completed`, once the
+   * `answer` is handed over.
+   */
+  const endWith = (info: DenoServeHandlerInfo<unknown> | undefined, answer: unknown): unknown => {
+    if (endOnCompletion(info)) return answer;
+    return settle(answer, (value: unknown): unknown => {
+      tracker.endRequest();
+      return value;
+    });
   };
 
   const onAbort = (): void => forceClose();

@@ -20,7 +20,8 @@ function setup() {
 describe('ResponseWrites', () => {
   it('before shutdown, ends a request as soon as its response is handed to Bun, without polling', () => {
     const { clock, tracker, writes } = setup();
-    writes.handedOver(tracker.requestStarted());
+    tracker.beginRequest();
+    writes.handedOver();
     expect(tracker.stats().inFlight).toBe(0);
     expect(clock.pendingTimers).toBe(0);
   });
@@ -29,7 +30,8 @@ describe('ResponseWrites', () => {
     const { clock, tracker, bun, writes } = setup();
     tracker.beginShutdown();
     bun.pending = 1;
-    writes.handedOver(tracker.requestStarted());
+    tracker.beginRequest();
+    writes.handedOver();
     await clock.advance(200);
     expect(tracker.stats().inFlight).toBe(1);
     bun.pending = 0;
@@ -41,10 +43,11 @@ describe('ResponseWrites', () => {
   it('counts requests still in the handler as Bun-pending but not as writes', async () => {
     const { clock, tracker, bun, writes } = setup();
     tracker.beginShutdown();
-    tracker.requestStarted(); // in the handler: the adapter ends it itself
+    tracker.beginRequest(); // in the handler: the adapter ends it itself
     bun.active = 1;
     bun.pending = 2;
-    writes.handedOver(tracker.requestStarted());
+    tracker.beginRequest();
+    writes.handedOver();
     await clock.advance(10);
     expect(tracker.stats().inFlight).toBe(2);
     bun.pending = 1;
@@ -66,13 +69,15 @@ describe('ResponseWrites', () => {
     const { clock, tracker, bun, writes } = setup();
     tracker.beginShutdown();
     bun.pending = 3;
-    writes.handedOver(tracker.requestStarted());
+    tracker.beginRequest();
+    writes.handedOver();
     writes.track();
     expect(tracker.stats().inFlight).toBe(3);
     writes.stop();
     expect(tracker.stats().inFlight).toBe(0);
     expect(clock.pendingTimers).toBe(0);
-    writes.handedOver(tracker.requestStarted());
+    tracker.beginRequest();
+    writes.handedOver();
     expect(tracker.stats().inFlight).toBe(0);
   });
 });

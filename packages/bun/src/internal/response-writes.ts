@@ -1,4 +1,4 @@
-import type { ConnectionTracker, TrackedRequest } from '@quiesce/drain';
+import type { ConnectionTracker } from '@quiesce/drain';
 import type { Clock, TimerHandle } from '@quiesce/hooks';
 
 const MIN_POLL_MS = 1;
@@ -12,7 +12,8 @@ const MAX_POLL_MS = 50;
  * cuts the response short (measured: 3.9 MB of a 32 MB body, then FIN). So once shutdown has begun,
  * requests whose response was handed to Bun stay tracked, and are released oldest first as Bun's
  * count falls; writes Bun had under way before shutdown are adopted, so the drain waits for them too.
- * Before shutdown nothing is polled: a request ends when its response is handed over.
+ * Before shutdown nothing is polled: a request ends when its response is handed over. Requests are
+ * counted with the tracker's `beginRequest` / `endRequest`: no object per request.
  */
 export class ResponseWrites {
   readonly #tracker: ConnectionTracker;
@@ -21,7 +22,8 @@ export class ResponseWrites {
   readonly #pending: () => number;
   /** Requests the adapter has not handed to Bun yet (in the handler, or held). */
   readonly #active: () => number;
-  readonly #writing: TrackedRequest[] = [];
+  /** Requests whose response Bun is still writing, each counted in the tracker with `beginRequest`. */
+  #writing = 0;
   #tracking = false;
   #stopped = false;
   #timer: TimerHandle | undefined;
@@ -34,14 +36,17 @@ export class ResponseWrites {
     this.#active = active;
   }
 
-  /** A response was handed to Bun: the request ends now, or once Bun has written it (during shutdown). */
-  handedOver(request: TrackedRequest): void {
+  /**
+   * A response was handed to Bun, for a request counted with the tracker's `beginRequest`: the
+   * request ends now, or once Bun has written it (during shutdown).
+   */
+  handedOver(): void {
     if (this.#stopped || (!this.#tracking && !this.#tracker.closing)) {
-      this.#tracker.requestFinished(request);
+      this.#tracker.endRequest();
       return;
     }
     this.#tracking = true;
-    this.#writing.push(request);
+    this.#writing++;
     this.#delay = MIN_POLL_MS;
     this.#schedule();
   }
@@ -58,23 +63,17 @@ export class ResponseWrites {
   stop(): void {
     this.#stopped = true;
     this.#cancelTimer();
-    for (const request of this.#writing.splice(0)) this.#tracker.requestFinished(request);
+    for (; this.#writing > 0; this.#writing--) this.#tracker.endRequest();
   }
 
   #reconcile(): void {
     if (this.#stopped) return;
     const outstanding = Math.max(0, this.#pending() - this.#active());
-    let changed = false;
-    while (this.#writing.length > outstanding) {
-      this.#tracker.requestFinished(this.#writing.shift()!);
-      changed = true;
-    }
-    while (this.#writing.length < outstanding) {
-      this.#writing.push(this.#tracker.requestStarted());
-      changed = true;
-    }
+    const changed = this.#writing !== outstanding;
+    for (; this.#writing > outstanding; this.#writing--) this.#tracker.endRequest();
+    for (; this.#writing < outstanding; this.#writing++) this.#tracker.beginRequest();
     this.#delay = changed ? MIN_POLL_MS : Math.min(MAX_POLL_MS, this.#delay * 2);
-    if (this.#writing.length > 0) this.#schedule();
+    if (this.#writing > 0) this.#schedule();
   }
 
   #schedule(): void {
