@@ -1,13 +1,16 @@
 #!/usr/bin/env node
 // Part 1 — overhead. Server CPU time per request (utime+stime from /proc), requests/s and p99 of a
-// hello-world server, bare vs wrapped, per runtime, measured in one run: every server runs as its
-// own child process, and each round loads them one after the other in a rotating order. Bare runs
-// twice per round (two processes) as a noise control. Ratios are per round against the first bare
-// server, then the median over rounds. Goal: Quiesce ≤ 1.02× bare CPU per request.
+// hello-world server, bare vs wrapped, per runtime, measured in one run. Each variant is measured
+// side by side with a bare partner: two fresh processes pinned to the same core, loaded at the same
+// time from the other core, so whatever the machine does meanwhile (frequency, other processes,
+// cache) hits both alike and cancels in their ratio. Bare is also paired with a second bare server
+// as the noise control. The ratio of a pair is the variant's CPU per request over its partner's;
+// the median over rounds is reported; the order of the pairs rotates. Goal: Quiesce ≤ 1.02× bare.
 import autocannon from 'autocannon';
 import { parseArgs } from './lib/cli.mjs';
 import { describeEnvironment } from './lib/environment.mjs';
 import { killAllServers } from './lib/harness.mjs';
+import { canPin, pinToCpu } from './lib/cpu-pinning.mjs';
 import { cpuTime } from './lib/proc-cpu.mjs';
 import { writeResult } from './lib/results.mjs';
 import { median, ratio, rotate, round } from './lib/stats.mjs';
@@ -49,56 +52,71 @@ async function load(server, durationMs) {
   };
 }
 
+/** Loads both servers of a pair at the same time, each with its own autocannon. */
+function loadPair(pair, durationMs) {
+  return Promise.all(pair.map((server) => load(server, durationMs)));
+}
+
+// The servers of a pair share CPU 0; this process (both autocannons) runs on CPU 1.
+const pinned = canPin();
+if (pinned) pinToCpu(process.pid, 1);
+
 const rows = [];
 const raw = {};
 console.log(`Part 1 — overhead (${mode}). ${describeEnvironment()}`);
+console.log(pinned ? 'Pairs pinned to CPU 0, load from CPU 1 (taskset).' : 'taskset or a second CPU is missing: pairs run unpinned (noisier).');
 try {
   for (const runtime of settings.runtimes) {
     const variants = selectVariants([runtime]);
-    const bare = variants.find((v) => v.variant === 'bare');
-    // Bare twice: the spread between two identical servers is the noise floor of the ratios.
-    const runnable = [
-      { ...bare, key: 'bare' },
+    const bare = { ...variants.find((v) => v.variant === 'bare'), key: 'bare' };
+    // Bare against bare: how far from 1.000× two identical servers land is the noise of the method.
+    const compared = [
       { ...bare, key: 'bare-2', label: `${bare.label} (2nd)` },
       ...variants.filter((v) => v.variant !== 'bare' && !v.pending).map((v) => ({ ...v, key: v.variant })),
     ];
-    const trials = Object.fromEntries(runnable.map((v) => [v.key, []]));
+    const pairs = Object.fromEntries(compared.map((v) => [v.key, []]));
     for (let r = 0; r < settings.rounds; r++) {
-      // Fresh processes every round, so that a process that happens to be slow (memory layout, JIT
-      // decisions) is one sample, not a bias.
-      const servers = new Map();
-      try {
-        for (const v of runnable) {
-          const server = await startVariant(v);
-          servers.set(v.key, server);
-          if (settings.warmupMs > 0) await load(server, settings.warmupMs);
+      const progress = [];
+      for (const v of rotate(compared, r)) {
+        // Fresh processes for every pair, so that a process that happens to be slow (memory
+        // layout, JIT decisions) is one sample, not a bias.
+        const pair = [];
+        try {
+          pair.push(await startVariant(bare), await startVariant(v));
+          if (pinned) for (const server of pair) pinToCpu(server.pid, 0);
+          if (settings.warmupMs > 0) await loadPair(pair, settings.warmupMs);
+          const [partner, measured] = await loadPair(pair, settings.durationMs);
+          pairs[v.key].push({ bare: partner, variant: measured });
+          progress.push(`${v.key} ${(measured.cpuUsPerRequest / partner.cpuUsPerRequest).toFixed(3)}×`);
+        } finally {
+          for (const server of pair) await server.stop();
         }
-        for (const v of rotate(runnable, r)) trials[v.key].push(await load(servers.get(v.key), settings.durationMs));
-      } finally {
-        for (const server of servers.values()) await server.stop();
       }
-      const progress = runnable.map((v) => `${v.key} ${trials[v.key].at(-1).cpuUsPerRequest.toFixed(1)}`).join(', ');
-      console.log(`  ${runtime} round ${r + 1}/${settings.rounds}: CPU µs/request ${progress}`);
+      console.log(`  ${runtime} round ${r + 1}/${settings.rounds}: CPU per request vs its bare partner: ${progress.join(', ')}`);
     }
-    raw[runtime] = trials;
+    raw[runtime] = pairs;
 
-    const base = trials.bare;
-    for (const v of runnable) {
-      const list = trials[v.key];
-      const perRound = (pick) => list.map((t, i) => pick(t) / pick(base[i]));
+    const partners = Object.values(pairs).flatMap((list) => list.map((p) => p.bare));
+    const summarize = (list) => ({
+      cpuUsPerRequest: round(median(list.map((t) => t.cpuUsPerRequest)), 2),
+      userUsPerRequest: round(median(list.map((t) => t.userUsPerRequest)), 2),
+      sysUsPerRequest: round(median(list.map((t) => t.sysUsPerRequest)), 2),
+      requestsPerSecond: round(median(list.map((t) => t.requestsPerSecond))),
+      p99Ms: round(median(list.map((t) => t.p99Ms)), 1),
+      errors: list.reduce((n, t) => n + t.errors, 0),
+    });
+    rows.push({ runtime, variant: 'bare', label: bare.label, ...summarize(partners), cpuRatio: '1.000×', schedRatio: '1.000×', rpsRatio: '1.000×', note: 'every pair\'s partner' });
+    for (const v of compared) {
+      const list = pairs[v.key];
+      const perPair = (pick) => median(list.map((p) => pick(p.variant) / pick(p.bare)));
       rows.push({
         runtime,
         variant: v.key,
         label: v.label,
-        cpuUsPerRequest: round(median(list.map((t) => t.cpuUsPerRequest)), 2),
-        cpuRatio: v.key === 'bare' ? '1.000×' : ratio(median(perRound((t) => t.cpuUsPerRequest)), 1),
-        schedRatio: v.key === 'bare' ? '1.000×' : ratio(median(perRound((t) => t.schedUsPerRequest)), 1),
-        userUsPerRequest: round(median(list.map((t) => t.userUsPerRequest)), 2),
-        sysUsPerRequest: round(median(list.map((t) => t.sysUsPerRequest)), 2),
-        requestsPerSecond: round(median(list.map((t) => t.requestsPerSecond))),
-        rpsRatio: v.key === 'bare' ? '1.000×' : ratio(median(perRound((t) => t.requestsPerSecond)), 1),
-        p99Ms: round(median(list.map((t) => t.p99Ms)), 1),
-        errors: list.reduce((n, t) => n + t.errors, 0),
+        ...summarize(list.map((p) => p.variant)),
+        cpuRatio: ratio(perPair((t) => t.cpuUsPerRequest), 1),
+        schedRatio: ratio(perPair((t) => t.schedUsPerRequest), 1),
+        rpsRatio: ratio(perPair((t) => t.requestsPerSecond), 1),
       });
     }
     for (const v of variants.filter((x) => x.pending)) rows.push({ runtime, variant: v.variant, label: v.label, note: v.pending });
@@ -132,13 +150,13 @@ for (const r of quiesce) {
 }
 const file = writeResult('overhead', {
   mode,
-  settings,
+  settings: { ...settings, pinned },
   columns,
   rows,
   notes: [
     'CPU = utime+stime of the server process from /proc/<pid>/stat over each load run, divided by responses; schedstat = the same from per-thread schedstat (ns resolution).',
-    'Ratios: per round against the first bare server, median over rounds. bare (2nd) is a second, identical bare process: its ratio is the noise floor.',
-    'Every round starts fresh server processes and warms each one up before measuring; the order rotates from round to round.',
+    `Side by side: each variant runs with a bare partner, both fresh processes${pinned ? ' pinned to CPU 0 (taskset), loaded at the same time from CPU 1' : ' (unpinned: taskset or a second CPU was missing), loaded at the same time'}, warmed up together, then measured together; a ratio is the variant over its partner, median over rounds. bare (2nd) is paired with bare the same way: its distance from 1.000× is the noise floor.`,
+    'CPU µs/req, req/s and p99 are those of a server sharing its core with its partner: compare them within the table, not with a server alone on a machine. The bare row is the median over every partner.',
     'user µs / sys µs: the two parts of CPU per request; a wrapper adds user time, the kernel loopback work is sys time.',
     `Load: autocannon, ${settings.connections} keep-alive connections, loopback, bounded by time and by ${settings.maxRequests} requests.`,
     'terminus is set up as in its README (one health check), which wraps the request listener.',

@@ -6,6 +6,8 @@ import { availableParallelism, cpus, loadavg, release, totalmem } from 'node:os'
 import { runtimeBinary } from './harness.mjs';
 
 const require = createRequire(import.meta.url);
+// Read at import, before a benchmark pins itself to one CPU (part 1), which would make this 1.
+const CORES = availableParallelism();
 
 function tryRun(command, args) {
   try {
@@ -43,7 +45,7 @@ export function environment() {
   cached = {
     date: new Date().toISOString(),
     machine: {
-      cores: availableParallelism(),
+      cores: CORES,
       cpu: cpuModel,
       memoryGiB: Math.round(totalmem() / 2 ** 30),
       kernel: release(),
