@@ -24,3 +24,12 @@ export function rotate(items, n) {
   const k = ((n % items.length) + items.length) % items.length;
   return [...items.slice(k), ...items.slice(0, k)];
 }
+
+/** Standard error of the mean of `values` (sample standard deviation over √n); 0 for fewer than two. */
+export function standardError(values) {
+  const finite = values.filter((v) => typeof v === 'number' && Number.isFinite(v));
+  if (finite.length < 2) return 0;
+  const mean = finite.reduce((a, b) => a + b, 0) / finite.length;
+  const variance = finite.reduce((a, b) => a + (b - mean) ** 2, 0) / (finite.length - 1);
+  return Math.sqrt(variance / finite.length);
+}
