@@ -7,6 +7,9 @@ import { Backoff } from './internal/backoff.ts';
 import { ConnectionList } from './internal/connection-list.ts';
 import { CLOSE_REQUESTED, ConnectionRecord, GONE, IDLE_SEEN, UPGRADED, handleCloser, wholeMs } from './internal/connection-record.ts';
 
+/** Delay of the check that confirms an idle connection before it is closed. */
+const CONFIRM_MS = 1;
+
 /**
  * Where a tracker is in its life: `serving`; `closing` from the signal on (every response carries
  * `Connection: close`, idle connections stay open: the lame duck); `draining` once the listener is
@@ -538,8 +541,10 @@ export class ConnectionTracker {
           } else if ((record.flags & IDLE_SEEN) === 0) {
             // Idle past the grace, but confirm at the next check: if the event loop was held up, a
             // request may be waiting unread in the socket, and the I/O between two checks reads it.
+            // A 1 ms timer is enough for that (the event loop polls I/O before it runs timers
+            // again) and keeps the confirmation from adding pollMinMs to every shutdown.
             record.flags |= IDLE_SEEN;
-            nextDue = Math.min(nextDue, this.#pollMinMs);
+            nextDue = Math.min(nextDue, CONFIRM_MS);
           } else {
             record.flags |= CLOSE_REQUESTED;
             if (record.requests === 0) preconnectsClosed++;
