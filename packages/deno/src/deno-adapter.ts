@@ -241,7 +241,23 @@ export function serveDeno(options: DenoServeOptions, adapterOptions: DenoAdapter
       if (!tracker.closing || !endOnCompletion(info)) tracker.endRequest();
       return finalize(result);
     }
-    return endWith(info, settle(result, respond, fail));
+    if (tracker.closing) return endWith(info, settle(result, respond, fail));
+    // While serving, one callback instead of a second promise chain on info.completed: the request
+    // ends when its answer is ready, or when Deno has delivered it if shutdown began meanwhile.
+    const ended = (): void => {
+      if (!tracker.closing || !endOnCompletion(info)) tracker.endRequest();
+    };
+    return settle(
+      result,
+      (value: unknown): unknown => {
+        ended();
+        return respond(value);
+      },
+      (error: unknown): unknown => {
+        ended();
+        return fail(error);
+      },
+    );
   };
   /**
    * Ends the request once Deno has delivered or abandoned the response, streamed body included,
