@@ -224,6 +224,10 @@ export function serveDeno(options: DenoServeOptions, adapterOptions: DenoAdapter
     completed.then(endRequest, endRequest);
     return true;
   };
+  /** While serving the request ends now; from shutdown on, once Deno has delivered its response. */
+  const answered = (info: DenoServeHandlerInfo<unknown> | undefined): void => {
+    if (!tracker.closing || !endOnCompletion(info)) tracker.endRequest();
+  };
   const wrapped = (request: Request, info: DenoServeHandlerInfo<unknown>): unknown => {
     if (disposed) return (handler as (request: Request, info: unknown) => unknown)(request, info);
     gate.arrived();
@@ -238,23 +242,20 @@ export function serveDeno(options: DenoServeOptions, adapterOptions: DenoAdapter
       // Answered at once, nothing held: no allocation of ours. While serving, the request ends as
       // its response is handed over (at shutdown the drain also waits for server.finished, which
       // covers a body still being sent); from shutdown on, when Deno has delivered it.
-      if (!tracker.closing || !endOnCompletion(info)) tracker.endRequest();
+      answered(info);
       return finalize(result);
     }
     if (tracker.closing) return endWith(info, settle(result, respond, fail));
     // While serving, one callback instead of a second promise chain on info.completed: the request
     // ends when its answer is ready, or when Deno has delivered it if shutdown began meanwhile.
-    const ended = (): void => {
-      if (!tracker.closing || !endOnCompletion(info)) tracker.endRequest();
-    };
     return settle(
       result,
       (value: unknown): unknown => {
-        ended();
+        answered(info);
         return respond(value);
       },
       (error: unknown): unknown => {
-        ended();
+        answered(info);
         return fail(error);
       },
     );
