@@ -3,8 +3,13 @@
  * optional activity probe. Only the adapter touches the runtime's socket; the tracker decides when.
  */
 export interface ConnectionHandle {
-  /** Graceful close: finish pending writes, then send FIN. Called for idle connections. */
-  close(): void;
+  /**
+   * Graceful close: finish pending writes, then send FIN. Called for idle connections. Return
+   * `true` when the connection is closed for good on return (the socket released, its FIN sent):
+   * the tracker then forgets it at once instead of waiting for `connectionClosed`, which a runtime
+   * reports a loop turn or more later (about 10 ms for 1 000 Node sockets here).
+   */
+  close(): boolean | void;
   /** Immediate close, at the deadline or on an immediate stop. */
   destroy(): void;
   /**
@@ -41,8 +46,11 @@ export interface TrackedRequest {
  * on {@link ConnectionHandle}.
  */
 export interface SocketCloser<Socket> {
-  /** Graceful close: finish pending writes, then send FIN. Called for idle connections. */
-  close(socket: Socket): void;
+  /**
+   * Graceful close: finish pending writes, then send FIN. Called for idle connections. Return
+   * `true` when `socket` is closed for good on return; see {@link ConnectionHandle.close}.
+   */
+  close(socket: Socket): boolean | void;
   /** Immediate close, at the deadline or on an immediate stop. */
   destroy(socket: Socket): void;
   /** Total bytes received on `socket` so far; see {@link ConnectionHandle.bytesRead}. */

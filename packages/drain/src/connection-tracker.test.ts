@@ -107,6 +107,36 @@ describe('ConnectionTracker', () => {
     expect(await drained).toMatchObject({ outcome: 'drained', idleClosed: 1, preconnectsClosed: 0, forceClosed: 0 });
   });
 
+  it('forgets an idle connection at once when its closer says it is closed for good, and ignores the later close report', async () => {
+    const { clock, tracker } = setup({ idleGraceMs: 250 });
+    const released: string[] = [];
+    const lingering: string[] = [];
+    const a = tracker.connectionOpened({ close: () => released.push('close') > 0, destroy: () => {} });
+    tracker.requestFinished(tracker.requestStarted(a));
+    const drained = tracker.drain();
+    await clock.advance(255);
+    expect(released).toEqual(['close']);
+    // No connectionClosed(a) yet: the closer returned true.
+    expect(await drained).toMatchObject({ outcome: 'drained', idleClosed: 1, forceClosed: 0 });
+    tracker.connectionClosed(a);
+    expect(tracker.stats()).toMatchObject({ connections: 0, idle: 0 });
+
+    // A closer that returns nothing (or false) is waited for until the runtime reports the close.
+    const other = setup({ idleGraceMs: 250 });
+    const b = other.tracker.connectionOpened({ close: () => void lingering.push('close'), destroy: () => {} });
+    other.tracker.requestFinished(other.tracker.requestStarted(b));
+    let settled = false;
+    const waiting = other.tracker.drain().then((report) => {
+      settled = true;
+      return report;
+    });
+    await other.clock.advance(1_000);
+    expect(lingering).toEqual(['close']);
+    expect(settled).toBe(false);
+    other.tracker.connectionClosed(b);
+    expect(await waiting).toMatchObject({ outcome: 'drained', idleClosed: 1 });
+  });
+
   it('counts idleness from the last response, so a long-idle socket closes at once', async () => {
     const { clock, tracker } = setup({ idleGraceMs: 250 });
     const s = socket();

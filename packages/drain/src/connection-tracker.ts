@@ -549,7 +549,8 @@ export class ConnectionTracker {
             record.flags |= CLOSE_REQUESTED;
             if (record.requests === 0) preconnectsClosed++;
             else idleClosed++;
-            record.closer.close(record.target);
+            // Closed for good on return: forget it now, not when the runtime reports the close.
+            if (record.closer.close(record.target) === true) this.#remove(record);
           }
         });
         if (this.#connections.size === 0 && this.#inFlight() === 0 && this.#pending.size === 0) {

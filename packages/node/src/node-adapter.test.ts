@@ -314,6 +314,27 @@ describe('createNodeAdapter', () => {
     expect(await preconnect.closed()).toBe('fin');
   });
 
+  it('ends the drain when it has released the last idle socket, not a loop turn later at its close event', async () => {
+    const server = createServer((_req, res) => res.end('ok'));
+    const adapter = createNodeAdapter(server, { idleGraceMs: 20 });
+    let closeEvents = 0;
+    server.on('connection', (socket: Socket) => socket.once('close', () => closeEvents++));
+    const port = await listen(server);
+    const clients = await Promise.all([1, 2, 3].map(() => rawConnection(port)));
+    for (const client of clients) await client.get('/');
+    adapter.tracker.beginShutdown();
+    await adapter.stopAccepting();
+    const report = await adapter.tracker.drain({ signal: AbortSignal.timeout(10_000) });
+    // Their fds are closed (FIN sent) by then; Node reports each close on a later loop turn.
+    expect(report).toMatchObject({ outcome: 'drained', idleClosed: 3, forceClosed: 0 });
+    expect(closeEvents).toBe(0);
+    expect(adapter.tracker.stats().connections).toBe(0);
+    for (const client of clients) expect(await client.closed()).toBe('fin');
+    for (let turns = 0; closeEvents < 3 && turns < 500; turns++) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(closeEvents).toBe(3);
+    expect(adapter.tracker.stats().connections).toBe(0); // the late close reports are ignored
+  });
+
   it('tracks upgraded sockets apart: never closed as idle, destroyed at the deadline', async () => {
     const server = createServer((_req, res) => res.end('ok'));
     server.on('upgrade', (_req, socket: Socket) => {
