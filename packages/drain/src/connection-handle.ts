@@ -7,9 +7,10 @@ export interface ConnectionHandle {
    * Graceful close: finish pending writes, then send FIN. Called for idle connections. Return
    * `true` when the connection is closed for good on return (the socket released, its FIN sent):
    * the tracker then forgets it at once instead of waiting for `connectionClosed`, which a runtime
-   * reports a loop turn or more later (about 10 ms for 1 000 Node sockets here).
+   * reports a loop turn or more later (about 10 ms for 1 000 Node sockets here). Any other value
+   * (nothing, or whatever `socket.end()` returns) means: wait for `connectionClosed`.
    */
-  close(): boolean | void;
+  close(): unknown;
   /** Immediate close, at the deadline or on an immediate stop. */
   destroy(): void;
   /**
@@ -48,9 +49,10 @@ export interface TrackedRequest {
 export interface SocketCloser<Socket> {
   /**
    * Graceful close: finish pending writes, then send FIN. Called for idle connections. Return
-   * `true` when `socket` is closed for good on return; see {@link ConnectionHandle.close}.
+   * `true` when `socket` is closed for good on return, anything else to wait for
+   * `connectionClosed`; see {@link ConnectionHandle.close}.
    */
-  close(socket: Socket): boolean | void;
+  close(socket: Socket): unknown;
   /** Immediate close, at the deadline or on an immediate stop. */
   destroy(socket: Socket): void;
   /** Total bytes received on `socket` so far; see {@link ConnectionHandle.bytesRead}. */
