@@ -18,7 +18,8 @@ const { settings, mode } = parseArgs(process.argv.slice(2), {
 ensureFdLimit(settings.connections + 1_000);
 
 const { describeEnvironment } = await import('./lib/environment.mjs');
-const { killAllServers, openConnection } = await import('./lib/harness.mjs');
+const { killAllServers } = await import('./lib/harness.mjs');
+const { openIdleConnections } = await import('./lib/open-idle.mjs');
 const { writeResult } = await import('./lib/results.mjs');
 const { median, round } = await import('./lib/stats.mjs');
 const { formatTable } = await import('./lib/table.mjs');
@@ -29,22 +30,7 @@ if (limits.soft < settings.connections + 200) {
   throw new Error(`ulimit -n is ${limits.soft} (hard ${limits.hard}) and cannot be raised enough for ${settings.connections} connections.`);
 }
 
-async function openMany(port, count) {
-  const connections = [];
-  const batch = 200;
-  for (let i = 0; i < count; i += batch) {
-    connections.push(
-      ...(await Promise.all(
-        Array.from({ length: Math.min(batch, count - i) }, async () => {
-          const connection = await openConnection(port, '127.0.0.1', { timeoutMs: 30_000 });
-          await connection.request({ path: '/', timeoutMs: 30_000 });
-          return connection;
-        }),
-      )),
-    );
-  }
-  return connections;
-}
+const openMany = (port, count) => openIdleConnections(port, count, { batch: 200, timeoutMs: 30_000 });
 
 /** Asks the server for heapUsed after gc() (SIGUSR2 → `heap <n> rss <n> connections <n>`). */
 async function heapOf(server) {

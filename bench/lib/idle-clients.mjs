@@ -11,8 +11,7 @@ const script = fileURLToPath(new URL('./idle-holder.mjs', import.meta.url));
 
 /**
  * Opens `count` keep-alive connections to `port` (one request each) from a child process and
- * resolves once they are all open and idle. `pause()` / `resume()` stop and continue the child;
- * `report(timeoutMs)` resumes it and resolves with how the connections were closed,
+ * resolves once they are all open and idle. `pause()` stops the child; `report(timeoutMs)` resumes it and resolves with how the connections were closed,
  * `{ fin, reset, open, other }` (open: still open after `timeoutMs`); `kill()` is for cleanup.
  *
  * @example
@@ -48,7 +47,6 @@ export async function holdIdleConnections(port, count, { timeoutMs = 30_000 } = 
   }
   return {
     pause: () => child.kill('SIGSTOP'),
-    resume: () => child.kill('SIGCONT'),
     async report(ms) {
       child.kill('SIGCONT');
       const answer = nextMessage(ms + 5_000, 'report');

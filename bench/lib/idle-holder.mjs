@@ -3,7 +3,7 @@
 // SIGSTOP while it measures a shutdown and resumes it with SIGCONT; `{ report: timeoutMs }` then asks
 // how each connection was closed, answered with `{ fin, reset, other, open }` before it exits.
 // Argv: <port> <count>.
-import { openConnection } from './harness.mjs';
+import { openIdleConnections } from './open-idle.mjs';
 
 const [port, count] = process.argv.slice(2).map(Number);
 if (!Number.isInteger(port) || !Number.isInteger(count) || count < 1) {
@@ -11,17 +11,7 @@ if (!Number.isInteger(port) || !Number.isInteger(count) || count < 1) {
   process.exit(2);
 }
 
-const connections = [];
-for (let i = 0; i < count; i += 100) {
-  const batch = await Promise.all(
-    Array.from({ length: Math.min(100, count - i) }, async () => {
-      const connection = await openConnection(port);
-      await connection.request({ path: '/' });
-      return connection;
-    }),
-  );
-  connections.push(...batch);
-}
+const connections = await openIdleConnections(port, count);
 process.send({ ready: connections.length });
 
 process.on('message', async (message) => {
