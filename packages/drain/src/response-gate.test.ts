@@ -51,8 +51,8 @@ describe('ResponseGate', () => {
     const gate = new ResponseGate(clock);
     gate.arrived();
     await clock.advance(50);
-    gate.departed();
-    await clock.advance(100);
+    gate.departed(); // stamped at the end of its batch: 75
+    await clock.advance(125);
     await expect(gate.hold(100, 1_000)).resolves.toEqual({ heldMs: 0, quiet: true });
     const fresh = new ResponseGate(clock);
     await expect(fresh.hold(250, 1_000)).resolves.toEqual({ heldMs: 0, quiet: true });
@@ -61,14 +61,60 @@ describe('ResponseGate', () => {
   it('waits out the quiet time after the last response, even with no request since', async () => {
     const clock = new ManualClock();
     const gate = new ResponseGate(clock);
-    gate.departed();
-    await clock.advance(40);
+    gate.arrived();
+    await clock.advance(20);
     let result: { heldMs: number; quiet: boolean } | undefined;
     void gate.hold(100, 1_000).then((r) => (result = r));
-    await clock.advance(59);
+    await clock.advance(10);
+    gate.departed(); // from the hold on, each event reads the clock: quiet from t=30
+    await clock.advance(99);
     expect(result).toBeUndefined();
     await clock.advance(1);
-    expect(result).toEqual({ heldMs: 60, quiet: true });
+    expect(result).toEqual({ heldMs: 110, quiet: true });
+  });
+
+  it('times activity before the first hold in batches: never earlier than it happened, at most 25 ms later', async () => {
+    const clock = new ManualClock();
+    const gate = new ResponseGate(clock);
+    gate.arrived(); // t=0 opens a batch: one timer, no clock reading per request
+    await clock.advance(10);
+    gate.departed(); // t=10, same batch
+    expect(clock.pendingTimers).toBe(1);
+    await clock.advance(30); // the batch ended at 25 and stamped both
+    expect(clock.pendingTimers).toBe(0);
+    let result: { heldMs: number; quiet: boolean } | undefined;
+    void gate.hold(100, 1_000).then((r) => (result = r));
+    await clock.advance(84);
+    expect(result).toBeUndefined(); // quiet for 110 ms in truth, but counted from the stamp: 99
+    await clock.advance(1);
+    expect(result).toEqual({ heldMs: 85, quiet: true });
+  });
+
+  it('counts activity of a batch still under way at the hold as happening at the hold', async () => {
+    const clock = new ManualClock();
+    const gate = new ResponseGate(clock);
+    gate.departed(); // t=0; its batch would end at 25
+    await clock.advance(20);
+    let result: { heldMs: number; quiet: boolean } | undefined;
+    void gate.hold(100, 1_000).then((r) => (result = r));
+    expect(clock.pendingTimers).toBe(1); // the batch's timer is gone, the hold's own is due at 120
+    await clock.advance(99);
+    expect(result).toBeUndefined();
+    await clock.advance(1);
+    expect(result).toEqual({ heldMs: 100, quiet: true });
+    gate.release();
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('release() ends batching: no timer of the gate outlives it', async () => {
+    const clock = new ManualClock();
+    const gate = new ResponseGate(clock);
+    gate.arrived();
+    expect(clock.pendingTimers).toBe(1);
+    gate.release();
+    expect(clock.pendingTimers).toBe(0);
+    gate.arrived(); // from now on exact: a clock reading, no timer
+    expect(clock.pendingTimers).toBe(0);
   });
 
   it('resolves at once with a quiet time of 0, and release() ends a pending hold (a forced stop)', async () => {

@@ -1,5 +1,12 @@
 import type { Clock, TimerHandle } from '@quiesce/hooks';
 
+/**
+ * Before {@link ResponseGate.hold}, requests and responses are timed in batches of this many ms:
+ * one clock reading per batch instead of two per request (`performance.now()` costs 45 ns on Bun and
+ * 100–120 ns on Deno here, ~1 % of a hello-world request on Deno).
+ */
+const BATCH_MS = 25;
+
 /** What {@link ResponseGate.hold} observed before it resolved. */
 export interface HoldResult {
   /** How long responses were held, in ms. */
@@ -29,8 +36,12 @@ export interface HoldResult {
  */
 export class ResponseGate {
   readonly #clock: Clock;
-  #lastArrival = Number.NEGATIVE_INFINITY;
-  #lastDeparture = Number.NEGATIVE_INFINITY;
+  /** When a request last started or a response last went out; never earlier than that moment. */
+  #lastActivity = Number.NEGATIVE_INFINITY;
+  /** From the first hold on, each request and response reads the clock; before, they are batched. */
+  #exact = false;
+  /** The end of the current batch of activity, which stamps it (before the first hold only). */
+  #batch: TimerHandle | undefined;
   #held: Promise<void> | undefined;
   #release: (() => void) | undefined;
   #timer: TimerHandle | undefined;
@@ -40,9 +51,14 @@ export class ResponseGate {
     this.#clock = clock;
   }
 
-  /** Records that a request started (the quiet time restarts). */
+  /**
+   * Records that a request started (the quiet time restarts). Before the first
+   * {@link ResponseGate.hold} this reads no clock: the end of the batch (25 ms after its first
+   * event; a timer that keeps the event loop alive that long) stamps the batch's activity, so the
+   * gate never takes the server for quieter than it was, and a hold may last up to 25 ms longer.
+   */
   arrived(): void {
-    this.#lastArrival = this.#clock.now();
+    this.#active();
   }
 
   /**
@@ -50,7 +66,7 @@ export class ResponseGate {
    * next request on that socket, or to reconnect.
    */
   departed(): void {
-    this.#lastDeparture = this.#clock.now();
+    this.#active();
   }
 
   /** While holding: the promise a response waits for before it is handed to the runtime. */
@@ -66,6 +82,7 @@ export class ResponseGate {
   hold(quietMs: number, maxMs: number): Promise<HoldResult> {
     const clock = this.#clock;
     const start = clock.now();
+    this.#beExact();
     if (!this.#held) this.#held = new Promise<void>((resolve) => (this.#release = resolve));
     return new Promise<HoldResult>((resolve) => {
       const done = (quiet: boolean): void => {
@@ -78,7 +95,7 @@ export class ResponseGate {
       const check = (): void => {
         this.#timer = undefined;
         const now = clock.now();
-        const quietSince = Math.max(this.#lastArrival, this.#lastDeparture);
+        const quietSince = this.#lastActivity;
         if (now - quietSince >= quietMs || now - start >= maxMs) {
           done(now - quietSince >= quietMs);
           return;
@@ -91,8 +108,29 @@ export class ResponseGate {
     });
   }
 
+  /** Stops batching: activity noted in the batch under way happened at the latest now. */
+  #beExact(): void {
+    if (this.#exact) return;
+    this.#exact = true;
+    if (this.#batch === undefined) return;
+    this.#clock.clearTimeout(this.#batch);
+    this.#batch = undefined;
+    this.#lastActivity = this.#clock.now();
+  }
+
+  #active(): void {
+    if (this.#exact) this.#lastActivity = this.#clock.now();
+    else if (this.#batch === undefined) this.#batch = this.#clock.setTimeout(this.#batchEnded, BATCH_MS);
+  }
+
+  readonly #batchEnded = (): void => {
+    this.#batch = undefined;
+    this.#lastActivity = this.#clock.now();
+  };
+
   /** Lets every held response go, now and from now on; ends a pending {@link ResponseGate.hold}. Idempotent. */
   release(): void {
+    this.#beExact();
     this.#settle?.(false);
     this.#release?.();
     this.#release = undefined;
