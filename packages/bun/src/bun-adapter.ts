@@ -196,6 +196,7 @@ export function serveBun<WebSocketData = undefined, R extends string = string>(
   );
   const bun = (globalThis as { Bun?: typeof Bun }).Bun;
   if (!bun || typeof bun.serve !== 'function') throw new BunRuntimeError();
+  const peek = bun.peek;
 
   /** `this` of Bun's last call into fetch (the server), for the error handler. */
   let self: unknown;
@@ -252,6 +253,10 @@ export function serveBun<WebSocketData = undefined, R extends string = string>(
         return fail(thrown);
       }
       if (result instanceof Response && gate.held === undefined) return handOver(result);
+      // An async handler that did not await returns a promise already fulfilled: answer with its
+      // value now, as Bun does with such a promise, instead of a chained promise that Bun must
+      // wait a microtask turn for (~2 % of a hello-world request's CPU time, measured).
+      if (result instanceof Promise && peek.status(result) === 'fulfilled') return respond(peek(result));
       return settle(result, respond, fail);
     };
 
