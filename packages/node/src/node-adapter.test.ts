@@ -335,6 +335,30 @@ describe('createNodeAdapter', () => {
     expect(adapter.tracker.stats().connections).toBe(0); // the late close reports are ignored
   });
 
+  it('ends the drain when the last response has gone out whole, not a loop turn or two later at its socket close', async () => {
+    let answer: (() => void) | undefined;
+    const server = createServer((_req, res) => {
+      answer = () => res.end('done');
+    });
+    const adapter = createNodeAdapter(server, { idleGraceMs: 5_000 });
+    let socketClosed = false;
+    server.on('connection', (socket: Socket) => socket.once('close', () => (socketClosed = true)));
+    const port = await listen(server);
+    const client = await rawConnection(port);
+    const response = client.get('/slow');
+    for (let turns = 0; answer === undefined && turns < 500; turns++) await new Promise((resolve) => setTimeout(resolve, 10));
+    adapter.tracker.beginShutdown();
+    await adapter.stopAccepting();
+    const drained = adapter.tracker.drain({ signal: AbortSignal.timeout(10_000) });
+    answer!();
+    const report = await drained;
+    // Node ended the socket after the response (Connection: close); its close is reported later.
+    expect(report).toMatchObject({ outcome: 'drained', requestsCompleted: 1, idleClosed: 0, forceClosed: 0 });
+    expect(socketClosed).toBe(false);
+    expect(await response).toMatchObject({ status: 200, body: 'done', headers: { connection: 'close' } });
+    expect(await client.closed()).toBe('fin');
+  });
+
   it('tracks upgraded sockets apart: never closed as idle, destroyed at the deadline', async () => {
     const server = createServer((_req, res) => res.end('ok'));
     server.on('upgrade', (_req, socket: Socket) => {

@@ -147,10 +147,15 @@ export function createNodeAdapter(server: NodeHttpServer, options: NodeAdapterOp
       loose.delete(this);
       tracker.requestFinished(request);
     } else {
-      const connection = (this.req?.socket as (Socket & Tagged) | undefined)?.[connectionOf];
+      const socket = this.req?.socket as (Socket & Tagged) | undefined;
+      const connection = socket?.[connectionOf];
       if (connection === undefined) return;
       if (queued.size !== 0) queued.delete(this);
       tracker.requestFinishedOn(connection);
+      // After a last response Node ends the socket (destroySoon) and reports its close 1–3 ms
+      // later. Over plain TCP the response is then whole in the kernel, which sends it and the
+      // FIN even if the process exits first: the drain need not wait for that report.
+      if (closing && connection.inFlight === 0 && endedAfterResponse(this, socket!)) tracker.connectionClosed(connection);
     }
     if (closing) gate.departed();
   };
@@ -253,6 +258,20 @@ export function createNodeAdapter(server: NodeHttpServer, options: NodeAdapterOp
       if (server.emit === emit) server.emit = originalEmit as typeof server.emit;
     },
   };
+}
+
+/**
+ * True when `res` was sent whole on a plain TCP `socket` that Node has ended because the response
+ * was its last (`Connection: close`) and that holds nothing more to write: Node closes it by itself,
+ * and no byte of the response depends on this process living on.
+ */
+function endedAfterResponse(res: ServerResponse, socket: Socket): boolean {
+  return (
+    res.writableFinished &&
+    socket.writableEnded &&
+    socket.writableLength === 0 &&
+    (socket as Socket & { encrypted?: boolean }).encrypted !== true
+  );
 }
 
 /** A node:http(s) Server: Node's and Deno's are net.Servers; Bun's is not, but has the same events. */
