@@ -19,7 +19,7 @@ export type BunServeOptions<WebSocketData = undefined, R extends string = string
 export interface BunAdapterOptions extends Omit<ConnectionTrackerOptions, 'onForce'> {
   /**
    * Bun's `stop(false)` closes every idle keep-alive socket together with the listener, so
-   * `stopAccepting()` first holds finished responses until no request has started and no response gone out for this long (at once when already that quiet):
+   * `stopAccepting()` first holds finished responses until no request has started and no response gone out for this long (about 1 ms when already that quiet: quiet is confirmed at a second look, after the runtime polled its sockets):
    * every socket Bun then closes has been idle at least this long, and every busy client gets its
    * answer (with `Connection: close`) once the listener is closed. Default 250.
    */

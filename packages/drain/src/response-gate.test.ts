@@ -19,10 +19,10 @@ describe('ResponseGate', () => {
     expect(held).toBeInstanceOf(Promise);
     await clock.advance(60);
     gate.arrived(); // a client that got its answer just before the hold sends its next request
-    await clock.advance(99);
-    expect(settled).toEqual([]);
+    await clock.advance(100);
+    expect(settled).toEqual([]); // quiet since 60, confirmed at the next look
     await clock.advance(1);
-    expect(settled).toEqual([160]);
+    expect(settled).toEqual([161]);
     expect(gate.held).toBe(held); // still held: the adapter releases after closing the listener
     let released = false;
     void held!.then(() => (released = true));
@@ -46,16 +46,52 @@ describe('ResponseGate', () => {
     expect(result).toEqual({ heldMs: 300, quiet: false });
   });
 
-  it('resolves at once when the server has been quiet for the quiet time already (an idle shutdown)', async () => {
+  it('resolves at its second look, 1 ms on, when the server has been quiet for the quiet time already (an idle shutdown)', async () => {
     const clock = new ManualClock();
     const gate = new ResponseGate(clock);
     gate.arrived();
     await clock.advance(50);
     gate.departed(); // stamped at the end of its batch: 75
     await clock.advance(125);
-    await expect(gate.hold(100, 1_000)).resolves.toEqual({ heldMs: 0, quiet: true });
-    const fresh = new ResponseGate(clock);
-    await expect(fresh.hold(250, 1_000)).resolves.toEqual({ heldMs: 0, quiet: true });
+    const idle = gate.hold(100, 1_000);
+    const fresh = new ResponseGate(clock).hold(250, 1_000);
+    await clock.advance(1);
+    await expect(idle).resolves.toEqual({ heldMs: 1, quiet: true });
+    await expect(fresh).resolves.toEqual({ heldMs: 1, quiet: true });
+  });
+
+  it('does not take a stalled event loop for quiet: a request dispatched right after the stall restarts the quiet time', async () => {
+    const clock = new ManualClock();
+    const gate = new ResponseGate(clock);
+    gate.arrived(); // stamped at the end of its batch: 25
+    await clock.advance(300); // the process stalls (GC, CPU starvation, SIGSTOP): no request seen until 300
+    let result: { heldMs: number; quiet: boolean } | undefined;
+    void gate.hold(100, 1_000).then((r) => (result = r)); // the late lame-duck timer runs first...
+    gate.arrived(); // ...then the runtime dispatches a request that waited in the kernel meanwhile
+    await clock.advance(1);
+    expect(result).toBeUndefined(); // not quiet: closing the listener now would reset its client's next connect
+    await clock.advance(99);
+    expect(result).toBeUndefined();
+    await clock.advance(1);
+    expect(result).toEqual({ heldMs: 101, quiet: true });
+  });
+
+  it('does not take a stall during the hold for quiet either: a request seen after the look that found quiet keeps it holding', async () => {
+    const clock = new ManualClock();
+    const gate = new ResponseGate(clock);
+    let result: { heldMs: number; quiet: boolean } | undefined;
+    gate.arrived();
+    void gate.hold(100, 1_000).then((r) => (result = r));
+    gate.arrived(); // t=0, exact from the hold on
+    await clock.advance(100); // the look at 100 finds 100 ms of quiet (a stalled loop looks the same)...
+    expect(result).toBeUndefined();
+    gate.arrived(); // ...and the runtime's next poll of its sockets dispatches a request that waited
+    await clock.advance(1);
+    expect(result).toBeUndefined();
+    await clock.advance(99);
+    expect(result).toBeUndefined(); // quiet again from 100: seen at 200, confirmed at 201
+    await clock.advance(1);
+    expect(result).toEqual({ heldMs: 201, quiet: true });
   });
 
   it('waits out the quiet time after the last response, even with no request since', async () => {
@@ -67,10 +103,10 @@ describe('ResponseGate', () => {
     void gate.hold(100, 1_000).then((r) => (result = r));
     await clock.advance(10);
     gate.departed(); // from the hold on, each event reads the clock: quiet from t=30
-    await clock.advance(99);
+    await clock.advance(100);
     expect(result).toBeUndefined();
     await clock.advance(1);
-    expect(result).toEqual({ heldMs: 110, quiet: true });
+    expect(result).toEqual({ heldMs: 111, quiet: true });
   });
 
   it('times activity before the first hold in batches: never earlier than it happened, at most 25 ms later', async () => {
@@ -84,10 +120,10 @@ describe('ResponseGate', () => {
     expect(clock.pendingTimers).toBe(0);
     let result: { heldMs: number; quiet: boolean } | undefined;
     void gate.hold(100, 1_000).then((r) => (result = r));
-    await clock.advance(84);
-    expect(result).toBeUndefined(); // quiet for 110 ms in truth, but counted from the stamp: 99
+    await clock.advance(85);
+    expect(result).toBeUndefined(); // quiet for 110 ms in truth, but counted from the stamp: 100, to be confirmed
     await clock.advance(1);
-    expect(result).toEqual({ heldMs: 85, quiet: true });
+    expect(result).toEqual({ heldMs: 86, quiet: true });
   });
 
   it('counts activity of a batch still under way at the hold as happening at the hold', async () => {
@@ -97,11 +133,11 @@ describe('ResponseGate', () => {
     await clock.advance(20);
     let result: { heldMs: number; quiet: boolean } | undefined;
     void gate.hold(100, 1_000).then((r) => (result = r));
-    expect(clock.pendingTimers).toBe(1); // the batch's timer is gone, the hold's own is due at 120
-    await clock.advance(99);
+    expect(clock.pendingTimers).toBe(1); // the batch's timer is gone, the hold's next look is due at 120
+    await clock.advance(100);
     expect(result).toBeUndefined();
     await clock.advance(1);
-    expect(result).toEqual({ heldMs: 100, quiet: true });
+    expect(result).toEqual({ heldMs: 101, quiet: true });
     gate.release();
     expect(clock.pendingTimers).toBe(0);
   });
@@ -117,11 +153,13 @@ describe('ResponseGate', () => {
     expect(clock.pendingTimers).toBe(0);
   });
 
-  it('resolves at once with a quiet time of 0, and release() ends a pending hold (a forced stop)', async () => {
+  it('resolves after its first look with a quiet time of 0, and release() ends a pending hold (a forced stop)', async () => {
     const clock = new ManualClock();
     const gate = new ResponseGate(clock);
     gate.arrived();
-    await expect(gate.hold(0, 1_000)).resolves.toEqual({ heldMs: 0, quiet: true });
+    const zero = gate.hold(0, 1_000);
+    await clock.advance(1);
+    await expect(zero).resolves.toEqual({ heldMs: 1, quiet: true });
     const pending = gate.hold(500, 1_000);
     await clock.advance(10);
     gate.release();

@@ -7,6 +7,9 @@ import type { Clock, TimerHandle } from '@quiesce/hooks';
  */
 const BATCH_MS = 25;
 
+/** Delay of the look that confirms quiet: a timer turn, so the runtime polls its sockets between the two. */
+const CONFIRM_MS = 1;
+
 /** What {@link ResponseGate.hold} observed before it resolved. */
 export interface HoldResult {
   /** How long responses were held, in ms. */
@@ -76,8 +79,11 @@ export class ResponseGate {
 
   /**
    * Starts holding responses and resolves once no request has started and no response has gone out
-   * for `quietMs` (at once when the server was already that quiet), or after `maxMs`, or when
-   * {@link ResponseGate.release} is called. Responses stay held until {@link ResponseGate.release}.
+   * for `quietMs`, or after `maxMs`, or when {@link ResponseGate.release} is called. Quiet is
+   * confirmed at a second look 1 ms after the first that found it (so an idle server's hold lasts
+   * about 1 ms): after a stall of the event loop (GC, CPU starvation, SIGSTOP) the requests that came
+   * meanwhile wait unread until the runtime polls its sockets, and the stall must not pass for quiet.
+   * Responses stay held until {@link ResponseGate.release}.
    */
   hold(quietMs: number, maxMs: number): Promise<HoldResult> {
     const clock = this.#clock;
@@ -92,17 +98,22 @@ export class ResponseGate {
         resolve({ heldMs: clock.now() - start, quiet });
       };
       this.#settle = done;
+      /** The previous look found the server quiet; this one confirms it unless activity came between. */
+      let seenQuiet = false;
       const check = (): void => {
         this.#timer = undefined;
         const now = clock.now();
         const quietSince = this.#lastActivity;
-        if (now - quietSince >= quietMs || now - start >= maxMs) {
-          done(now - quietSince >= quietMs);
+        const quiet = now - quietSince >= quietMs;
+        if ((quiet && seenQuiet) || now - start >= maxMs) {
+          done(quiet);
           return;
         }
-        // Sleep until the earliest moment either condition can hold; arrivals only push it later.
-        const due = Math.min(quietSince + quietMs, start + maxMs);
-        this.#timer = clock.setTimeout(check, Math.max(1, Math.ceil(due - now)));
+        seenQuiet = quiet;
+        // Confirm a quiet look after the runtime's next poll of its sockets; else sleep until the
+        // earliest moment either condition can hold (arrivals only push it later).
+        const due = quiet ? now + CONFIRM_MS : Math.min(quietSince + quietMs, start + maxMs);
+        this.#timer = clock.setTimeout(check, Math.max(CONFIRM_MS, Math.ceil(due - now)));
       };
       check();
     });
