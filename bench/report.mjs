@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Renders bench/results/*.json as Markdown: prints it, and with --write replaces the section of
+// Renders the full runs' bench/results/<part>.json as Markdown (`--mode=smoke|custom`: the latest
+// run of that kind, <part>.<mode>.json): prints it, and with --write replaces the section of
 // bench/README.md between the `results:start` and `results:end` markers.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { readResults } from './lib/results.mjs';
@@ -38,12 +39,21 @@ function section(result) {
   return lines.join('\n');
 }
 
-const results = readResults().sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
-const markdown = results.length
-  ? results.map(section).join('\n\n')
-  : '_No results yet: run `npm run bench` (or `node bench/run.mjs --smoke`)._';
+// Full runs are the README's; `--mode=smoke` or `--mode=custom` prints the latest run of that kind.
+const modeArg = process.argv.find((a) => a.startsWith('--mode='));
+const mode = modeArg ? modeArg.slice('--mode='.length) : 'full';
+if (!['full', 'smoke', 'custom'].includes(mode)) {
+  console.error(`report: --mode must be full, smoke or custom, not ${JSON.stringify(mode)}`);
+  process.exit(2);
+}
+const results = readResults(mode).sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
+const markdown = results.length ? results.map(section).join('\n\n') : `_No ${mode} results yet: run \`npm run bench\`._`;
 
 if (process.argv.includes('--write')) {
+  if (mode !== 'full') {
+    console.error('report: bench/README.md shows full runs only; --write takes no --mode');
+    process.exit(2);
+  }
   const url = new URL('README.md', import.meta.url);
   if (process.env.QUIESCE_BENCH_RESULTS) {
     console.log('QUIESCE_BENCH_RESULTS is set: not touching bench/README.md');

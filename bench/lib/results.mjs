@@ -9,20 +9,26 @@ export const resultsDir = process.env.QUIESCE_BENCH_RESULTS
   ? pathToFileURL(`${process.env.QUIESCE_BENCH_RESULTS.replace(/\/$/, '')}/`)
   : new URL('../results/', import.meta.url);
 
-/** Writes <results>/<name>.json and returns its path. */
+/**
+ * Writes <results>/<name>.json for a full run, <results>/<name>.<mode>.json for a smoke or custom one
+ * (so that trying a setting never replaces the full result the README shows), and returns its path.
+ */
 export function writeResult(name, { mode, settings, columns, rows, notes = [], raw }) {
   mkdirSync(resultsDir, { recursive: true });
-  const url = new URL(`${name}.json`, resultsDir);
+  const url = new URL(mode === 'full' ? `${name}.json` : `${name}.${mode}.json`, resultsDir);
   const document = { name, mode, ...environment(), settings, columns, rows, notes, raw };
   writeFileSync(url, `${JSON.stringify(document, null, 2)}\n`);
   return url.pathname;
 }
 
-/** Every result file, ordered by name. */
-export function readResults() {
+/** Every result file of `mode` ('full': <name>.json; else <name>.<mode>.json), ordered by name. */
+export function readResults(mode = 'full') {
+  const suffix = mode === 'full' ? '.json' : `.${mode}.json`;
   let files = [];
   try {
-    files = readdirSync(resultsDir).filter((f) => f.endsWith('.json')).sort();
+    files = readdirSync(resultsDir)
+      .filter((f) => f.endsWith(suffix) && !f.slice(0, -suffix.length).includes('.'))
+      .sort();
   } catch {
     return [];
   }
