@@ -51,7 +51,7 @@ describe('ResponseGate', () => {
     const gate = new ResponseGate(clock);
     gate.arrived();
     await clock.advance(50);
-    gate.departed(); // stamped at the end of its batch: 75
+    gate.departed(); // t=50
     await clock.advance(125);
     const idle = gate.hold(100, 1_000);
     const fresh = new ResponseGate(clock).hold(250, 1_000);
@@ -63,7 +63,7 @@ describe('ResponseGate', () => {
   it('does not take a stalled event loop for quiet: a request dispatched right after the stall restarts the quiet time', async () => {
     const clock = new ManualClock();
     const gate = new ResponseGate(clock);
-    gate.arrived(); // stamped at the end of its batch: 25
+    gate.departed(); // t=0
     await clock.advance(300); // the process stalls (GC, CPU starvation, SIGSTOP): no request seen until 300
     let result: { heldMs: number; quiet: boolean } | undefined;
     void gate.hold(100, 1_000).then((r) => (result = r)); // the late lame-duck timer runs first...
@@ -97,66 +97,40 @@ describe('ResponseGate', () => {
   it('waits out the quiet time after the last response, even with no request since', async () => {
     const clock = new ManualClock();
     const gate = new ResponseGate(clock);
-    gate.arrived();
+    gate.departed();
     await clock.advance(20);
     let result: { heldMs: number; quiet: boolean } | undefined;
     void gate.hold(100, 1_000).then((r) => (result = r));
     await clock.advance(10);
-    gate.departed(); // from the hold on, each event reads the clock: quiet from t=30
+    gate.departed(); // an answer in flight at the hold goes out: quiet from t=30
     await clock.advance(100);
     expect(result).toBeUndefined();
     await clock.advance(1);
     expect(result).toEqual({ heldMs: 111, quiet: true });
   });
 
-  it('times activity before the first hold in batches: never earlier than it happened, at most 25 ms later', async () => {
+  it('before the first hold, a request start costs no clock reading and no timer, and its client, waiting for an answer, does not count as activity; the answer does', async () => {
     const clock = new ManualClock();
-    const gate = new ResponseGate(clock);
-    gate.arrived(); // t=0 opens a batch: one timer, no clock reading per request
-    await clock.advance(10);
-    gate.departed(); // t=10, same batch
-    expect(clock.pendingTimers).toBe(1);
-    await clock.advance(30); // the batch ended at 25 and stamped both
+    const started = new ResponseGate(clock);
+    const answered = new ResponseGate(clock);
+    await clock.advance(150);
+    started.arrived(); // t=150: still in flight at the hold
+    answered.departed(); // t=150: its client may be about to come back
     expect(clock.pendingTimers).toBe(0);
-    let result: { heldMs: number; quiet: boolean } | undefined;
-    void gate.hold(100, 1_000).then((r) => (result = r));
-    await clock.advance(85);
-    expect(result).toBeUndefined(); // quiet for 110 ms in truth, but counted from the stamp: 100, to be confirmed
+    await clock.advance(50);
+    const results: Record<string, number> = {};
+    void started.hold(100, 1_000).then((r) => (results['started'] = r.heldMs));
+    void answered.hold(100, 1_000).then((r) => (results['answered'] = r.heldMs));
     await clock.advance(1);
-    expect(result).toEqual({ heldMs: 86, quiet: true });
+    expect(results).toEqual({ started: 1 });
+    await clock.advance(50);
+    expect(results).toEqual({ started: 1, answered: 51 });
   });
 
-  it('counts activity of a batch still under way at the hold as happening at the hold', async () => {
+  it('resolves at its second look with a quiet time of 0, and release() ends a pending hold (a forced stop)', async () => {
     const clock = new ManualClock();
     const gate = new ResponseGate(clock);
-    gate.departed(); // t=0; its batch would end at 25
-    await clock.advance(20);
-    let result: { heldMs: number; quiet: boolean } | undefined;
-    void gate.hold(100, 1_000).then((r) => (result = r));
-    expect(clock.pendingTimers).toBe(1); // the batch's timer is gone, the hold's next look is due at 120
-    await clock.advance(100);
-    expect(result).toBeUndefined();
-    await clock.advance(1);
-    expect(result).toEqual({ heldMs: 101, quiet: true });
-    gate.release();
-    expect(clock.pendingTimers).toBe(0);
-  });
-
-  it('release() ends batching: no timer of the gate outlives it', async () => {
-    const clock = new ManualClock();
-    const gate = new ResponseGate(clock);
-    gate.arrived();
-    expect(clock.pendingTimers).toBe(1);
-    gate.release();
-    expect(clock.pendingTimers).toBe(0);
-    gate.arrived(); // from now on exact: a clock reading, no timer
-    expect(clock.pendingTimers).toBe(0);
-  });
-
-  it('resolves after its first look with a quiet time of 0, and release() ends a pending hold (a forced stop)', async () => {
-    const clock = new ManualClock();
-    const gate = new ResponseGate(clock);
-    gate.arrived();
+    gate.departed();
     const zero = gate.hold(0, 1_000);
     await clock.advance(1);
     await expect(zero).resolves.toEqual({ heldMs: 1, quiet: true });

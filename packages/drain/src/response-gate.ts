@@ -1,12 +1,5 @@
 import type { Clock, TimerHandle } from '@quiesce/hooks';
 
-/**
- * Before {@link ResponseGate.hold}, requests and responses are timed in batches of this many ms:
- * one clock reading per batch instead of two per request (`performance.now()` costs 45 ns on Bun and
- * 100–120 ns on Deno here, ~1 % of a hello-world request on Deno).
- */
-const BATCH_MS = 25;
-
 /** Delay of the look that confirms quiet: a timer turn, so the runtime polls its sockets between the two. */
 const CONFIRM_MS = 1;
 
@@ -39,12 +32,10 @@ export interface HoldResult {
  */
 export class ResponseGate {
   readonly #clock: Clock;
-  /** When a request last started or a response last went out; never earlier than that moment. */
+  /** When a response last went out or, from the first hold on, a request last started. */
   #lastActivity = Number.NEGATIVE_INFINITY;
-  /** From the first hold on, each request and response reads the clock; before, they are batched. */
-  #exact = false;
-  /** The end of the current batch of activity, which stamps it (before the first hold only). */
-  #batch: TimerHandle | undefined;
+  /** From the first hold (or release) on, request starts are timed too. */
+  #holding = false;
   #held: Promise<void> | undefined;
   #release: (() => void) | undefined;
   #timer: TimerHandle | undefined;
@@ -55,13 +46,15 @@ export class ResponseGate {
   }
 
   /**
-   * Records that a request started (the quiet time restarts). Before the first
-   * {@link ResponseGate.hold} this reads no clock: the end of the batch (25 ms after its first
-   * event; a timer that keeps the event loop alive that long) stamps the batch's activity, so the
-   * gate never takes the server for quieter than it was, and a hold may last up to 25 ms longer.
+   * Records that a request started: from the first {@link ResponseGate.hold} on, the quiet time
+   * restarts (a client came back). Before it this costs nothing, not even a clock reading
+   * (`performance.now()` is 45 ns on Bun and 100–120 ns on Deno on a 2-core box): a request that
+   * started before the hold either was answered before it, and its response's departure is later
+   * than its start, or is still in flight, and its client waits for an answer, not between two
+   * requests; that answer's departure is timed when it goes.
    */
   arrived(): void {
-    this.#active();
+    if (this.#holding) this.#lastActivity = this.#clock.now();
   }
 
   /**
@@ -69,7 +62,7 @@ export class ResponseGate {
    * next request on that socket, or to reconnect.
    */
   departed(): void {
-    this.#active();
+    this.#lastActivity = this.#clock.now();
   }
 
   /** While holding: the promise a response waits for before it is handed to the runtime. */
@@ -88,7 +81,7 @@ export class ResponseGate {
   hold(quietMs: number, maxMs: number): Promise<HoldResult> {
     const clock = this.#clock;
     const start = clock.now();
-    this.#beExact();
+    this.#holding = true;
     if (!this.#held) this.#held = new Promise<void>((resolve) => (this.#release = resolve));
     return new Promise<HoldResult>((resolve) => {
       const done = (quiet: boolean): void => {
@@ -119,29 +112,9 @@ export class ResponseGate {
     });
   }
 
-  /** Stops batching: activity noted in the batch under way happened at the latest now. */
-  #beExact(): void {
-    if (this.#exact) return;
-    this.#exact = true;
-    if (this.#batch === undefined) return;
-    this.#clock.clearTimeout(this.#batch);
-    this.#batch = undefined;
-    this.#lastActivity = this.#clock.now();
-  }
-
-  #active(): void {
-    if (this.#exact) this.#lastActivity = this.#clock.now();
-    else if (this.#batch === undefined) this.#batch = this.#clock.setTimeout(this.#batchEnded, BATCH_MS);
-  }
-
-  readonly #batchEnded = (): void => {
-    this.#batch = undefined;
-    this.#lastActivity = this.#clock.now();
-  };
-
   /** Lets every held response go, now and from now on; ends a pending {@link ResponseGate.hold}. Idempotent. */
   release(): void {
-    this.#beExact();
+    this.#holding = true;
     this.#settle?.(false);
     this.#release?.();
     this.#release = undefined;
