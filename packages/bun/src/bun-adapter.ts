@@ -196,7 +196,8 @@ export function serveBun<WebSocketData = undefined, R extends string = string>(
   );
   const bun = (globalThis as { Bun?: typeof Bun }).Bun;
   if (!bun || typeof bun.serve !== 'function') throw new BunRuntimeError();
-  const peek = bun.peek;
+  /** `Bun.peek`, which reads a settled promise's value synchronously; feature-detected. */
+  const peek = typeof bun.peek === 'function' && typeof bun.peek.status === 'function' ? bun.peek : undefined;
 
   /** `this` of Bun's last call into fetch (the server), for the error handler. */
   let self: unknown;
@@ -256,7 +257,7 @@ export function serveBun<WebSocketData = undefined, R extends string = string>(
       // An async handler that did not await returns a promise already fulfilled: answer with its
       // value now, as Bun does with such a promise, instead of chaining a promise on it (one more
       // promise, and a microtask turn before Bun can answer).
-      if (result instanceof Promise && peek.status(result) === 'fulfilled') return respond(peek(result));
+      if (peek !== undefined && result instanceof Promise && peek.status(result) === 'fulfilled') return respond(peek(result));
       return settle(result, respond, fail);
     };
 
