@@ -4,11 +4,9 @@ import type { DrainReport } from './drain-report.ts';
 import { DrainOptionError, assertDuration } from './errors.ts';
 import { ActivityBatches } from './internal/activity-batches.ts';
 import { Backoff } from './internal/backoff.ts';
+import { CONFIRM_MS } from './internal/confirm-delay.ts';
 import { ConnectionList } from './internal/connection-list.ts';
 import { CLOSE_REQUESTED, ConnectionRecord, GONE, IDLE_SEEN, UPGRADED, handleCloser, wholeMs } from './internal/connection-record.ts';
-
-/** Delay of the check that confirms an idle connection before it is closed. */
-const CONFIRM_MS = 1;
 
 /**
  * Where a tracker is in its life: `serving`; `closing` from the signal on (every response carries
@@ -545,9 +543,8 @@ export class ConnectionTracker {
             nextDue = Math.min(nextDue, grace - idleFor);
           } else if ((record.flags & IDLE_SEEN) === 0) {
             // Idle past the grace, but confirm at the next check: if the event loop was held up, a
-            // request may be waiting unread in the socket, and the I/O between two checks reads it.
-            // A 1 ms timer is enough for that (the event loop polls I/O before it runs timers
-            // again) and keeps the confirmation from adding pollMinMs to every shutdown.
+            // request may be waiting unread in the socket, and the I/O between two checks reads it
+            // (CONFIRM_MS, not pollMinMs: the confirmation adds 1 ms to a shutdown, not 5).
             record.flags |= IDLE_SEEN;
             nextDue = Math.min(nextDue, CONFIRM_MS);
           } else {

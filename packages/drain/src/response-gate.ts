@@ -1,7 +1,5 @@
 import type { Clock, TimerHandle } from '@quiesce/hooks';
-
-/** Delay of the look that confirms quiet: a timer turn, so the runtime polls its sockets between the two. */
-const CONFIRM_MS = 1;
+import { CONFIRM_MS } from './internal/confirm-delay.ts';
 
 /** What {@link ResponseGate.hold} observed before it resolved. */
 export interface HoldResult {
