@@ -6,9 +6,9 @@ import {
   type TrackedConnection,
   withConnectionClose,
 } from '@quiesce/drain';
-import { type Clock, systemClock } from '@quiesce/hooks';
+import { type Clock, systemClock } from '@quiesce/core';
 import { inheritedListeners } from '@quiesce/listener';
-import { BunAdapterOptionError, BunRuntimeError, BunUnsupportedOptionError } from './errors.ts';
+import { BunAdapterOptionError, BunRuntimeError, BunUnsupportedOptionError, check } from './errors.ts';
 import { ResponseWrites } from './internal/response-writes.ts';
 import { serveInherited } from './internal/serve-inherited.ts';
 
@@ -109,7 +109,7 @@ export function serveBun<WebSocketData = undefined, R extends string = string>(
   options: BunServeOptions<WebSocketData, R>,
   adapterOptions: BunAdapterOptions = {},
 ): BunAdapter<WebSocketData> {
-  if (options === null || typeof options !== 'object') throw new BunAdapterOptionError('options', options, 'the options object of Bun.serve');
+  check.object('options', options, 'the options object of Bun.serve');
   const given = options as unknown as Record<string, unknown>;
   if (given['fd'] !== undefined) {
     throw new BunUnsupportedOptionError(
@@ -119,25 +119,23 @@ export function serveBun<WebSocketData = undefined, R extends string = string>(
     );
   }
   const fetch = given['fetch'];
-  if (fetch !== undefined && typeof fetch !== 'function') throw new BunAdapterOptionError('fetch', fetch, 'a function (request, server) => Response');
+  if (fetch !== undefined) check.function('fetch', fetch, 'a function (request, server) => Response');
   if (fetch === undefined && given['routes'] === undefined) throw new BunAdapterOptionError('fetch', fetch, 'a function (request, server) => Response, or routes');
   const error = given['error'];
-  if (error !== undefined && typeof error !== 'function') throw new BunAdapterOptionError('error', error, 'a function (error) => Response');
+  if (error !== undefined) check.function('error', error, 'a function (error) => Response');
   const websocket = given['websocket'];
-  if (websocket !== undefined && (websocket === null || typeof websocket !== 'object')) {
-    throw new BunAdapterOptionError('websocket', websocket, 'an object of WebSocket handlers');
-  }
+  if (websocket !== undefined) check.object('websocket', websocket, 'an object of WebSocket handlers');
   checkRoutes(given['routes']);
 
-  if (adapterOptions === null || typeof adapterOptions !== 'object') throw new BunAdapterOptionError('adapterOptions', adapterOptions, 'an object');
+  check.object('adapterOptions', adapterOptions);
   const { idleGraceMs = 250, holdMaxMs = 1_000, tracker: givenTracker, inherit = true, warn = console.warn, ...trackerOptions } = adapterOptions;
-  checkDuration('idleGraceMs', idleGraceMs);
-  checkDuration('holdMaxMs', holdMaxMs);
+  check.duration('idleGraceMs', idleGraceMs);
+  check.duration('holdMaxMs', holdMaxMs);
   if (givenTracker !== undefined && !(givenTracker instanceof ConnectionTracker)) {
     throw new BunAdapterOptionError('tracker', givenTracker, 'a ConnectionTracker from @quiesce/drain');
   }
-  if (typeof inherit !== 'boolean') throw new BunAdapterOptionError('inherit', inherit, 'true or false');
-  if (warn !== false && typeof warn !== 'function') throw new BunAdapterOptionError('warn', warn, 'a function (line) => void, or false');
+  check.boolean('inherit', inherit);
+  check.log('warn', warn);
   const socket = inherit ? inheritedListeners({ warn })[0] : undefined;
   if (socket) {
     for (const option of ['routes', 'tls'] as const) {
@@ -148,7 +146,7 @@ export function serveBun<WebSocketData = undefined, R extends string = string>(
         `This process inherited a listening socket (fd ${socket.fd}), which Bun.serve cannot adopt, so the adapter serves fetch through node:http, which has no ${option === 'routes' ? 'routes (route inside fetch instead)' : 'tls here (terminate TLS in front of the process)'}. Or pass { inherit: false } to bind with Bun.serve.`,
       );
     }
-    if (typeof fetch !== 'function') throw new BunAdapterOptionError('fetch', fetch, 'a function (request, server) => Response');
+    check.function('fetch', fetch, 'a function (request, server) => Response');
     if (warn) {
       warn(`quiesce: Bun.serve cannot adopt the inherited socket (fd ${socket.fd}, ${socket.name}); serving it through node:net + node:http instead`);
     }
@@ -306,18 +304,10 @@ function settle(value: unknown, next: (value: unknown) => unknown, fail: (error:
   return next(value);
 }
 
-function checkDuration(option: string, value: unknown): void {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new BunAdapterOptionError(option, value, 'a finite number of milliseconds ≥ 0');
-  }
-}
-
 /** Static route values are answered by Bun itself, so the adapter would never see those requests. */
 function checkRoutes(routes: unknown): void {
   if (routes === undefined) return;
-  if (routes === null || typeof routes !== 'object' || Array.isArray(routes)) {
-    throw new BunAdapterOptionError('routes', routes, 'an object mapping paths to handler functions');
-  }
+  check.object('routes', routes, 'an object mapping paths to handler functions');
   for (const [path, value] of Object.entries(routes)) {
     const option = `routes[${JSON.stringify(path)}]`;
     if (value === false || typeof value === 'function') continue;

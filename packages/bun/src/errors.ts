@@ -1,7 +1,8 @@
-import { InvalidOptionError, describeValue } from '@quiesce/drain';
+import { InvalidOptionError, type OptionChecks, describeValue, optionChecks } from '@quiesce/core';
 
 /**
  * `serveBun` was given a value it cannot use; the message names the option and the value.
+ * Extends `InvalidOptionError` from `@quiesce/core`.
  *
  * @example
  * ```ts
@@ -13,6 +14,9 @@ export class BunAdapterOptionError extends InvalidOptionError {
   override readonly name: string = 'BunAdapterOptionError';
   override readonly code: 'QUIESCE_BUN_INVALID_OPTION' = 'QUIESCE_BUN_INVALID_OPTION';
 }
+
+/** The shared option checks (`@quiesce/core`), throwing {@link BunAdapterOptionError}. */
+export const check: OptionChecks = /* @__PURE__ */ optionChecks(BunAdapterOptionError);
 
 /**
  * A `Bun.serve` option that Bun would accept but that does not do what it says (such as `fd`, which

@@ -1,5 +1,5 @@
 import { ConnectionTracker, type ConnectionTrackerOptions, ResponseGate, type ServerAdapter, withConnectionClose } from '@quiesce/drain';
-import { type Clock, systemClock } from '@quiesce/hooks';
+import { type Clock, systemClock } from '@quiesce/core';
 import { inheritedListeners } from '@quiesce/listener';
 import type {
   DenoHttpServer,
@@ -11,7 +11,7 @@ import type {
   DenoServeUnixOptions,
   DenoUnixAddr,
 } from './deno-types.ts';
-import { DenoAdapterOptionError, DenoRuntimeError, DenoUnsupportedOptionError } from './errors.ts';
+import { DenoAdapterOptionError, DenoRuntimeError, DenoUnsupportedOptionError, check } from './errors.ts';
 import { denoRuntime } from './internal/deno-runtime.ts';
 import { serveInherited } from './internal/serve-inherited.ts';
 import { listenerClosed } from './internal/listener-closed.ts';
@@ -102,7 +102,7 @@ export interface DenoAdapter<Addr = DenoNetAddr> extends ServerAdapter {
 export function serveDeno(options: DenoServeTcpOptions, adapterOptions?: DenoAdapterOptions): DenoAdapter<DenoNetAddr>;
 export function serveDeno(options: DenoServeUnixOptions, adapterOptions?: DenoAdapterOptions): DenoAdapter<DenoUnixAddr>;
 export function serveDeno(options: DenoServeOptions, adapterOptions: DenoAdapterOptions = {}): DenoAdapter<DenoNetAddr | DenoUnixAddr> {
-  if (options === null || typeof options !== 'object') throw new DenoAdapterOptionError('options', options, 'the options object of Deno.serve, with a handler');
+  check.object('options', options, 'the options object of Deno.serve, with a handler');
   const given = options as unknown as Record<string, unknown>;
   if (given['fd'] !== undefined) {
     throw new DenoUnsupportedOptionError(
@@ -112,21 +112,21 @@ export function serveDeno(options: DenoServeOptions, adapterOptions: DenoAdapter
     );
   }
   const handler = given['handler'];
-  if (typeof handler !== 'function') throw new DenoAdapterOptionError('handler', handler, 'a function (request, info) => Response');
+  check.function('handler', handler, 'a function (request, info) => Response');
   const onError = given['onError'];
-  if (onError !== undefined && typeof onError !== 'function') throw new DenoAdapterOptionError('onError', onError, 'a function (error) => Response');
+  if (onError !== undefined) check.function('onError', onError, 'a function (error) => Response');
   const userSignal = given['signal'];
-  if (userSignal !== undefined && !(userSignal instanceof AbortSignal)) throw new DenoAdapterOptionError('signal', userSignal, 'an AbortSignal');
+  if (userSignal !== undefined) check.signal('signal', userSignal);
 
-  if (adapterOptions === null || typeof adapterOptions !== 'object') throw new DenoAdapterOptionError('adapterOptions', adapterOptions, 'an object');
+  check.object('adapterOptions', adapterOptions);
   const { idleGraceMs = 250, holdMaxMs = 1_000, tracker: givenTracker, inherit = true, warn = console.warn, ...trackerOptions } = adapterOptions;
-  checkDuration('idleGraceMs', idleGraceMs);
-  checkDuration('holdMaxMs', holdMaxMs);
+  check.duration('idleGraceMs', idleGraceMs);
+  check.duration('holdMaxMs', holdMaxMs);
   if (givenTracker !== undefined && !(givenTracker instanceof ConnectionTracker)) {
     throw new DenoAdapterOptionError('tracker', givenTracker, 'a ConnectionTracker from @quiesce/drain');
   }
-  if (typeof inherit !== 'boolean') throw new DenoAdapterOptionError('inherit', inherit, 'true or false');
-  if (warn !== false && typeof warn !== 'function') throw new DenoAdapterOptionError('warn', warn, 'a function (line) => void, or false');
+  check.boolean('inherit', inherit);
+  check.log('warn', warn);
   const socket = inherit ? inheritedListeners({ warn })[0] : undefined;
   if (socket) {
     for (const option of ['cert', 'key', 'path'] as const) {
@@ -319,10 +319,4 @@ function settle(value: unknown, next: (value: unknown) => unknown, fail?: (error
     return Promise.resolve(value as PromiseLike<unknown>).then(next, fail);
   }
   return next(value);
-}
-
-function checkDuration(option: string, value: unknown): void {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new DenoAdapterOptionError(option, value, 'a finite number of milliseconds ≥ 0');
-  }
 }

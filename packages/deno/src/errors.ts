@@ -1,7 +1,8 @@
-import { InvalidOptionError, describeValue } from '@quiesce/drain';
+import { InvalidOptionError, type OptionChecks, describeValue, optionChecks } from '@quiesce/core';
 
 /**
  * `serveDeno` was given a value it cannot use; the message names the option and the value.
+ * Extends `InvalidOptionError` from `@quiesce/core`.
  *
  * @example
  * ```ts
@@ -13,6 +14,9 @@ export class DenoAdapterOptionError extends InvalidOptionError {
   override readonly name: string = 'DenoAdapterOptionError';
   override readonly code: 'QUIESCE_DENO_INVALID_OPTION' = 'QUIESCE_DENO_INVALID_OPTION';
 }
+
+/** The shared option checks (`@quiesce/core`), throwing {@link DenoAdapterOptionError}. */
+export const check: OptionChecks = /* @__PURE__ */ optionChecks(DenoAdapterOptionError);
 
 /**
  * A `Deno.serve` option that does not do what it says here: `fd` (Deno.serve cannot adopt a

@@ -1,4 +1,4 @@
-import { ManualClock } from '@quiesce/hooks';
+import { ManualClock } from '@quiesce/core/testing';
 import { describe, expect, it } from 'vitest';
 import { ConnectionTracker } from './connection-tracker.ts';
 import { DrainOptionError } from './errors.ts';

@@ -1,7 +1,7 @@
-import { type Clock, systemClock } from '@quiesce/hooks';
+import { type Clock, systemClock } from '@quiesce/core';
 import type { ConnectionHandle, SocketCloser, TrackedConnection, TrackedRequest } from './connection-handle.ts';
 import type { DrainReport } from './drain-report.ts';
-import { DrainOptionError, assertDuration } from './errors.ts';
+import { DrainOptionError, check } from './errors.ts';
 import { ActivityBatches } from './internal/activity-batches.ts';
 import { Backoff } from './internal/backoff.ts';
 import { CONFIRM_MS } from './internal/confirm-delay.ts';
@@ -106,18 +106,16 @@ export class ConnectionTracker {
   #draining: Promise<DrainReport> | undefined;
 
   constructor(options: ConnectionTrackerOptions = {}) {
-    if (options === null || typeof options !== 'object') throw new DrainOptionError('options', options, 'an object');
+    check.object('options', options);
     const { idleGraceMs = 250, preconnectGraceMs = 100, pollMinMs = 5, pollMaxMs = 500, clock = systemClock, onForce } = options;
-    assertDuration('idleGraceMs', idleGraceMs);
-    assertDuration('preconnectGraceMs', preconnectGraceMs);
-    assertDuration('pollMinMs', pollMinMs);
-    assertDuration('pollMaxMs', pollMaxMs);
+    check.duration('idleGraceMs', idleGraceMs);
+    check.duration('preconnectGraceMs', preconnectGraceMs);
+    check.duration('pollMinMs', pollMinMs);
+    check.duration('pollMaxMs', pollMaxMs);
     if (pollMinMs < 1) throw new DrainOptionError('pollMinMs', pollMinMs, 'at least 1 ms (a drain never busy-loops)');
     if (pollMaxMs < pollMinMs) throw new DrainOptionError('pollMaxMs', pollMaxMs, `at least pollMinMs (${pollMinMs})`);
-    if (!clock || typeof clock.now !== 'function' || typeof clock.setTimeout !== 'function') {
-      throw new DrainOptionError('clock', clock, 'a Clock with now(), setTimeout() and clearTimeout()');
-    }
-    if (onForce !== undefined && typeof onForce !== 'function') throw new DrainOptionError('onForce', onForce, 'a function');
+    check.clock('clock', clock);
+    if (onForce !== undefined) check.function('onForce', onForce);
     this.#clock = clock;
     this.#idleGraceMs = idleGraceMs;
     this.#preconnectGraceMs = preconnectGraceMs;
@@ -371,7 +369,7 @@ export class ConnectionTracker {
   drain(options: DrainOptions = {}): Promise<DrainReport> {
     if (this.#draining) return this.#draining;
     const { signal } = options;
-    if (signal !== undefined && !(signal instanceof AbortSignal)) throw new DrainOptionError('signal', signal, 'an AbortSignal');
+    if (signal !== undefined) check.signal('signal', signal);
     this.beginShutdown();
     this.#state = 'draining';
     this.#draining = this.#runDrain(signal);

@@ -7,10 +7,7 @@ describe('@quiesce/drain public API', () => {
       [
         "ConnectionTracker",
         "DrainOptionError",
-        "InvalidOptionError",
         "ResponseGate",
-        "assertDuration",
-        "describeValue",
         "lameDuck",
         "withConnectionClose",
       ]

@@ -27,7 +27,7 @@ export {
   type TrackerStats,
 } from './connection-tracker.ts';
 export type { DrainReport } from './drain-report.ts';
-export { DrainOptionError, InvalidOptionError, assertDuration, describeValue } from './errors.ts';
+export { DrainOptionError } from './errors.ts';
 export { lameDuck } from './lame-duck.ts';
 export { type HoldResult, ResponseGate } from './response-gate.ts';
 export type { ServerAdapter, StopAcceptingOptions } from './server-adapter.ts';

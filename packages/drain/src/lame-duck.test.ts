@@ -1,4 +1,4 @@
-import { ManualClock } from '@quiesce/hooks';
+import { ManualClock } from '@quiesce/core/testing';
 import { describe, expect, it } from 'vitest';
 import { DrainOptionError } from './errors.ts';
 import { lameDuck } from './lame-duck.ts';

@@ -1,5 +1,5 @@
-import { type Clock, systemClock } from '@quiesce/hooks';
-import { DrainOptionError, assertDuration } from './errors.ts';
+import { type Clock, systemClock } from '@quiesce/core';
+import { check } from './errors.ts';
 
 /**
  * Waits out the lame duck: `ms` milliseconds during which the server still accepts and answers
@@ -15,9 +15,9 @@ import { DrainOptionError, assertDuration } from './errors.ts';
  * ```
  */
 export function lameDuck(ms: number, options: { signal?: AbortSignal; clock?: Clock } = {}): Promise<void> {
-  assertDuration('lameDuckMs', ms);
+  check.duration('lameDuckMs', ms);
   const { signal, clock = systemClock } = options;
-  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new DrainOptionError('signal', signal, 'an AbortSignal');
+  if (signal !== undefined) check.signal('signal', signal);
   if (ms === 0 || signal?.aborted) return Promise.resolve();
   return new Promise<void>((resolve) => {
     const done = (): void => {

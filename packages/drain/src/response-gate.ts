@@ -1,4 +1,4 @@
-import type { Clock, TimerHandle } from '@quiesce/hooks';
+import type { Clock, TimerHandle } from '@quiesce/core';
 import { CONFIRM_MS } from './internal/confirm-delay.ts';
 
 /** What {@link ResponseGate.hold} observed before it resolved. */

@@ -1,4 +1,4 @@
-import { InvalidOptionError } from '@quiesce/drain';
+import { InvalidOptionError, type OptionChecks, optionChecks } from '@quiesce/core';
 
 /**
  * An option of `@quiesce/express` (or the app / server given to it) cannot be used; the message
@@ -15,6 +15,9 @@ export class ExpressOptionError extends InvalidOptionError {
   override readonly name: string = 'ExpressOptionError';
   override readonly code: 'QUIESCE_EXPRESS_INVALID_OPTION' = 'QUIESCE_EXPRESS_INVALID_OPTION';
 }
+
+/** The shared option checks (`@quiesce/core`), throwing {@link ExpressOptionError}. */
+export const check: OptionChecks = /* @__PURE__ */ optionChecks(ExpressOptionError);
 
 /**
  * `listen()` was called after shutdown began: a server created now would never be drained.

@@ -3,9 +3,9 @@ import { type ListenOptions, Server as NetServer } from 'node:net';
 import type { ConnectionTrackerOptions } from '@quiesce/drain';
 import type { NodeHttpServer } from '@quiesce/node';
 import { type Lifecycle, type LifecycleOptions, createLifecycle } from 'quiesce';
-import { ExpressOptionError, ExpressStateError } from './errors.ts';
+import { ExpressOptionError, ExpressStateError, check } from './errors.ts';
 import { type HealthHandler, livenessHandler, readinessHandler } from './health-handlers.ts';
-import { asOptionError, resolveOptions } from './internal/options.ts';
+import { resolveOptions } from './internal/options.ts';
 import { createServerSetAdapter } from './internal/server-set-adapter.ts';
 
 /**
@@ -106,7 +106,7 @@ export function createExpressLifecycle(
   try {
     lifecycle = createLifecycle({ ...config.lifecycle, adapter });
   } catch (error) {
-    throw asOptionError(error);
+    throw check.adopt(error);
   }
 
   const onListening = (): void => {
@@ -116,7 +116,7 @@ export function createExpressLifecycle(
     try {
       adapter.add(server);
     } catch (error) {
-      throw asOptionError(error);
+      throw check.adopt(error);
     }
     if (server.listening) onListening();
     else server.once('listening', onListening);

@@ -1,4 +1,4 @@
-import { InvalidOptionError } from '@quiesce/drain';
+import { InvalidOptionError, type OptionChecks, optionChecks } from '@quiesce/core';
 
 /**
  * An option of the Fastify plugin cannot be used; the message names the option and the value.
@@ -17,3 +17,6 @@ export class FastifyQuiesceOptionError extends InvalidOptionError {
   override readonly name: string = 'FastifyQuiesceOptionError';
   override readonly code: 'QUIESCE_FASTIFY_INVALID_OPTION' = 'QUIESCE_FASTIFY_INVALID_OPTION';
 }
+
+/** The shared option checks (`@quiesce/core`), throwing {@link FastifyQuiesceOptionError}. */
+export const check: OptionChecks = /* @__PURE__ */ optionChecks(FastifyQuiesceOptionError);

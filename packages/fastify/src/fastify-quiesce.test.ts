@@ -347,7 +347,7 @@ describe('option validation', () => {
       () => undefined,
       (e: unknown) => e,
     )) as FastifyQuiesceOptionError;
-    expect(error.message).toBe('Invalid deadlineMs: 0. Expected more than 0 ms.');
+    expect(error.message).toBe('Invalid deadlineMs: 0. Expected a finite number of milliseconds > 0.');
     expect(error.cause).toMatchObject({ name: 'LifecycleOptionError' });
   });
 

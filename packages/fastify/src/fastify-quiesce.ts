@@ -3,10 +3,10 @@ import { type NodeAdapter, type NodeHttpServer, createNodeAdapter } from '@quies
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import fastifyPlugin from 'fastify-plugin';
 import { type Lifecycle, type LifecycleOptions, createLifecycle } from 'quiesce';
-import { FastifyQuiesceOptionError } from './errors.ts';
+import { FastifyQuiesceOptionError, check } from './errors.ts';
 import { warnAboutExtraAddresses } from './internal/address-check.ts';
 import { registerHealthRoutes } from './internal/health-routes.ts';
-import { asOptionError, resolveOptions } from './internal/options.ts';
+import { resolveOptions } from './internal/options.ts';
 
 /** Options for {@link fastifyQuiesce}: the lifecycle's, the drain's, and the plugin's own. */
 export interface FastifyQuiesceOptions
@@ -41,7 +41,7 @@ const quiescePlugin = async (fastify: FastifyInstance, options: FastifyQuiesceOp
   try {
     node = createNodeAdapter(fastify.server as NodeHttpServer, { tracker: config.tracker, tcpKeepAliveMs: config.tcpKeepAliveMs });
   } catch (error) {
-    throw asOptionError(error);
+    throw check.adopt(error);
   }
   const adapter: ServerAdapter = {
     name: 'fastify',
@@ -54,7 +54,7 @@ const quiescePlugin = async (fastify: FastifyInstance, options: FastifyQuiesceOp
     lifecycle = createLifecycle({ ...config.lifecycle, adapter });
   } catch (error) {
     node.dispose();
-    throw asOptionError(error);
+    throw check.adopt(error);
   }
 
   // Fastify may close once the drain is over, i.e. when the cleanup phase starts. Its close() then

@@ -1,19 +1,9 @@
-/** Describes a value for an error message without throwing on odd inputs. */
-function show(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  // JSON.stringify would print NaN and Infinity as "null".
-  if (typeof value === 'number') return String(value);
-  if (typeof value === 'function') return `function ${value.name || '(anonymous)'}`;
-  if (typeof value === 'bigint') return `${value}n`;
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return String(value);
-  }
-}
+import { InvalidOptionError, type OptionChecks, optionChecks } from '@quiesce/core';
 
 /**
- * A public option was given a value it cannot take. The message names the option and the value.
+ * A public option was given a value it cannot take. The message names the option and the value;
+ * `option`, `value` and `expected` carry them for code. Extends `InvalidOptionError` from
+ * `@quiesce/core`.
  *
  * @example
  * ```ts
@@ -21,20 +11,13 @@ function show(value: unknown): string {
  * catch (e) { if (e instanceof HooksOptionError) console.error(e.option, e.code); }
  * ```
  */
-export class HooksOptionError extends TypeError {
+export class HooksOptionError extends InvalidOptionError {
   override readonly name: string = 'HooksOptionError';
-  readonly code: 'QUIESCE_HOOKS_INVALID_OPTION' = 'QUIESCE_HOOKS_INVALID_OPTION';
-  /** The option's name, e.g. `timeoutMs`. */
-  readonly option: string;
-  /** The value that was refused. */
-  readonly value: unknown;
-
-  constructor(option: string, value: unknown, expected: string, options?: { cause?: unknown }) {
-    super(`Invalid ${option}: ${show(value)}. Expected ${expected}.`, options);
-    this.option = option;
-    this.value = value;
-  }
+  override readonly code: 'QUIESCE_HOOKS_INVALID_OPTION' = 'QUIESCE_HOOKS_INVALID_OPTION';
 }
+
+/** The shared option checks (`@quiesce/core`), throwing {@link HooksOptionError}. */
+export const check: OptionChecks = /* @__PURE__ */ optionChecks(HooksOptionError);
 
 /**
  * Hooks were changed after the run started; register every hook before shutdown begins.
@@ -70,30 +53,6 @@ export class HookTimeoutError extends Error {
       options,
     );
     this.hook = hook;
-    this.timeoutMs = timeoutMs;
-  }
-}
-
-/**
- * The global shutdown deadline passed. Used as the abort reason of every deadline signal.
- *
- * @example
- * ```ts
- * signal.addEventListener('abort', () => {
- *   if (signal.reason instanceof DeadlineExceededError) console.warn('out of time');
- * });
- * ```
- */
-export class DeadlineExceededError extends Error {
-  override readonly name: string = 'DeadlineExceededError';
-  readonly code: 'QUIESCE_DEADLINE_EXCEEDED' = 'QUIESCE_DEADLINE_EXCEEDED';
-  readonly timeoutMs: number;
-
-  constructor(timeoutMs: number, options?: { cause?: unknown }) {
-    super(
-      `The shutdown deadline of ${timeoutMs} ms passed; unfinished work was abandoned. Allow more time or make the slow work honour its AbortSignal.`,
-      options,
-    );
     this.timeoutMs = timeoutMs;
   }
 }

@@ -10,7 +10,6 @@ describe('@quiesce/hooks public API', () => {
         "HookTimeoutError",
         "HooksOptionError",
         "HooksStateError",
-        "ManualClock",
         "createShutdownHooks",
         "systemClock",
       ]

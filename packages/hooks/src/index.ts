@@ -18,10 +18,19 @@
  * console.log(report.ok ? 'clean' : report.totals);
  * ```
  */
-export { type Clock, type TimerHandle, systemClock } from './clock.ts';
-export { ManualClock } from './manual-clock.ts';
-export { Deadline, type DeadlineOptions } from './deadline.ts';
-export { DeadlineExceededError, HookTimeoutError, HooksOptionError, HooksStateError } from './errors.ts';
+// Time comes from @quiesce/core, its one home. Re-exported (the same objects, not copies) because
+// hooks' own API speaks them: `clock` takes a Clock (systemClock by default), `run()` is bounded by
+// a Deadline, and what the deadline cuts short carries DeadlineExceededError. ManualClock is not
+// here: tests import it from @quiesce/core/testing, so it never lands in a production bundle.
+export {
+  type Clock,
+  Deadline,
+  DeadlineExceededError,
+  type DeadlineOptions,
+  type TimerHandle,
+  systemClock,
+} from '@quiesce/core';
+export { HookTimeoutError, HooksOptionError, HooksStateError } from './errors.ts';
 export type {
   HookEndEvent,
   HookStartEvent,

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { systemClock } from './clock.ts';
-import { DeadlineExceededError, HooksOptionError, HooksStateError, HookTimeoutError } from './errors.ts';
+import { DeadlineExceededError, systemClock } from '@quiesce/core';
+import { ManualClock } from '@quiesce/core/testing';
+import { HooksOptionError, HooksStateError, HookTimeoutError } from './errors.ts';
 import type { HooksEvent } from './events.ts';
-import { ManualClock } from './manual-clock.ts';
 import type { HookResult, HooksReport } from './report.ts';
 import { createShutdownHooks, type ShutdownHooks } from './shutdown-hooks.ts';
 

@@ -1,8 +1,6 @@
-import { type Clock, systemClock } from './clock.ts';
-import { Deadline } from './deadline.ts';
-import { HookTimeoutError, HooksOptionError, HooksStateError } from './errors.ts';
+import { type Clock, Deadline, systemClock } from '@quiesce/core';
+import { HookTimeoutError, HooksOptionError, HooksStateError, check } from './errors.ts';
 import type { HooksEvent, HooksListener } from './events.ts';
-import { assertClock, assertDuration, assertOptionsObject } from './internal/options.ts';
 import type { HookResult, HookStatus, HooksReport, PhaseResult } from './report.ts';
 
 /**
@@ -82,13 +80,11 @@ interface RegisteredHook {
  * ```
  */
 export function createShutdownHooks(options: ShutdownHooksOptions = {}): ShutdownHooks {
-  assertOptionsObject('options', options);
+  check.object('options', options);
   const { phases = ['default'], clock = systemClock, onEvent } = options;
   validatePhases(phases);
-  assertClock(clock);
-  if (onEvent !== undefined && typeof onEvent !== 'function') {
-    throw new HooksOptionError('onEvent', onEvent, 'a function');
-  }
+  check.clock('clock', clock);
+  if (onEvent !== undefined) check.function('onEvent', onEvent);
 
   const order: readonly string[] = Object.freeze([...phases]);
   const hooks = new Map<string, RegisteredHook>();
@@ -122,15 +118,15 @@ export function createShutdownHooks(options: ShutdownHooksOptions = {}): Shutdow
     },
     add(name: string, run: HookFunction, hookOptions: AddHookOptions = {}): void {
       assertIdle('add', name);
-      if (typeof name !== 'string' || name.length === 0) throw new HooksOptionError('name', name, 'a non-empty string');
+      check.string('name', name);
       if (hooks.has(name)) throw new HooksOptionError('name', name, 'a name not used by another hook');
-      if (typeof run !== 'function') throw new HooksOptionError('run', run, 'a function');
-      assertOptionsObject('options', hookOptions);
+      check.function('run', run);
+      check.object('options', hookOptions);
       const { phase = order[0]!, timeoutMs } = hookOptions;
       if (!order.includes(phase)) {
         throw new HooksOptionError('phase', phase, `one of the phases ${JSON.stringify(order)}`);
       }
-      if (timeoutMs !== undefined) assertDuration('timeoutMs', timeoutMs);
+      if (timeoutMs !== undefined) check.duration('timeoutMs', timeoutMs);
       hooks.set(name, { name, phase, timeoutMs, run });
     },
     remove(name: string): boolean {
@@ -138,7 +134,7 @@ export function createShutdownHooks(options: ShutdownHooksOptions = {}): Shutdow
       return hooks.delete(name);
     },
     on(listener: HooksListener): () => void {
-      if (typeof listener !== 'function') throw new HooksOptionError('listener', listener, 'a function');
+      check.function('listener', listener);
       listeners.add(listener);
       return () => {
         listeners.delete(listener);
@@ -147,9 +143,11 @@ export function createShutdownHooks(options: ShutdownHooksOptions = {}): Shutdow
     run(runOptions: RunHooksOptions = {}): Promise<HooksReport> {
       if (running) return running;
       // Validate before changing state so that a bad call can be corrected and retried.
-      assertOptionsObject('options', runOptions);
+      check.object('options', runOptions);
       const { deadlineMs, signal } = runOptions;
-      if (deadlineMs !== undefined) assertDuration('deadlineMs', deadlineMs);
+      if (deadlineMs !== undefined) check.duration('deadlineMs', deadlineMs);
+      // Checked here, not only by Deadline, so that a bad signal is reported as a HooksOptionError.
+      if (signal !== undefined) check.signal('signal', signal);
       const deadline = new Deadline({ timeoutMs: deadlineMs, signal, clock });
       // Publish the promise before any hook or listener runs: one that calls run() again
       // synchronously must get this run, not start a second one.

@@ -1,8 +1,9 @@
-import { describeValue } from './internal/describe.ts';
+import { InvalidOptionError, type OptionChecks, optionChecks } from '@quiesce/core';
 import type { PortDiagnosis } from './port-diagnosis.ts';
 
 /**
  * A public option was given a value it cannot take. The message names the option and the value.
+ * Extends `InvalidOptionError` from `@quiesce/core`.
  *
  * @example
  * ```ts
@@ -10,20 +11,13 @@ import type { PortDiagnosis } from './port-diagnosis.ts';
  * catch (e) { if (e instanceof ListenerOptionError) console.error(e.option, e.code); } // "port"
  * ```
  */
-export class ListenerOptionError extends TypeError {
+export class ListenerOptionError extends InvalidOptionError {
   override readonly name: string = 'ListenerOptionError';
-  readonly code: 'QUIESCE_LISTENER_INVALID_OPTION' = 'QUIESCE_LISTENER_INVALID_OPTION';
-  /** The option's name, e.g. `port`. */
-  readonly option: string;
-  /** The value that was refused. */
-  readonly value: unknown;
-
-  constructor(option: string, value: unknown, expected: string, options?: { cause?: unknown }) {
-    super(`Invalid ${option}: ${describeValue(value)}. Expected ${expected}.`, options);
-    this.option = option;
-    this.value = value;
-  }
+  override readonly code: 'QUIESCE_LISTENER_INVALID_OPTION' = 'QUIESCE_LISTENER_INVALID_OPTION';
 }
+
+/** The shared option checks (`@quiesce/core`), throwing {@link ListenerOptionError}. */
+export const check: OptionChecks = /* @__PURE__ */ optionChecks(ListenerOptionError);
 
 /**
  * The port is taken (EADDRINUSE). The message says who holds it (pid and command line), in which

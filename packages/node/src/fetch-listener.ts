@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { NodeAdapterOptionError } from './errors.ts';
+import { check } from './errors.ts';
 
 /** Where a request came from, for a fetch handler served on `node:http`. */
 export interface FetchRequestInfo {
@@ -45,12 +45,10 @@ export function createFetchListener(
   handler: FetchHandler,
   options: FetchListenerOptions = {},
 ): (req: IncomingMessage, res: ServerResponse) => void {
-  if (typeof handler !== 'function') throw new NodeAdapterOptionError('handler', handler, 'a function (request, info) => Response');
-  if (options === null || typeof options !== 'object') throw new NodeAdapterOptionError('options', options, 'an object');
+  check.function('handler', handler, 'a function (request, info) => Response');
+  check.object('options', options);
   const { onError } = options;
-  if (onError !== undefined && typeof onError !== 'function') {
-    throw new NodeAdapterOptionError('onError', onError, 'a function (error, request) => Response');
-  }
+  if (onError !== undefined) check.function('onError', onError, 'a function (error, request) => Response');
   const fail = async (error: unknown, request: Request): Promise<Response> => {
     if (onError) {
       try {

@@ -11,9 +11,9 @@ import {
   type TrackedConnection,
   type TrackedRequest,
 } from '@quiesce/drain';
-import { systemClock } from '@quiesce/hooks';
+import { systemClock } from '@quiesce/core';
 import { closeConnectionAfter } from './connection-close.ts';
-import { NodeAdapterOptionError } from './errors.ts';
+import { NodeAdapterOptionError, check } from './errors.ts';
 import { holdEndWhileGated } from './internal/hold-end.ts';
 import { socketCloseWatcher } from './internal/socket-close-watcher.ts';
 import { type TlsCarrier, socketCloser, tlsSocketOf } from './internal/socket-closer.ts';
@@ -80,7 +80,7 @@ export function createNodeAdapter(server: NodeHttpServer, options: NodeAdapterOp
   if (!isHttpServer(server)) {
     throw new NodeAdapterOptionError('server', server, 'a node:http or node:https Server (e.g. from http.createServer() or app.listen())');
   }
-  if (options === null || typeof options !== 'object') throw new NodeAdapterOptionError('options', options, 'an object');
+  check.object('options', options);
   const { tcpKeepAliveMs = false, tracker: given, holdMaxMs = 1_000, listener: givenListener, ...trackerOptions } = options;
   if (givenListener !== undefined && !(givenListener instanceof NetServer)) {
     throw new NodeAdapterOptionError('listener', givenListener, 'a node:net Server (from net.createServer()) that hands its connections to server');
@@ -94,12 +94,8 @@ export function createNodeAdapter(server: NodeHttpServer, options: NodeAdapterOp
     );
   }
   const listener: NetServer = givenListener ?? (server as unknown as NetServer);
-  if (typeof holdMaxMs !== 'number' || !Number.isFinite(holdMaxMs) || holdMaxMs < 0) {
-    throw new NodeAdapterOptionError('holdMaxMs', holdMaxMs, 'a finite number of milliseconds ≥ 0');
-  }
-  if (tcpKeepAliveMs !== false && (typeof tcpKeepAliveMs !== 'number' || !Number.isFinite(tcpKeepAliveMs) || tcpKeepAliveMs < 0)) {
-    throw new NodeAdapterOptionError('tcpKeepAliveMs', tcpKeepAliveMs, 'false or a finite number of milliseconds ≥ 0');
-  }
+  check.duration('holdMaxMs', holdMaxMs);
+  check.durationOrFalse('tcpKeepAliveMs', tcpKeepAliveMs);
   if (given !== undefined && !(given instanceof ConnectionTracker)) {
     throw new NodeAdapterOptionError('tracker', given, 'a ConnectionTracker from @quiesce/drain');
   }

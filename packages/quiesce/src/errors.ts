@@ -1,7 +1,8 @@
-import { describeValue } from '@quiesce/drain';
+import { InvalidOptionError, type OptionChecks, optionChecks } from '@quiesce/core';
 
 /**
  * A lifecycle option was given a value it cannot take; the message names the option and the value.
+ * Extends `InvalidOptionError` from `@quiesce/core` (and keeps its code, `QUIESCE_INVALID_OPTION`).
  *
  * @example
  * ```ts
@@ -9,15 +10,10 @@ import { describeValue } from '@quiesce/drain';
  * catch (e) { if (e instanceof LifecycleOptionError) console.error(e.option); } // "deadlineMs"
  * ```
  */
-export class LifecycleOptionError extends TypeError {
+export class LifecycleOptionError extends InvalidOptionError {
   override readonly name: string = 'LifecycleOptionError';
-  readonly code: 'QUIESCE_INVALID_OPTION' = 'QUIESCE_INVALID_OPTION';
-  readonly option: string;
-  readonly value: unknown;
-
-  constructor(option: string, value: unknown, expected: string, options?: { cause?: unknown }) {
-    super(`Invalid ${option}: ${describeValue(value)}. Expected ${expected}.`, options);
-    this.option = option;
-    this.value = value;
-  }
+  override readonly code: 'QUIESCE_INVALID_OPTION' = 'QUIESCE_INVALID_OPTION';
 }
+
+/** The shared option checks (`@quiesce/core`), throwing {@link LifecycleOptionError}. */
+export const check: OptionChecks = /* @__PURE__ */ optionChecks(LifecycleOptionError);

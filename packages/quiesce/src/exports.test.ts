@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import * as api from './index.ts';
 import * as listener from './listener.ts';
 import * as node from './node.ts';
+import * as testing from './testing.ts';
 
 describe('quiesce public API', () => {
   it('exports exactly these names (a change here is a change to the public API)', () => {
@@ -10,8 +11,8 @@ describe('quiesce public API', () => {
         "ConnectionTracker",
         "Deadline",
         "DeadlineExceededError",
+        "InvalidOptionError",
         "LifecycleOptionError",
-        "ManualClock",
         "RegistryEnvError",
         "RegistryOptionError",
         "SignalsOptionError",
@@ -37,6 +38,14 @@ describe('quiesce public API', () => {
         "NodeAdapterOptionError",
         "createFetchListener",
         "createNodeAdapter",
+      ]
+    `);
+  });
+
+  it('quiesce/testing exports exactly these names', () => {
+    expect(Object.keys(testing).sort()).toMatchInlineSnapshot(`
+      [
+        "ManualClock",
       ]
     `);
   });

@@ -3,7 +3,8 @@
  * Quiesce: stop, restart and move an HTTP service without losing a request. `createLifecycle` runs
  * the whole shutdown sequence (lame duck, deregistration, stop accepting, drain with hooks, deadline,
  * cleanup, exit code); the small packages it is made of are re-exported here. Runtime adapters live
- * in subpaths: `quiesce/node` (and, as they arrive, `quiesce/bun`, `quiesce/deno`).
+ * in subpaths: `quiesce/node` (and, as they arrive, `quiesce/bun`, `quiesce/deno`); `ManualClock`
+ * for tests in `quiesce/testing`.
  *
  * @example
  * ```ts
@@ -44,17 +45,13 @@ export {
   type TrackerStats,
   lameDuck,
 } from '@quiesce/drain';
+export { type Clock, Deadline, DeadlineExceededError, InvalidOptionError, systemClock } from '@quiesce/core';
 export {
-  type Clock,
-  Deadline,
-  DeadlineExceededError,
   type HookFunction,
   type HookResult,
   type HookStatus,
   type HooksReport,
-  ManualClock,
   createShutdownHooks,
-  systemClock,
 } from '@quiesce/hooks';
 export {
   type ConsulRegistryOptions,

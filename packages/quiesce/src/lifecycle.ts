@@ -1,14 +1,8 @@
 import { type ServerAdapter, lameDuck } from '@quiesce/drain';
-import {
-  type AddHookOptions,
-  type Clock,
-  Deadline,
-  type HookFunction,
-  createShutdownHooks,
-  systemClock,
-} from '@quiesce/hooks';
+import { type Clock, Deadline, systemClock } from '@quiesce/core';
+import { type AddHookOptions, type HookFunction, createShutdownHooks } from '@quiesce/hooks';
 import { type ExitCodes, type SignalPolicy, type SignalPolicyOptions, createSignalPolicy, exitCodeFor } from '@quiesce/signals';
-import { LifecycleOptionError } from './errors.ts';
+import { LifecycleOptionError, check } from './errors.ts';
 import { type ShutdownPhase, type ShutdownPhaseName, type ShutdownReport, formatShutdownReport } from './shutdown-report.ts';
 
 /** Where the service is: `serving`, then the steps of shutdown, then `stopped`. */
@@ -274,34 +268,25 @@ interface Config {
 }
 
 function validate(options: LifecycleOptions): Config {
-  if (options === null || typeof options !== 'object') throw new LifecycleOptionError('options', options, 'an object');
+  check.object('options', options);
   const { adapter, deadlineMs = 10_000, lameDuckMs = 0, log = console.log, clock = systemClock } = options;
   if (!adapter || typeof adapter.stopAccepting !== 'function' || !adapter.tracker) {
     throw new LifecycleOptionError('adapter', adapter, 'a server adapter such as createNodeAdapter(server)');
   }
-  const duration = (name: string, value: unknown): number => {
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-      throw new LifecycleOptionError(name, value, 'a finite number of milliseconds ≥ 0');
-    }
-    return value;
-  };
-  duration('deadlineMs', deadlineMs);
-  if (deadlineMs === 0) throw new LifecycleOptionError('deadlineMs', deadlineMs, 'more than 0 ms');
-  duration('lameDuckMs', lameDuckMs);
+  check.positiveDuration('deadlineMs', deadlineMs);
+  check.duration('lameDuckMs', lameDuckMs);
   if (lameDuckMs >= deadlineMs) {
     throw new LifecycleOptionError('lameDuckMs', lameDuckMs, `less than deadlineMs (${deadlineMs}), or there is no time left to drain`);
   }
-  const cleanupReserveMs = duration('cleanupReserveMs', options.cleanupReserveMs ?? Math.min(1_000, deadlineMs / 2));
+  const cleanupReserveMs = options.cleanupReserveMs ?? Math.min(1_000, deadlineMs / 2);
+  check.duration('cleanupReserveMs', cleanupReserveMs);
   if (cleanupReserveMs >= deadlineMs) {
     throw new LifecycleOptionError('cleanupReserveMs', cleanupReserveMs, `less than deadlineMs (${deadlineMs})`);
   }
-  if (log !== false && typeof log !== 'function') throw new LifecycleOptionError('log', log, 'a function or false');
-  if (options.onUpgraded !== undefined && typeof options.onUpgraded !== 'function') {
-    throw new LifecycleOptionError('onUpgraded', options.onUpgraded, 'a function');
-  }
-  if (options.signals !== undefined && (options.signals === null || typeof options.signals !== 'object')) {
-    throw new LifecycleOptionError('signals', options.signals, 'an object of signal policy options');
-  }
+  check.log('log', log);
+  check.clock('clock', clock);
+  if (options.onUpgraded !== undefined) check.function('onUpgraded', options.onUpgraded);
+  if (options.signals !== undefined) check.object('signals', options.signals, 'an object of signal policy options');
   return {
     adapter,
     deadlineMs,

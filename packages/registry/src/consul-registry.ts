@@ -1,11 +1,9 @@
-import { RegistryOptionError, RegistryRequestError } from './errors.ts';
+import { RegistryOptionError, RegistryRequestError, check } from './errors.ts';
 import type { Budget } from './internal/budget.ts';
 import { EndpointPool, type HttpAnswer, type HttpRequest } from './internal/endpoint-pool.ts';
 import {
   type ResolvedInstance,
-  assertInteger,
-  assertObject,
-  assertTimeout,
+  assertSeconds,
   commonConfig,
   resolveEndpoint,
 } from './internal/options.ts';
@@ -53,7 +51,7 @@ export interface ConsulRegistryOptions extends RegistryOptions {
  * ```
  */
 export function createConsulRegistry(options: ConsulRegistryOptions): ServiceRegistry {
-  assertObject('options', options);
+  check.object('options', options);
   const common = commonConfig(options);
   const address = resolveEndpoint('address', options.address);
   if (options.token !== undefined && (typeof options.token !== 'string' || !/^[\x21-\x7e]+$/.test(options.token))) {
@@ -61,14 +59,14 @@ export function createConsulRegistry(options: ConsulRegistryOptions): ServiceReg
     throw new RegistryOptionError('token', typeof options.token, 'a non-empty string of visible ASCII characters');
   }
   const ttlSeconds = options.ttlSeconds ?? 10;
-  assertInteger('ttlSeconds', ttlSeconds, 1, 86_400, ' of seconds');
+  assertSeconds('ttlSeconds', ttlSeconds, 1, 86_400);
   const keepAliveIntervalMs = options.keepAliveIntervalMs ?? Math.round((ttlSeconds * 1000) / 3);
-  assertTimeout('keepAliveIntervalMs', keepAliveIntervalMs);
+  check.positiveDuration('keepAliveIntervalMs', keepAliveIntervalMs);
   if (keepAliveIntervalMs >= ttlSeconds * 1000) {
     throw new RegistryOptionError('keepAliveIntervalMs', keepAliveIntervalMs, `less than the check TTL (${ttlSeconds * 1000} ms)`);
   }
   const deregisterAfter = options.deregisterCriticalAfterSeconds ?? 60;
-  if (deregisterAfter !== false) assertInteger('deregisterCriticalAfterSeconds', deregisterAfter, 60, 31_536_000, ' of seconds');
+  if (deregisterAfter !== false) assertSeconds('deregisterCriticalAfterSeconds', deregisterAfter, 60, 31_536_000);
   const pool = new EndpointPool('consul', [address], common.fetch, common.clock);
   return createRegistry(new ConsulDriver(pool, { token: options.token, ttlSeconds, keepAliveIntervalMs, deregisterAfter }), common);
 }

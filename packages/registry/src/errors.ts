@@ -1,9 +1,10 @@
-import { describeReason, describeValue } from './internal/describe.ts';
+import { InvalidOptionError, type OptionChecks, optionChecks } from '@quiesce/core';
+import { describeReason } from './internal/describe.ts';
 
 /**
  * A public option or argument was given a value it cannot take. Thrown synchronously by the
  * factories and by `register` / `deregister` / `close` on bad arguments; the message names the
- * option and the value.
+ * option and the value. Extends `InvalidOptionError` from `@quiesce/core`.
  *
  * @example
  * ```ts
@@ -11,23 +12,13 @@ import { describeReason, describeValue } from './internal/describe.ts';
  * catch (e) { if (e instanceof RegistryOptionError) console.error(e.option); } // "endpoints[0]"
  * ```
  */
-export class RegistryOptionError extends TypeError {
+export class RegistryOptionError extends InvalidOptionError {
   override readonly name: string = 'RegistryOptionError';
-  readonly code: 'QUIESCE_REGISTRY_INVALID_OPTION' = 'QUIESCE_REGISTRY_INVALID_OPTION';
-  /** The option's name, e.g. `ttlSeconds` or `instance.port`. */
-  readonly option: string;
-  /** The value that was refused. */
-  readonly value: unknown;
-  /** What the option takes, in words. */
-  readonly expected: string;
-
-  constructor(option: string, value: unknown, expected: string, options?: { cause?: unknown }) {
-    super(`Invalid ${option}: ${describeValue(value)}. Expected ${expected}.`, options);
-    this.option = option;
-    this.value = value;
-    this.expected = expected;
-  }
+  override readonly code: 'QUIESCE_REGISTRY_INVALID_OPTION' = 'QUIESCE_REGISTRY_INVALID_OPTION';
 }
+
+/** The shared option checks (`@quiesce/core`), throwing {@link RegistryOptionError}. */
+export const check: OptionChecks = /* @__PURE__ */ optionChecks(RegistryOptionError);
 
 /**
  * An environment variable read by {@link registryFromEnv} has a value it cannot use; the message

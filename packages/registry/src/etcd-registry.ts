@@ -1,12 +1,10 @@
-import { RegistryOptionError, RegistryRequestError } from './errors.ts';
+import { RegistryOptionError, RegistryRequestError, check } from './errors.ts';
 import { encodeBase64 } from './internal/base64.ts';
 import type { Budget } from './internal/budget.ts';
 import { EndpointPool, type HttpAnswer } from './internal/endpoint-pool.ts';
 import {
   type ResolvedInstance,
-  assertInteger,
-  assertObject,
-  assertTimeout,
+  assertSeconds,
   commonConfig,
   resolveEndpoint,
 } from './internal/options.ts';
@@ -64,7 +62,7 @@ const UNAUTHENTICATED = 16;
  * ```
  */
 export function createEtcdRegistry(options: EtcdRegistryOptions): ServiceRegistry {
-  assertObject('options', options);
+  check.object('options', options);
   const common = commonConfig(options);
   const rawEndpoints = typeof options.endpoints === 'string' ? [options.endpoints] : options.endpoints;
   if (!Array.isArray(rawEndpoints) || rawEndpoints.length === 0) {
@@ -72,9 +70,9 @@ export function createEtcdRegistry(options: EtcdRegistryOptions): ServiceRegistr
   }
   const endpoints = rawEndpoints.map((endpoint, i) => resolveEndpoint(`endpoints[${i}]`, endpoint));
   const ttlSeconds = options.ttlSeconds ?? 10;
-  assertInteger('ttlSeconds', ttlSeconds, 1, MAX_TTL_SECONDS, ' of seconds');
+  assertSeconds('ttlSeconds', ttlSeconds, 1, MAX_TTL_SECONDS);
   const keepAliveIntervalMs = options.keepAliveIntervalMs ?? Math.round((ttlSeconds * 1000) / 3);
-  assertTimeout('keepAliveIntervalMs', keepAliveIntervalMs);
+  check.positiveDuration('keepAliveIntervalMs', keepAliveIntervalMs);
   if (keepAliveIntervalMs >= ttlSeconds * 1000) {
     throw new RegistryOptionError('keepAliveIntervalMs', keepAliveIntervalMs, `less than the lease TTL (${ttlSeconds * 1000} ms)`);
   }
@@ -84,9 +82,9 @@ export function createEtcdRegistry(options: EtcdRegistryOptions): ServiceRegistr
   const keyPrefix = (options.keyPrefix ?? '/services').replace(/\/+$/, '');
   let auth: { username: string; password: string } | undefined;
   if (options.auth !== undefined) {
-    assertObject('auth', options.auth);
+    check.object('auth', options.auth);
     const { username, password } = options.auth;
-    if (typeof username !== 'string' || username === '') throw new RegistryOptionError('auth.username', username, 'a non-empty string');
+    check.string('auth.username', username);
     // The password is not echoed in the message.
     if (typeof password !== 'string') throw new RegistryOptionError('auth.password', typeof password, 'a string');
     auth = { username, password };

@@ -1,9 +1,9 @@
-import type { Clock } from '@quiesce/hooks';
+import type { Clock } from '@quiesce/core';
 import { createConsulRegistry } from './consul-registry.ts';
 import { createEtcdRegistry } from './etcd-registry.ts';
-import { RegistryEnvError, RegistryOptionError } from './errors.ts';
+import { RegistryEnvError, RegistryOptionError, check } from './errors.ts';
 import { combineRegistries } from './internal/combined-registry.ts';
-import { assertName, assertObject } from './internal/options.ts';
+import { assertName } from './internal/options.ts';
 import type { FetchFunction, ServiceInstance, ServiceRegistry } from './service-registry.ts';
 
 /** Options for {@link registryFromEnv}: the instance (all but `service` optional) and the shared knobs. */
@@ -61,8 +61,8 @@ export function registryFromEnv(
   env: Readonly<Record<string, string | undefined>>,
   options: RegistryFromEnvOptions,
 ): ServiceRegistry | undefined {
-  assertObject('env', env);
-  assertObject('options', options);
+  check.object('env', env);
+  check.object('options', options);
   assertName('service', options.service, true);
   const read = (name: string): string | undefined => {
     const value = env[name];

@@ -35,7 +35,7 @@ describe('every public option is validated, naming the option and the value', ()
       [{ endpoints, auth: 'root:pw' }, 'auth', 'Invalid auth: "root:pw". Expected an object.'],
       [{ endpoints, auth: { username: '', password: 'x' } }, 'auth.username', 'Invalid auth.username: "".'],
       [{ endpoints, auth: { username: 'u', password: 42 } }, 'auth.password', 'Invalid auth.password: "number". Expected a string.'],
-      [{ endpoints, log: 'console' }, 'log', 'Invalid log: "console". Expected a function or false.'],
+      [{ endpoints, log: 'console' }, 'log', 'Invalid log: "console". Expected a function that takes one line of text, or false for silence.'],
       [{ endpoints, clock: { now: () => 0 } }, 'clock', 'Invalid clock: {}. Expected an object with now(), setTimeout() and clearTimeout().'],
       [{ endpoints, fetch: 'fetch' }, 'fetch', 'Invalid fetch: "fetch". Expected a fetch function.'],
       [{ endpoints, instance: { ...instance, host: '0.0.0.0' } }, 'instance.host', 'Invalid instance.host: "0.0.0.0". Expected this instance\'s own IP address'],

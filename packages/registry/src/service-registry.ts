@@ -1,4 +1,4 @@
-import type { Clock } from '@quiesce/hooks';
+import type { Clock } from '@quiesce/core';
 
 /** The instance a registry announces: where clients can reach this process. */
 export interface ServiceInstance {

@@ -1,8 +1,9 @@
-import { show } from './internal/show.ts';
+import { InvalidOptionError, type OptionChecks, describeValue, optionChecks } from '@quiesce/core';
 
 /**
  * A public option (or an argument of a policy method) was given a value it cannot take. The message
- * names the option and the value and says what is expected.
+ * names the option and the value and says what is expected. Extends `InvalidOptionError` from
+ * `@quiesce/core`.
  *
  * @example
  * ```ts
@@ -10,20 +11,13 @@ import { show } from './internal/show.ts';
  * catch (e) { if (e instanceof SignalsOptionError) console.error(e.option, e.value); } // "signals.SIGKILL"
  * ```
  */
-export class SignalsOptionError extends TypeError {
+export class SignalsOptionError extends InvalidOptionError {
   override readonly name: string = 'SignalsOptionError';
-  readonly code: 'QUIESCE_SIGNALS_INVALID_OPTION' = 'QUIESCE_SIGNALS_INVALID_OPTION';
-  /** The option's name, e.g. `signals.SIGHUP` or `exitCodes.forced`. */
-  readonly option: string;
-  /** The value that was refused. */
-  readonly value: unknown;
-
-  constructor(option: string, value: unknown, expected: string, options?: { cause?: unknown }) {
-    super(`Invalid ${option}: ${show(value)}. Expected ${expected}.`, options);
-    this.option = option;
-    this.value = value;
-  }
+  override readonly code: 'QUIESCE_SIGNALS_INVALID_OPTION' = 'QUIESCE_SIGNALS_INVALID_OPTION';
 }
+
+/** The shared option checks (`@quiesce/core`), throwing {@link SignalsOptionError}. */
+export const check: OptionChecks = /* @__PURE__ */ optionChecks(SignalsOptionError);
 
 /**
  * The runtime cannot do what `install()` needs: it has neither `Deno.addSignalListener` nor
@@ -67,7 +61,7 @@ export class SignalsHandlerError extends TypeError {
   readonly value: unknown;
 
   constructor(handler: 'waiter' | 'graceful', value: unknown, expected: string, fallback: string) {
-    super(`The ${handler} handler returned ${show(value)}; expected ${expected}. ${fallback}`);
+    super(`The ${handler} handler returned ${describeValue(value)}; expected ${expected}. ${fallback}`);
     this.handler = handler;
     this.value = value;
   }

@@ -1,5 +1,5 @@
 import { ConnectionTracker } from '@quiesce/drain';
-import { ManualClock } from '@quiesce/hooks';
+import { ManualClock } from '@quiesce/core/testing';
 import { describe, expect, it } from 'vitest';
 import { ResponseWrites } from './response-writes.ts';
 

@@ -1,5 +1,5 @@
 import type { ConnectionTracker } from '@quiesce/drain';
-import type { Clock, TimerHandle } from '@quiesce/hooks';
+import type { Clock, TimerHandle } from '@quiesce/core';
 
 const MIN_POLL_MS = 1;
 const MAX_POLL_MS = 50;

@@ -1,15 +1,4 @@
-/** Describes a value for an error message without throwing on odd inputs. */
-function show(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'function') return `function ${value.name || '(anonymous)'}`;
-  if (typeof value === 'bigint') return `${value}n`;
-  if (value instanceof RegExp) return String(value);
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return String(value);
-  }
-}
+import { InvalidOptionError, type OptionChecks, optionChecks } from '@quiesce/core';
 
 /** The last lines of a child's output, for error messages that must show why it failed. */
 function tail(lines: readonly string[], count = 20): string {
@@ -21,6 +10,7 @@ function tail(lines: readonly string[], count = 20): string {
 
 /**
  * A harness function was given an option it cannot take. The message names the option and the value.
+ * Extends `InvalidOptionError` from `@quiesce/core`.
  *
  * @example
  * ```ts
@@ -28,20 +18,13 @@ function tail(lines: readonly string[], count = 20): string {
  * catch (e) { if (e instanceof HarnessOptionError) console.error(e.option, e.value); }
  * ```
  */
-export class HarnessOptionError extends TypeError {
+export class HarnessOptionError extends InvalidOptionError {
   override readonly name: string = 'HarnessOptionError';
-  readonly code: 'QUIESCE_CONFORMANCE_INVALID_OPTION' = 'QUIESCE_CONFORMANCE_INVALID_OPTION';
-  /** The option's name, e.g. `clients`. */
-  readonly option: string;
-  /** The value that was refused. */
-  readonly value: unknown;
-
-  constructor(option: string, value: unknown, expected: string, options?: { cause?: unknown }) {
-    super(`Invalid ${option}: ${show(value)}. Expected ${expected}.`, options);
-    this.option = option;
-    this.value = value;
-  }
+  override readonly code: 'QUIESCE_CONFORMANCE_INVALID_OPTION' = 'QUIESCE_CONFORMANCE_INVALID_OPTION';
 }
+
+/** The shared option checks (`@quiesce/core`), throwing {@link HarnessOptionError}. */
+export const check: OptionChecks = /* @__PURE__ */ optionChecks(HarnessOptionError);
 
 /**
  * The Bun or Deno binary that the monorepo installs is not where the harness expects it.

@@ -1,4 +1,4 @@
-import type { Clock } from '@quiesce/hooks';
+import type { Clock } from '@quiesce/core';
 import type { DenoNetAddr, DenoUnixAddr } from '../deno-types.ts';
 import type { DenoRuntime } from './deno-runtime.ts';
 

@@ -1,4 +1,4 @@
-import { ManualClock } from '@quiesce/hooks';
+import { ManualClock } from '@quiesce/core/testing';
 import { describe, expect, it } from 'vitest';
 import { ActivityBatches } from './activity-batches.ts';
 import { ConnectionRecord, GONE, handleCloser } from './connection-record.ts';

@@ -1,4 +1,4 @@
-import type { Clock, TimerHandle } from '@quiesce/hooks';
+import type { Clock, TimerHandle } from '@quiesce/core';
 import { type ConnectionRecord, GONE, UNSETTLED, wholeMs } from './connection-record.ts';
 
 /**

@@ -1,6 +1,6 @@
 import { ConnectionTracker } from '@quiesce/drain';
 import type { LifecycleOptions } from 'quiesce';
-import { FastifyQuiesceOptionError } from '../errors.ts';
+import { FastifyQuiesceOptionError, check } from '../errors.ts';
 import type { FastifyQuiesceOptions } from '../fastify-quiesce.ts';
 
 /** The options split by who uses them, validated. */
@@ -20,22 +20,9 @@ const KNOWN = new Set<string>([...LIFECYCLE_KEYS, ...TRACKER_KEYS, ...OWN_KEYS])
 // Options of fastify.register() itself, which Fastify hands to the plugin along with ours.
 const REGISTER_KEYS = new Set(['prefix', 'logLevel', 'logSerializers']);
 
-/**
- * Turns an option error of a package underneath (lifecycle, drain, Node adapter) into a
- * {@link FastifyQuiesceOptionError} with the same option and value; other errors pass unchanged.
- */
-export function asOptionError(error: unknown): unknown {
-  const e = error as { option?: unknown; value?: unknown; code?: unknown };
-  if (error instanceof Error && typeof e.option === 'string' && typeof e.code === 'string' && e.code.endsWith('INVALID_OPTION')) {
-    const expected = /Expected ([\s\S]+?)\.?$/.exec(error.message)?.[1] ?? 'a valid value';
-    return new FastifyQuiesceOptionError(e.option, e.value, expected, { cause: error });
-  }
-  return error;
-}
-
 /** Validates every option and builds the tracker. Throws {@link FastifyQuiesceOptionError}. */
 export function resolveOptions(options: FastifyQuiesceOptions): ResolvedOptions {
-  if (options === null || typeof options !== 'object') throw new FastifyQuiesceOptionError('options', options, 'an object');
+  check.object('options', options);
   for (const key of Object.keys(options)) {
     if (!KNOWN.has(key) && !REGISTER_KEYS.has(key)) {
       const value = (options as Record<string, unknown>)[key];
@@ -43,10 +30,8 @@ export function resolveOptions(options: FastifyQuiesceOptions): ResolvedOptions 
     }
   }
   const { tcpKeepAliveMs = false, handleSignals = true, readinessPath = '/readyz', livenessPath = '/healthz' } = options;
-  if (typeof handleSignals !== 'boolean') throw new FastifyQuiesceOptionError('handleSignals', handleSignals, 'true or false');
-  if (tcpKeepAliveMs !== false && (typeof tcpKeepAliveMs !== 'number' || !Number.isFinite(tcpKeepAliveMs) || tcpKeepAliveMs < 0)) {
-    throw new FastifyQuiesceOptionError('tcpKeepAliveMs', tcpKeepAliveMs, 'false or a finite number of milliseconds ≥ 0');
-  }
+  check.boolean('handleSignals', handleSignals);
+  check.durationOrFalse('tcpKeepAliveMs', tcpKeepAliveMs);
   assertPath('readinessPath', readinessPath);
   assertPath('livenessPath', livenessPath);
   if (readinessPath !== false && readinessPath === livenessPath) {
@@ -56,7 +41,7 @@ export function resolveOptions(options: FastifyQuiesceOptions): ResolvedOptions 
   try {
     tracker = new ConnectionTracker(pick(options, TRACKER_KEYS));
   } catch (error) {
-    throw asOptionError(error);
+    throw check.adopt(error);
   }
   return { tracker, tcpKeepAliveMs, handleSignals, readinessPath, livenessPath, lifecycle: pick(options, LIFECYCLE_KEYS) };
 }

@@ -1,4 +1,4 @@
-import type { Clock, TimerHandle } from '@quiesce/hooks';
+import type { Clock, TimerHandle } from '@quiesce/core';
 
 /**
  * The time one piece of work may take: its own time limit (`Infinity` for none) and outer signals,

@@ -1,4 +1,4 @@
-import type { Clock } from '@quiesce/hooks';
+import type { Clock } from '@quiesce/core';
 import { RegistryRequestError, RegistryUnavailableError } from '../errors.ts';
 import type { FetchFunction } from '../service-registry.ts';
 import { Budget, raceSignal } from './budget.ts';

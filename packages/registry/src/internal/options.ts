@@ -1,26 +1,10 @@
-import { type Clock, systemClock } from '@quiesce/hooks';
-import { RegistryOptionError } from '../errors.ts';
+import { type Clock, systemClock } from '@quiesce/core';
+import { RegistryOptionError, check } from '../errors.ts';
 import type { FetchFunction, RegistryCallOptions, RegistryOptions, ServiceInstance } from '../service-registry.ts';
 
-/** Throws unless `value` is a non-null object. */
-export function assertObject(option: string, value: unknown): asserts value is object {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new RegistryOptionError(option, value, 'an object');
-  }
-}
-
-/** Throws unless `value` is a finite number of milliseconds > 0. */
-export function assertTimeout(option: string, value: unknown): asserts value is number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw new RegistryOptionError(option, value, 'a finite number of milliseconds > 0');
-  }
-}
-
-/** Throws unless `value` is a whole number in `[min, max]`. */
-export function assertInteger(option: string, value: unknown, min: number, max: number, unit = ''): asserts value is number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new RegistryOptionError(option, value, `a whole number${unit} from ${min} to ${max}`);
-  }
+/** Throws unless `value` is a whole number of seconds in `[min, max]`. */
+export function assertSeconds(option: string, value: unknown, min: number, max: number): asserts value is number {
+  check.integer(option, value, { min, max }, `a whole number of seconds from ${min} to ${max}`);
 }
 
 /** Throws unless `value` is a non-empty string without whitespace (and without `/` when `noSlash`). */
@@ -42,15 +26,10 @@ export interface CommonConfig {
 /** Validates {@link RegistryOptions}. */
 export function commonConfig(options: RegistryOptions): CommonConfig {
   const { timeoutMs = 2_000, log = console.log, clock = systemClock } = options;
-  assertTimeout('timeoutMs', timeoutMs);
-  if (log !== false && typeof log !== 'function') throw new RegistryOptionError('log', log, 'a function or false');
-  const c = clock as Partial<Clock> | null;
-  if (!c || typeof c.now !== 'function' || typeof c.setTimeout !== 'function' || typeof c.clearTimeout !== 'function') {
-    throw new RegistryOptionError('clock', clock, 'an object with now(), setTimeout() and clearTimeout()');
-  }
-  if (options.fetch !== undefined && typeof options.fetch !== 'function') {
-    throw new RegistryOptionError('fetch', options.fetch, 'a fetch function');
-  }
+  check.positiveDuration('timeoutMs', timeoutMs);
+  check.log('log', log);
+  check.clock('clock', clock);
+  if (options.fetch !== undefined) check.function('fetch', options.fetch, 'a fetch function');
   const custom = options.fetch;
   // Looked up at call time, so a fetch installed after the registry was created is used.
   const fetchFn: FetchFunction = custom ?? ((input, init) => globalThis.fetch(input, init));
@@ -66,10 +45,10 @@ export function commonConfig(options: RegistryOptions): CommonConfig {
 /** Validates the options of one call; `fallbackMs` is the registry's `timeoutMs`. */
 export function callConfig(options: RegistryCallOptions | undefined, fallbackMs: number): { signal: AbortSignal | undefined; timeoutMs: number } {
   if (options === undefined) return { signal: undefined, timeoutMs: fallbackMs };
-  assertObject('options', options);
+  check.object('options', options);
   const { signal, timeoutMs = fallbackMs } = options;
-  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new RegistryOptionError('signal', signal, 'an AbortSignal');
-  assertTimeout('timeoutMs', timeoutMs);
+  if (signal !== undefined) check.signal('signal', signal);
+  check.positiveDuration('timeoutMs', timeoutMs);
   return { signal, timeoutMs };
 }
 
@@ -90,7 +69,7 @@ const WILDCARDS = new Set(['0.0.0.0', '::', '0:0:0:0:0:0:0:0', '::0']);
 
 /** Validates a {@link ServiceInstance}; errors name `${option}.field`. */
 export function resolveInstance(option: string, value: unknown): ResolvedInstance {
-  assertObject(option, value);
+  check.object(option, value);
   const instance = value as ServiceInstance;
   assertName(`${option}.service`, instance.service, true);
   const rawHost = instance.host;
@@ -105,14 +84,14 @@ export function resolveInstance(option: string, value: unknown): ResolvedInstanc
       "this instance's own IP address or DNS name: a wildcard address (what the server listens on) cannot be reached by clients",
     );
   }
-  assertInteger(`${option}.port`, instance.port, 1, 65_535);
+  check.integer(`${option}.port`, instance.port, { min: 1, max: 65_535 });
   if (instance.id !== undefined) assertName(`${option}.id`, instance.id, true);
   const tags = instance.tags ?? [];
   if (!Array.isArray(tags) || tags.some((tag) => typeof tag !== 'string' || tag === '')) {
     throw new RegistryOptionError(`${option}.tags`, tags, 'an array of non-empty strings');
   }
   const metadata = instance.metadata ?? {};
-  assertObject(`${option}.metadata`, metadata);
+  check.object(`${option}.metadata`, metadata);
   for (const [key, entry] of Object.entries(metadata)) {
     if (typeof entry !== 'string') throw new RegistryOptionError(`${option}.metadata.${key}`, entry, 'a string');
   }

@@ -1,4 +1,4 @@
-import type { TimerHandle } from '@quiesce/hooks';
+import type { TimerHandle } from '@quiesce/core';
 import { RegistryOptionError, RegistryStateError, RegistryTimeoutError } from '../errors.ts';
 import type {
   RegistryCallOptions,

@@ -1,4 +1,4 @@
-import { SignalsOptionError } from '../errors.ts';
+import { SignalsOptionError, check } from '../errors.ts';
 import { type ExitCodes, resolveExitCodes } from '../exit-codes.ts';
 import { defaultSignalIntents, type Intent, isIntent } from '../signal-intents.ts';
 import { isSignalName, type SignalName, unknownSignal, unlistenableReason } from '../signal-names.ts';
@@ -23,25 +23,21 @@ const known = ['graceful', 'immediate', 'restart', 'signals', 'waiter', 'exitCod
 
 /** Validates every option; throws {@link SignalsOptionError} naming the first bad one. */
 export function resolvePolicyOptions(options: unknown): ResolvedPolicyOptions {
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw new SignalsOptionError('options', options, 'an object with at least a graceful handler: { graceful: async () => {} }');
-  }
+  check.object('options', options, 'an object with at least a graceful handler: { graceful: async () => {} }');
   const o = options as Record<string, unknown>;
   for (const key of Object.keys(o)) {
     if (!known.includes(key)) throw new SignalsOptionError(`options.${key}`, o[key], `no such option; the options are ${known.join(', ')}`);
   }
   const { graceful, immediate, restart, waiter, exit, catchErrors = false, onError = defaultOnError } = o;
-  if (typeof graceful !== 'function') {
-    throw new SignalsOptionError('graceful', graceful, 'a function that performs the graceful stop, e.g. async ({ abortSignal }) => { await server.close(); }');
-  }
+  check.function('graceful', graceful, 'a function that performs the graceful stop, e.g. async ({ abortSignal }) => { await server.close(); }');
   optionalFunction('immediate', immediate);
   optionalFunction('restart', restart);
   optionalFunction('waiter', waiter);
   if (exit !== undefined && exit !== false && typeof exit !== 'function') {
     throw new SignalsOptionError('exit', exit, 'a function (code) => void, or false to never exit (the code is still reported by done and exitCode)');
   }
-  if (typeof catchErrors !== 'boolean') throw new SignalsOptionError('catchErrors', catchErrors, 'true or false');
-  if (typeof onError !== 'function') throw new SignalsOptionError('onError', onError, 'a function (error, source) => void');
+  check.boolean('catchErrors', catchErrors);
+  check.function('onError', onError, 'a function (error, source) => void');
 
   return {
     graceful: graceful as ResolvedPolicyOptions['graceful'],
@@ -57,8 +53,8 @@ export function resolvePolicyOptions(options: unknown): ResolvedPolicyOptions {
 }
 
 function resolveIntents(overrides: unknown, canRestart: boolean): ReadonlyMap<SignalName, Intent> {
-  if (overrides !== undefined && (overrides === null || typeof overrides !== 'object' || Array.isArray(overrides))) {
-    throw new SignalsOptionError('signals', overrides, 'an object mapping signal names to intents, e.g. { SIGUSR1: "graceful", SIGHUP: "ignore" }');
+  if (overrides !== undefined) {
+    check.object('signals', overrides, 'an object mapping signal names to intents, e.g. { SIGUSR1: "graceful", SIGHUP: "ignore" }');
   }
   const given = (overrides ?? {}) as Record<string, unknown>;
   for (const [name, intent] of Object.entries(given)) {
@@ -84,7 +80,7 @@ function resolveIntents(overrides: unknown, canRestart: boolean): ReadonlyMap<Si
 }
 
 function optionalFunction(option: string, value: unknown): void {
-  if (value !== undefined && typeof value !== 'function') throw new SignalsOptionError(option, value, 'a function, or leave it out');
+  if (value !== undefined) check.function(option, value, 'a function, or leave it out');
 }
 
 function defaultOnError(error: unknown, source: SignalsErrorSource): void {

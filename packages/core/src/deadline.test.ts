@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { systemClock } from './clock.ts';
 import { Deadline } from './deadline.ts';
-import { DeadlineExceededError, HooksOptionError } from './errors.ts';
+import { DeadlineExceededError, InvalidOptionError } from './errors.ts';
 import { ManualClock } from './manual-clock.ts';
 
 function catchError(fn: () => unknown): unknown {
@@ -123,7 +123,7 @@ describe('Deadline', () => {
     expect(reason).toBeInstanceOf(DeadlineExceededError);
   });
 
-  it('refuses bad options with HooksOptionError naming the option and the value', () => {
+  it('refuses bad options with InvalidOptionError naming the option and the value', () => {
     const cases: [() => unknown, string, string][] = [
       [() => new Deadline({ timeoutMs: -5 }), 'timeoutMs', '-5'],
       [() => new Deadline({ timeoutMs: Number.NaN }), 'timeoutMs', 'NaN'],
@@ -131,11 +131,12 @@ describe('Deadline', () => {
       [() => new Deadline({ signal: 'stop' as unknown as AbortSignal }), 'signal', '"stop"'],
       [() => new Deadline({ clock: {} as ManualClock }), 'clock', '{}'],
       [() => new Deadline(null as unknown as object), 'options', 'null'],
+      [() => new Deadline([] as unknown as object), 'options', '[]'],
     ];
     for (const [create, option, shown] of cases) {
       const error = catchError(create);
-      expect(error).toBeInstanceOf(HooksOptionError);
-      expect(error).toMatchObject({ option, code: 'QUIESCE_HOOKS_INVALID_OPTION' });
+      expect(error).toBeInstanceOf(InvalidOptionError);
+      expect(error).toMatchObject({ option, code: 'QUIESCE_INVALID_OPTION' });
       expect((error as Error).message).toContain(`Invalid ${option}: ${shown}.`);
     }
   });

@@ -2,12 +2,13 @@
 export type TimerHandle = unknown;
 
 /**
- * The source of time for everything that has a deadline. Inject a {@link ManualClock} in tests so
- * that no fake timers are needed; production code uses {@link systemClock}.
+ * The source of time for everything that has a deadline. Inject a `ManualClock`
+ * (`@quiesce/core/testing`) in tests so that no fake timers are needed; production code uses
+ * {@link systemClock}.
  *
  * @example
  * ```ts
- * import { systemClock } from '@quiesce/hooks';
+ * import { systemClock } from '@quiesce/core';
  * const started = systemClock.now();
  * ```
  */

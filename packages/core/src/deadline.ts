@@ -1,6 +1,6 @@
 import { type Clock, type TimerHandle, systemClock } from './clock.ts';
-import { DeadlineExceededError, type HooksOptionError } from './errors.ts';
-import { assertClock, assertDuration, assertOptionsObject, assertSignal } from './internal/options.ts';
+import { DeadlineExceededError, type InvalidOptionError } from './errors.ts';
+import { check } from './internal/check.ts';
 
 /** Options for {@link Deadline}. */
 export interface DeadlineOptions {
@@ -16,7 +16,7 @@ export interface DeadlineOptions {
  * One point in time after which unfinished shutdown work is abandoned (Go's `context.WithDeadline`
  * as an `AbortSignal`). Its {@link Deadline.signal} aborts with a {@link DeadlineExceededError}
  * when the time is up, or with the outer signal's reason. Call {@link Deadline.dispose} when the
- * work ends so that no timer is left behind. Throws {@link HooksOptionError} on a bad option.
+ * work ends so that no timer is left behind. Throws {@link InvalidOptionError} on a bad option.
  *
  * @example
  * ```ts
@@ -36,11 +36,11 @@ export class Deadline {
   #outer: { signal: AbortSignal; onAbort: () => void } | undefined;
 
   constructor(options: DeadlineOptions = {}) {
-    assertOptionsObject('options', options);
+    check.object('options', options);
     const { timeoutMs, signal, clock = systemClock } = options;
-    if (timeoutMs !== undefined) assertDuration('timeoutMs', timeoutMs);
-    if (signal !== undefined) assertSignal(signal);
-    assertClock(clock);
+    if (timeoutMs !== undefined) check.duration('timeoutMs', timeoutMs);
+    if (signal !== undefined) check.signal('signal', signal);
+    check.clock('clock', clock);
     this.#clock = clock;
     this.signal = this.#controller.signal;
     this.expiresAt = timeoutMs === undefined ? undefined : clock.now() + timeoutMs;

@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest';
+import type { Clock } from './clock.ts';
+import { InvalidOptionError } from './errors.ts';
 import { ManualClock } from './manual-clock.ts';
 
 describe('ManualClock', () => {
+  it('is a Clock: it goes wherever a clock option is taken', () => {
+    const clock: Clock = new ManualClock(7);
+
+    expect(clock.now()).toBe(7);
+  });
+
   it('moves only when advanced, and fires due timers in time order at their own time', async () => {
     const clock = new ManualClock(100);
     const fired: string[] = [];
@@ -64,10 +72,13 @@ describe('ManualClock', () => {
     expect(clock.now()).toBe(5);
   });
 
-  it('refuses a non-finite start or a negative, non-finite advance', async () => {
-    expect(() => new ManualClock(Number.NaN)).toThrow(RangeError);
+  it('refuses a non-finite start or a negative, non-finite advance with InvalidOptionError naming the value', async () => {
+    expect(() => new ManualClock(Number.NaN)).toThrow(InvalidOptionError);
+    expect(() => new ManualClock(Number.NaN)).toThrow('Invalid start: NaN.');
     const clock = new ManualClock();
-    await expect(clock.advance(-1)).rejects.toThrow(RangeError);
-    await expect(clock.advance(Number.POSITIVE_INFINITY)).rejects.toThrow(RangeError);
+    await expect(clock.advance(-1)).rejects.toThrow(InvalidOptionError);
+    await expect(clock.advance(-1)).rejects.toThrow('Invalid ms: -1.');
+    await expect(clock.advance(Number.POSITIVE_INFINITY)).rejects.toThrow(InvalidOptionError);
+    expect(clock.now()).toBe(0);
   });
 });

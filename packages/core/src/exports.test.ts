@@ -1,0 +1,26 @@
+import { describe, expect, it } from 'vitest';
+import * as api from './index.ts';
+import * as testing from './testing.ts';
+
+describe('@quiesce/core public API', () => {
+  it('exports exactly these names (a change here is a change to the public API)', () => {
+    expect(Object.keys(api).sort()).toMatchInlineSnapshot(`
+      [
+        "Deadline",
+        "DeadlineExceededError",
+        "InvalidOptionError",
+        "describeValue",
+        "optionChecks",
+        "systemClock",
+      ]
+    `);
+  });
+
+  it('@quiesce/core/testing exports exactly these names', () => {
+    expect(Object.keys(testing).sort()).toMatchInlineSnapshot(`
+      [
+        "ManualClock",
+      ]
+    `);
+  });
+});
