@@ -7,6 +7,11 @@
  * rejects: a registry that is down or hung cannot hold up shutdown. etcd v3 (JSON gateway) and
  * Consul (agent API) over `fetch`; web-standard APIs only, so it runs on Node, Bun and Deno.
  *
+ * Hand the registry to the lifecycle with `lifecycle.useRegistry(registry)`: it deregisters during
+ * the lame duck and closes in the cleanup reserve, and a call that fails or times out shows in the
+ * shutdown report. A hook that only returns `registry.deregister()` would hide that failure,
+ * because registry calls resolve with their outcome instead of rejecting.
+ *
  * @example
  * ```ts
  * import { createServer } from 'node:http';
@@ -17,8 +22,7 @@
  * const server = createServer((req, res) => res.end('ok\n'));
  * const lifecycle = createLifecycle({ adapter: createNodeAdapter(server), lameDuckMs: 5_000 });
  * const registry = createEtcdRegistry({ endpoints: ['http://127.0.0.1:2379'] });
- * lifecycle.onDeregister('etcd', (signal) => registry.deregister({ signal }));
- * lifecycle.onCleanup('etcd', (signal) => registry.close({ signal }));
+ * lifecycle.useRegistry(registry); // deregister in the lame duck, close at the end, failures reported
  * server.listen(3000, '127.0.0.1', async () => {
  *   lifecycle.install();
  *   await registry.register({ service: 'api', host: '127.0.0.1', port: 3000 });
