@@ -1,7 +1,7 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts', 'src/node.ts', 'src/listener.ts', 'src/testing.ts'],
+  entry: ['src/index.ts', 'src/node.ts', 'src/bun.ts', 'src/deno.ts', 'src/listener.ts', 'src/testing.ts'],
   format: ['esm'],
   platform: 'neutral',
   target: 'es2022',

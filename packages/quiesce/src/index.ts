@@ -2,9 +2,10 @@
  * @module
  * Quiesce: stop, restart and move an HTTP service without losing a request. `createLifecycle` runs
  * the whole shutdown sequence (lame duck, deregistration, stop accepting, drain with hooks, deadline,
- * cleanup, exit code); the small packages it is made of are re-exported here. Runtime adapters live
- * in subpaths: `quiesce/node` (and, as they arrive, `quiesce/bun`, `quiesce/deno`); `ManualClock`
- * for tests in `quiesce/testing`.
+ * cleanup, exit code). The small packages it is made of are re-exported here whole (`@quiesce/core`,
+ * `@quiesce/drain`, `@quiesce/hooks`, `@quiesce/registry`, `@quiesce/signals`), so one dependency is
+ * enough. Runtime adapters live in subpaths: `quiesce/node`, `quiesce/bun`, `quiesce/deno`; sockets
+ * that survive restarts in `quiesce/listener`; `ManualClock` for tests in `quiesce/testing`.
  *
  * @example
  * ```ts
@@ -33,32 +34,81 @@ export {
   type ShutdownReport,
   formatShutdownReport,
 } from './shutdown-report.ts';
+// Every export of each package below, by name; exports.test.ts fails when one is missing.
+export {
+  type Clock,
+  Deadline,
+  DeadlineExceededError,
+  type DeadlineOptions,
+  InvalidOptionError,
+  type LogOption,
+  type OptionChecks,
+  type OptionErrorClass,
+  type TimerHandle,
+  describeValue,
+  optionChecks,
+  systemClock,
+} from '@quiesce/core';
 export {
   type ConnectionHandle,
   ConnectionTracker,
   type ConnectionTrackerOptions,
+  DrainOptionError,
+  type DrainOptions,
   type DrainReport,
   type DrainState,
+  type HoldResult,
+  ResponseGate,
   type ServerAdapter,
+  type SocketCloser,
+  type StopAcceptingOptions,
   type TrackedConnection,
   type TrackedRequest,
   type TrackerStats,
   lameDuck,
+  withConnectionClose,
 } from '@quiesce/drain';
-export { type Clock, Deadline, DeadlineExceededError, InvalidOptionError, systemClock } from '@quiesce/core';
+// Clock, systemClock, Deadline and DeadlineExceededError: the same objects, exported above from @quiesce/core.
 export {
+  type AddHookOptions,
+  type HookEndEvent,
   type HookFunction,
   type HookResult,
+  type HookStartEvent,
   type HookStatus,
+  HookTimeoutError,
+  type HookTotals,
+  type HooksEvent,
+  type HooksListener,
+  HooksOptionError,
   type HooksReport,
+  HooksStateError,
+  type PhaseEndEvent,
+  type PhaseResult,
+  type PhaseStartEvent,
+  type RunEndEvent,
+  type RunHooksOptions,
+  type ShutdownHooks,
+  type ShutdownHooksOptions,
   createShutdownHooks,
 } from '@quiesce/hooks';
 export {
   type ConsulRegistryOptions,
   type EtcdRegistryOptions,
+  type FetchFunction,
+  type RegistryCallOptions,
   RegistryEnvError,
+  type RegistryFromEnvOptions,
+  type RegistryOperation,
   RegistryOptionError,
+  type RegistryOptions,
+  type RegistryOutcome,
+  RegistryRequestError,
   type RegistryResult,
+  type RegistryState,
+  RegistryStateError,
+  RegistryTimeoutError,
+  RegistryUnavailableError,
   type ServiceInstance,
   type ServiceRegistry,
   createConsulRegistry,
@@ -67,13 +117,32 @@ export {
 } from '@quiesce/registry';
 export {
   type ExitCodes,
+  type GracefulContext,
+  type GracefulHandler,
+  type GracefulOutcome,
+  type ImmediateContext,
+  ImmediateStopError,
   type Intent,
+  type PolicyState,
+  type RestartContext,
+  type SignalIntents,
   type SignalName,
+  type SignalPlatform,
   type SignalPolicy,
   type SignalPolicyOptions,
+  type SignalWaiter,
+  type SignalsErrorSource,
+  SignalsHandlerError,
   SignalsOptionError,
+  SignalsRuntimeError,
+  type StopKind,
+  type StopOutcome,
+  type StopResult,
+  type WaiterContext,
   createSignalPolicy,
   defaultExitCodes,
+  defaultSignalIntents,
   exitCodeFor,
+  isSignalName,
   signalNumber,
 } from '@quiesce/signals';
