@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Part 5 — restarts under load. The measurement lives with the listener it measures
-// (packages/listener/bench/restarts.mjs): keep-alive and fresh-connection clients on loopback while a
+// Part 5 — restarts under load. The measurement is restarts/restarts.mjs, with the servers it
+// restarts beside it: keep-alive and fresh-connection clients on loopback while a
 // server restarts several times, every mode in one run, one after the other: Quiesce's Node
 // self-restart on SIGUSR2, `quiesce run` + SIGHUP on Node, Bun and Deno; the same with idle sockets
 // closed at once (controls); and two anchors without Quiesce: a naive stop-then-start on the same
@@ -30,10 +30,10 @@ const { settings, mode } = parseArgs(process.argv.slice(2), {
   help:
     'node bench/5-restarts-under-load.mjs [--smoke] [--restarts=5] [--interval-ms=1000] [--keep-alive=8] [--fresh=4]\n' +
     '  [--modes=hot-node,hot-node-lifecycle,hot-node-hard,run-node,run-bun,run-deno,run-node-hard,naive-node,cluster-node]\n' +
-    'Needs the build of packages/listener (npx tsup there, or npm run build).',
+    'Needs the build (npm run build).',
 });
 
-const script = fileURLToPath(new URL('../packages/listener/bench/restarts.mjs', import.meta.url));
+const script = fileURLToPath(new URL('restarts/restarts.mjs', import.meta.url));
 const scratch = mkdtempSync(join(tmpdir(), 'quiesce-bench-restarts-'));
 const jsonFile = join(scratch, 'restarts.json');
 

@@ -9,7 +9,7 @@
 // SIGUSR2 (Node): hotRestart() with that drain.
 import { createServer as createHttpServer } from 'node:http';
 import { Server as NetServer, createServer as createNetServer } from 'node:net';
-import { acquire, hotRestart } from '../dist/index.js';
+import { acquire, hotRestart } from '@quiesce/listener';
 
 const runtime = process.versions.bun ? 'bun' : process.versions.deno ? 'deno' : 'node';
 const idleGraceMs = process.env.DRAIN === 'hard' ? 0 : 250;

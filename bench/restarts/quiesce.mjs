@@ -1,4 +1,4 @@
 // `quiesce` as the umbrella package's bin runs it, for the benchmark: runCli from the build.
-import { runCli } from '../dist/index.js';
+import { runCli } from '@quiesce/listener';
 
 process.exitCode = await runCli(process.argv.slice(2));

@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 // Restarts under load: how many requests fail while a server restarts, per restart and per mode.
 //
-//   node packages/listener/bench/restarts.mjs [--restarts 5] [--interval-ms 1000]
+//   node bench/restarts/restarts.mjs [--restarts 5] [--interval-ms 1000]
 //        [--keep-alive 8] [--fresh 4] [--json <file>]
 //        [--modes hot-node,hot-node-lifecycle,hot-node-hard,run-node,run-bun,run-deno,run-node-hard,naive-node,cluster-node]
 //
-// Needs the build (`npx tsup` in packages/listener). Each mode starts bench/app.mjs, runs bounded
+// Needs the build (`npm run build`). Each mode starts app.mjs (beside this file), runs bounded
 // loopback load — keep-alive clients (requests back to back on one connection, reconnecting after
 // `Connection: close`) and fresh-connection clients (one request per connection) — restarts the
 // server `--restarts` times, waiting for each new process to be ready and the old one to exit, then
@@ -30,7 +30,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const root = resolve(here, '../../..');
+const root = resolve(here, '../..');
 const app = join(here, 'app.mjs');
 const lifecycleApp = join(here, 'lifecycle-app.mjs');
 const quiesce = join(here, 'quiesce.mjs');
@@ -54,8 +54,8 @@ const MAX_DURATION_MS = RESTARTS * (INTERVAL_MS + STEP_TIMEOUT_MS) + 10_000;
 for (const [name, value] of Object.entries({ RESTARTS, INTERVAL_MS, KEEP_ALIVE, FRESH })) {
   if (!Number.isInteger(value) || value < 0) throw new Error(`--${name.toLowerCase().replace('_', '-')} must be a whole number ≥ 0`);
 }
-if (!existsSync(join(here, '../dist/index.js'))) {
-  console.error('restarts.mjs: build first: (cd packages/listener && npx tsup)');
+if (!existsSync(join(root, 'packages/listener/dist/index.js')) || !existsSync(join(root, 'packages/quiesce/dist/index.js'))) {
+  console.error('restarts.mjs: build first: npm run build');
   process.exit(2);
 }
 

@@ -3,7 +3,7 @@
 import { createServer } from 'node:http';
 import { createLifecycle } from 'quiesce';
 import { createNodeAdapter } from 'quiesce/node';
-import { acquire, hotRestart } from '../dist/index.js';
+import { acquire, hotRestart } from '@quiesce/listener';
 
 const server = createServer((_req, res) => {
   const body = `pid ${process.pid}\n`;
