@@ -1,9 +1,10 @@
 import { describeReason, describeValue } from './internal/describe.ts';
+import { redactSecrets, redactValue } from './internal/redact-secrets.ts';
 
 /**
  * A public option or argument was given a value it cannot take. Thrown synchronously by the
  * factories and by `register` / `deregister` / `close` on bad arguments; the message names the
- * option and the value.
+ * option and the value, with secrets (URL credentials, tokens, passwords) redacted.
  *
  * @example
  * ```ts
@@ -16,7 +17,7 @@ export class RegistryOptionError extends TypeError {
   readonly code: 'QUIESCE_REGISTRY_INVALID_OPTION' = 'QUIESCE_REGISTRY_INVALID_OPTION';
   /** The option's name, e.g. `ttlSeconds` or `instance.port`. */
   readonly option: string;
-  /** The value that was refused. */
+  /** The value that was refused; in a string, secrets are redacted (`http://***@host`). */
   readonly value: unknown;
   /** What the option takes, in words. */
   readonly expected: string;
@@ -24,14 +25,15 @@ export class RegistryOptionError extends TypeError {
   constructor(option: string, value: unknown, expected: string, options?: { cause?: unknown }) {
     super(`Invalid ${option}: ${describeValue(value)}. Expected ${expected}.`, options);
     this.option = option;
-    this.value = value;
+    this.value = redactValue(value);
     this.expected = expected;
   }
 }
 
 /**
  * An environment variable read by {@link registryFromEnv} has a value it cannot use; the message
- * names the variable and the value (passwords and tokens are not echoed).
+ * names the variable and the value (passwords and tokens are not echoed; URL credentials and secret
+ * query parameters in a value are redacted).
  *
  * @example
  * ```ts
@@ -46,7 +48,7 @@ export class RegistryEnvError extends Error {
   readonly variable: string;
 
   constructor(variable: string, value: string | undefined, expected: string, options?: { cause?: unknown }) {
-    super(`${variable}=${value === undefined ? '(unset)' : JSON.stringify(value)} is invalid: expected ${expected}.`, options);
+    super(`${variable}=${value === undefined ? '(unset)' : JSON.stringify(redactSecrets(value))} is invalid: expected ${expected}.`, options);
     this.variable = variable;
   }
 }
@@ -138,7 +140,7 @@ export class RegistryRequestError extends Error {
   readonly status: number;
   /** The gRPC status code, when the registry sent one (etcd). */
   readonly grpcCode: number | undefined;
-  /** The registry's own error message. */
+  /** The registry's own error message (secrets in it redacted). */
   readonly detail: string;
 
   constructor(
@@ -146,8 +148,9 @@ export class RegistryRequestError extends Error {
     options?: { cause?: unknown },
   ) {
     const code = init.grpcCode === undefined ? '' : `, gRPC code ${init.grpcCode}`;
+    const detail = redactSecrets(init.detail);
     super(
-      `${init.registry} answered ${init.request} on ${init.endpoint} with HTTP ${init.status}${code}: ${init.detail || '(no message)'}`,
+      `${init.registry} answered ${init.request} on ${init.endpoint} with HTTP ${init.status}${code}: ${detail || '(no message)'}`,
       options,
     );
     this.registry = init.registry;
@@ -155,7 +158,7 @@ export class RegistryRequestError extends Error {
     this.endpoint = init.endpoint;
     this.status = init.status;
     this.grpcCode = init.grpcCode;
-    this.detail = init.detail;
+    this.detail = detail;
   }
 }
 

@@ -1,6 +1,8 @@
-/** Describes a value for an error message without throwing on odd inputs. */
+import { redactSecrets } from './redact-secrets.ts';
+
+/** Describes a value for an error message without throwing on odd inputs; secrets in it are redacted. */
 export function describeValue(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'string') return JSON.stringify(redactSecrets(value));
   // JSON.stringify would print NaN and Infinity as "null".
   if (typeof value === 'number') return String(value);
   if (typeof value === 'function') return `function ${value.name || '(anonymous)'}`;
@@ -10,20 +12,20 @@ export function describeValue(value: unknown): string {
     if (name && name !== 'Object' && name !== 'Array') return `a ${name} instance`;
   }
   try {
-    return JSON.stringify(value) ?? String(value);
+    return redactSecrets(JSON.stringify(value) ?? String(value));
   } catch {
-    return String(value);
+    return redactSecrets(String(value));
   }
 }
 
-/** One line for an error or abort reason, with the root cause of a `fetch failed`. */
+/** One line for an error or abort reason, with the root cause of a `fetch failed`; secrets in it are redacted. */
 export function describeReason(reason: unknown): string {
   if (reason instanceof Error) {
     // undici says only "fetch failed"; the reason (ECONNREFUSED, a reset, a DNS error) is in `cause`.
     const root = reason.message === 'fetch failed' && reason.cause instanceof Error ? reason.cause : undefined;
     const code = (root as { code?: unknown } | undefined)?.code;
     const cause = root ? ` (${root.message || (typeof code === 'string' ? code : root.name)})` : '';
-    return `${reason.message}${cause}`;
+    return redactSecrets(`${reason.message}${cause}`);
   }
   return reason === undefined ? 'aborted' : describeValue(reason);
 }
