@@ -51,6 +51,7 @@ export interface ProcessOutcome {
  */
 export async function driveProcess(spec: ProcessSpec, steps: DriveSteps): Promise<ProcessOutcome> {
   const child = spawn(spec.command, [...spec.args], { cwd: spec.cwd, env: { ...spec.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  if (child.pid !== undefined) trackGroup(child.pid);
   const stdout: string[] = [];
   const stderr: string[] = [];
   const lines: string[] = [];
@@ -163,8 +164,28 @@ export async function driveProcess(spec: ProcessSpec, steps: DriveSteps): Promis
     }
   }
   await exited;
+  if (child.pid !== undefined) liveGroups.delete(child.pid);
   await Promise.race([outputDone, new Promise((resolve) => setTimeout(resolve, 1_000).unref())]);
   return { stdout, stderr, lines, exit: problem?.startsWith('did not exit') ? undefined : exit, ready, response, problem };
+}
+
+const liveGroups = new Set<number>();
+let exitHookInstalled = false;
+
+/** Remembers a process group so that a test run that dies leaves no server behind (installed on first use, not at import). */
+function trackGroup(pid: number): void {
+  liveGroups.add(pid);
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once('exit', () => {
+    for (const group of liveGroups) {
+      try {
+        process.kill(-group, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    }
+  });
 }
 
 /** Polls a TCP connect to 127.0.0.1:`port` every 50 ms; false once `gone()` or after `ms`. */
