@@ -1,8 +1,11 @@
+import { redactSecrets } from './redact-secrets.ts';
+
 /**
  * Describes a value for an error message, in a few characters and without ever throwing: strings
  * quoted, numbers as written (`NaN`, `Infinity`, not `null`), `function close`, `10n`, `/ready/`, `a Promise`,
  * `a Map instance` for objects of a class, JSON for plain data, `String(value)` for what JSON
- * cannot show (cycles, symbols, `undefined`).
+ * cannot show (cycles, symbols, `undefined`). Secrets in it (URL credentials, tokens, passwords) are
+ * redacted with {@link redactSecrets}.
  *
  * @example
  * ```ts
@@ -12,7 +15,7 @@
  * ```
  */
 export function describeValue(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'string') return JSON.stringify(redactSecrets(value));
   // JSON.stringify would print NaN and Infinity as "null".
   if (typeof value === 'number') return String(value);
   if (typeof value === 'function') return `function ${value.name || '(anonymous)'}`;
@@ -25,9 +28,9 @@ export function describeValue(value: unknown): string {
     if (name && name !== 'Object' && name !== 'Array') return `a ${name} instance`;
   }
   try {
-    return JSON.stringify(value) ?? String(value);
+    return redactSecrets(JSON.stringify(value) ?? String(value));
   } catch {
-    return plain(value);
+    return redactSecrets(plain(value));
   }
 }
 

@@ -1,4 +1,5 @@
 import { describeValue } from './describe-value.ts';
+import { redactValue } from './redact-secrets.ts';
 
 /**
  * The base of every Quiesce option error: a public option or argument was given a value it cannot
@@ -19,7 +20,7 @@ export class InvalidOptionError extends TypeError {
   readonly code: string = 'QUIESCE_INVALID_OPTION';
   /** The option's name, e.g. `deadlineMs` or `instance.port`. */
   readonly option: string;
-  /** The value that was refused. */
+  /** The value that was refused; in a string, secrets are redacted (`http://***@host`). */
   readonly value: unknown;
   /** What the option takes, in words (`a finite number of milliseconds ≥ 0`). */
   readonly expected: string;
@@ -27,7 +28,7 @@ export class InvalidOptionError extends TypeError {
   constructor(option: string, value: unknown, expected: string, options?: { cause?: unknown }) {
     super(`Invalid ${option}: ${describeValue(value)}. Expected ${expected}.`, options);
     this.option = option;
-    this.value = value;
+    this.value = redactValue(value);
     this.expected = expected;
   }
 }

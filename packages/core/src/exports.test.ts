@@ -10,7 +10,11 @@ describe('@quiesce/core public API', () => {
         "DeadlineExceededError",
         "InvalidOptionError",
         "describeValue",
+        "envReadPermitted",
         "optionChecks",
+        "redactSecrets",
+        "redactValue",
+        "runtimePermits",
         "systemClock",
       ]
     `);

@@ -4,7 +4,8 @@
  * (and {@link systemClock}), {@link Deadline} (one point in time as an `AbortSignal`) with its
  * {@link DeadlineExceededError}, the option-error base {@link InvalidOptionError} that every
  * package's option error extends, and {@link optionChecks}, the one set of option checks each
- * package binds to its own error class. `ManualClock`, for tests without fake timers, is in
+ * package binds to its own error class, {@link redactSecrets} for every message that shows a
+ * configured value, and {@link runtimePermits} (Deno's permissions, asked without a prompt). `ManualClock`, for tests without fake timers, is in
  * `@quiesce/core/testing`. Web-standard APIs only, no dependencies.
  *
  * @example
@@ -27,3 +28,5 @@ export { Deadline, type DeadlineOptions } from './deadline.ts';
 export { describeValue } from './describe-value.ts';
 export { DeadlineExceededError, InvalidOptionError } from './errors.ts';
 export { type LogOption, type OptionChecks, type OptionErrorClass, optionChecks } from './option-checks.ts';
+export { redactSecrets, redactValue } from './redact-secrets.ts';
+export { type PermissionDescriptor, envReadPermitted, runtimePermits } from './runtime-permits.ts';

@@ -2,6 +2,7 @@ import process from 'node:process';
 import { ListenerOptionError } from './errors.ts';
 import { checkListenAddress } from './internal/listen-address.ts';
 import { listenEnvFrom } from './internal/env-options.ts';
+import { redactSecrets } from '@quiesce/core';
 import { type HeldSocket, describeInheritedSocket, holdSockets } from './internal/socket-holder.ts';
 import { type ChildExit, type SocketChild, describeExit, exitCodeOf, spawnWithSockets } from './internal/spawn-with-sockets.ts';
 import { checkBoolean, checkDuration, checkEnv, checkLog, checkString } from './internal/validate.ts';
@@ -267,7 +268,7 @@ export async function runSupervisor(options: SupervisorOptions): Promise<Supervi
     starting = g;
     void g.proc.exited.then((exit) => onExit(g, exit));
     const startedAt = Date.now();
-    log(`${label(g)} started: ${config.command.join(' ')}`);
+    log(`${label(g)} started: ${redactSecrets(config.command.join(' '))}`);
     const result = await g.proc.waitReady(config.readyTimeoutMs);
     if (starting === g) starting = undefined;
     if (result.ready && g.state === 'starting' && !stopping) {

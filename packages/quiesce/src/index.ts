@@ -44,9 +44,14 @@ export {
   type LogOption,
   type OptionChecks,
   type OptionErrorClass,
+  type PermissionDescriptor,
   type TimerHandle,
   describeValue,
+  envReadPermitted,
   optionChecks,
+  redactSecrets,
+  redactValue,
+  runtimePermits,
   systemClock,
 } from '@quiesce/core';
 export {

@@ -1,5 +1,5 @@
 import type { DrainReport } from '@quiesce/drain';
-import type { HooksReport } from '@quiesce/hooks';
+import type { HookResult, HooksReport } from '@quiesce/hooks';
 
 /** The named steps of the shutdown sequence, in order. */
 export type ShutdownPhaseName = 'lame-duck' | 'deregister' | 'stop-accepting' | 'drain' | 'cleanup';
@@ -37,10 +37,18 @@ export interface ShutdownReport {
   readonly cleanup: HooksReport;
 }
 
+/** At most this many failed hooks are named in the line; the rest are counted. */
+const MAX_NAMED_FAILURES = 5;
+/** A failed hook's error message is cut to this many characters in the line. */
+const MAX_MESSAGE_CHARS = 120;
+
 /**
  * Formats a report as the one line Quiesce logs, e.g.
  * `quiesce: shutdown clean in 312ms (SIGTERM): lame-duck 0ms, drain 305ms; deregistered etcd ok 4ms; requests 5 completed, 0 cut; sockets 3 idle-closed, 0 preconnects, 0 force-closed; hooks 2 ok, 0 failed; exit 0`
- * (the `deregistered` part only when registries were deregistered).
+ * (the `deregistered` part only when registries were deregistered). Each hook that did not end
+ * `ok` is named after the count, with why: `hooks 1 ok, 2 failed (stop-consumers timeout after
+ * 2000ms, close-db (cleanup) error "connect ECONNREFUSED 127.0.0.1:5432"); exit 1` — the error's
+ * first line, at most 120 characters, and at most 5 hooks (then `+N more`).
  *
  * @example
  * ```ts
@@ -65,6 +73,48 @@ export function formatShutdownReport(report: ShutdownReport): string {
     `requests ${d.requestsCompleted} completed, ${d.requestsCut} cut; ` +
     `sockets ${d.idleClosed} idle-closed, ${d.preconnectsClosed} preconnects, ${d.forceClosed} force-closed` +
     (d.upgradedAtStart > 0 ? ` (${d.upgradedForceClosed}/${d.upgradedAtStart} upgraded)` : '') +
-    `; hooks ${ok} ok, ${failed} failed; exit ${report.exitCode}`
+    `; hooks ${ok} ok, ${failed} failed${describeFailures(report)}; exit ${report.exitCode}`
   );
+}
+
+/** ` (name why, …)` for every hook that did not end ok, or `''`. */
+function describeFailures(report: ShutdownReport): string {
+  const groups = [
+    ['deregister', report.deregistration],
+    ['shutdown', report.hooks],
+    ['cleanup', report.cleanup],
+  ] as const;
+  const failures = groups.flatMap(([group, run]) =>
+    run.hooks.filter((hook) => hook.status !== 'ok').map((hook) => `${hook.name}${group === 'shutdown' ? '' : ` (${group})`} ${why(hook)}`),
+  );
+  if (failures.length === 0) return '';
+  const named = failures.slice(0, MAX_NAMED_FAILURES);
+  const more = failures.length - named.length;
+  return ` (${named.join(', ')}${more > 0 ? `, +${more} more` : ''})`;
+}
+
+/** Why one hook did not end ok, in a few words. */
+function why(hook: HookResult): string {
+  switch (hook.status) {
+    case 'timeout': {
+      const limit = (hook.error as { timeoutMs?: unknown } | undefined)?.timeoutMs;
+      return `timeout after ${Math.round(typeof limit === 'number' ? limit : hook.durationMs)}ms`;
+    }
+    case 'aborted':
+      return hook.startedAt === undefined ? 'not started (deadline)' : 'aborted at the deadline';
+    default:
+      return `error ${JSON.stringify(boundedMessage(hook.error))}`;
+  }
+}
+
+/** The first line of what a hook threw, whitespace collapsed, cut to {@link MAX_MESSAGE_CHARS}. */
+function boundedMessage(error: unknown): string {
+  let text: string;
+  try {
+    text = error instanceof Error ? error.message || error.name : String(error);
+  } catch {
+    text = 'unprintable error';
+  }
+  const line = (text.split('\n', 1)[0] ?? '').replace(/\s+/g, ' ').trim() || 'no message';
+  return line.length > MAX_MESSAGE_CHARS ? `${line.slice(0, MAX_MESSAGE_CHARS - 1)}…` : line;
 }

@@ -1,10 +1,11 @@
-import { InvalidOptionError, type OptionChecks, optionChecks } from '@quiesce/core';
+import { InvalidOptionError, type OptionChecks, optionChecks, redactSecrets } from '@quiesce/core';
 import { describeReason } from './internal/describe.ts';
 
 /**
  * A public option or argument was given a value it cannot take. Thrown synchronously by the
  * factories and by `register` / `deregister` / `close` on bad arguments; the message names the
- * option and the value. Extends `InvalidOptionError` from `@quiesce/core`.
+ * option and the value, with secrets (URL credentials, tokens, passwords) redacted. Extends
+ * `InvalidOptionError` from `@quiesce/core`.
  *
  * @example
  * ```ts
@@ -22,7 +23,8 @@ export const check: OptionChecks = /* @__PURE__ */ optionChecks(RegistryOptionEr
 
 /**
  * An environment variable read by {@link registryFromEnv} has a value it cannot use; the message
- * names the variable and the value (passwords and tokens are not echoed).
+ * names the variable and the value (passwords and tokens are not echoed; URL credentials and secret
+ * query parameters in a value are redacted).
  *
  * @example
  * ```ts
@@ -37,7 +39,7 @@ export class RegistryEnvError extends Error {
   readonly variable: string;
 
   constructor(variable: string, value: string | undefined, expected: string, options?: { cause?: unknown }) {
-    super(`${variable}=${value === undefined ? '(unset)' : JSON.stringify(value)} is invalid: expected ${expected}.`, options);
+    super(`${variable}=${value === undefined ? '(unset)' : JSON.stringify(redactSecrets(value))} is invalid: expected ${expected}.`, options);
     this.variable = variable;
   }
 }
@@ -129,7 +131,7 @@ export class RegistryRequestError extends Error {
   readonly status: number;
   /** The gRPC status code, when the registry sent one (etcd). */
   readonly grpcCode: number | undefined;
-  /** The registry's own error message. */
+  /** The registry's own error message (secrets in it redacted). */
   readonly detail: string;
 
   constructor(
@@ -137,8 +139,9 @@ export class RegistryRequestError extends Error {
     options?: { cause?: unknown },
   ) {
     const code = init.grpcCode === undefined ? '' : `, gRPC code ${init.grpcCode}`;
+    const detail = redactSecrets(init.detail);
     super(
-      `${init.registry} answered ${init.request} on ${init.endpoint} with HTTP ${init.status}${code}: ${init.detail || '(no message)'}`,
+      `${init.registry} answered ${init.request} on ${init.endpoint} with HTTP ${init.status}${code}: ${detail || '(no message)'}`,
       options,
     );
     this.registry = init.registry;
@@ -146,7 +149,7 @@ export class RegistryRequestError extends Error {
     this.endpoint = init.endpoint;
     this.status = init.status;
     this.grpcCode = init.grpcCode;
-    this.detail = init.detail;
+    this.detail = detail;
   }
 }
 

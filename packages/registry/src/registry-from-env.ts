@@ -1,4 +1,4 @@
-import type { Clock } from '@quiesce/core';
+import { type Clock, envReadPermitted } from '@quiesce/core';
 import { createConsulRegistry } from './consul-registry.ts';
 import { createEtcdRegistry } from './etcd-registry.ts';
 import { RegistryEnvError, RegistryOptionError, check } from './errors.ts';
@@ -31,6 +31,18 @@ export interface RegistryFromEnvOptions {
 
 const WILDCARDS = new Set(['0.0.0.0', '::', '[::]', '0:0:0:0:0:0:0:0', '::0', '']);
 
+/** Every variable {@link registryFromEnv} reads. */
+const REGISTRY_VARIABLES: readonly string[] = [
+  'ETCD_ENDPOINTS',
+  'ETCD_USERNAME',
+  'ETCD_PASSWORD',
+  'CONSUL_HTTP_ADDR',
+  'CONSUL_HTTP_SSL',
+  'CONSUL_HTTP_TOKEN',
+  'QUIESCE_REGISTRY_TTL_S',
+  'QUIESCE_ADVERTISE_HOST',
+];
+
 /**
  * Builds the registry the environment asks for, or returns `undefined` when it asks for none:
  * - `ETCD_ENDPOINTS` — comma-separated etcd client URLs (`http://10.0.0.5:2379,http://10.0.0.6:2379`);
@@ -42,8 +54,10 @@ const WILDCARDS = new Set(['0.0.0.0', '::', '[::]', '0:0:0:0:0:0:0:0', '::0', ''
  * - `QUIESCE_ADVERTISE_HOST` — the address clients should use, when it is not `host`.
  *
  * With both `ETCD_ENDPOINTS` and `CONSUL_HTTP_ADDR` set, the instance registers in both. Throws
- * {@link RegistryEnvError} naming the variable when a value is unusable (secrets are not echoed),
- * and {@link RegistryOptionError} for a bad `options` field.
+ * {@link RegistryEnvError} naming the variable when a value is unusable (secrets are not echoed:
+ * passwords and tokens are hidden, URL credentials redacted), and {@link RegistryOptionError} for a
+ * bad `options` field. On Deno, a variable of `process.env` without env permission (`--allow-env`)
+ * is treated as unset, and one line on `log` names the skipped variables and the flag that reads them.
  *
  * @example
  * ```ts
@@ -64,8 +78,16 @@ export function registryFromEnv(
   check.object('env', env);
   check.object('options', options);
   assertName('service', options.service, true);
+  const skipped = REGISTRY_VARIABLES.filter((name) => !envReadPermitted(name, env));
+  const raw = (name: string): string | undefined => (skipped.includes(name) ? undefined : env[name]);
+  if (skipped.length > 0 && options.log !== false) {
+    (options.log ?? console.log)(
+      `quiesce-registry: no env access to ${skipped.join(', ')} (Deno), so they count as unset; ` +
+        `to register from them, run with --allow-env=${REGISTRY_VARIABLES.join(',')}`,
+    );
+  }
   const read = (name: string): string | undefined => {
-    const value = env[name];
+    const value = raw(name);
     return value === undefined || value.trim() === '' ? undefined : value.trim();
   };
   const etcdEndpoints = read('ETCD_ENDPOINTS');
@@ -97,7 +119,7 @@ export function registryFromEnv(
       throw new RegistryEnvError('ETCD_ENDPOINTS', etcdEndpoints, 'comma-separated http(s) URLs such as "http://127.0.0.1:2379", without empty items');
     }
     const username = read('ETCD_USERNAME');
-    const password = env['ETCD_PASSWORD'];
+    const password = raw('ETCD_PASSWORD');
     if (username === undefined && password !== undefined && password !== '') {
       throw new RegistryEnvError('ETCD_USERNAME', undefined, 'a user name, since ETCD_PASSWORD is set');
     }
@@ -105,7 +127,7 @@ export function registryFromEnv(
       throw new RegistryEnvError('ETCD_PASSWORD', undefined, `the password of ETCD_USERNAME ${JSON.stringify(username)}`);
     }
     registries.push(
-      fromOptions(env, () =>
+      fromOptions(raw, () =>
         createEtcdRegistry({ ...common, endpoints, ...(username === undefined ? {} : { auth: { username, password: password! } }) }),
       ),
     );
@@ -113,7 +135,7 @@ export function registryFromEnv(
   if (consulAddress !== undefined) {
     const address = consulUrl(consulAddress, read('CONSUL_HTTP_SSL'));
     const token = read('CONSUL_HTTP_TOKEN');
-    registries.push(fromOptions(env, () => createConsulRegistry({ ...common, address, ...(token === undefined ? {} : { token }) })));
+    registries.push(fromOptions(raw, () => createConsulRegistry({ ...common, address, ...(token === undefined ? {} : { token }) })));
   }
   return registries.length === 1 ? registries[0] : combineRegistries(registries);
 }
@@ -158,7 +180,7 @@ const VARIABLES: readonly [RegExp, string, boolean][] = [
   [/^instance\.host$/, 'QUIESCE_ADVERTISE_HOST', false],
 ];
 
-function fromOptions(env: Readonly<Record<string, string | undefined>>, build: () => ServiceRegistry): ServiceRegistry {
+function fromOptions(raw: (name: string) => string | undefined, build: () => ServiceRegistry): ServiceRegistry {
   try {
     return build();
   } catch (error) {
@@ -166,7 +188,7 @@ function fromOptions(env: Readonly<Record<string, string | undefined>>, build: (
     const match = VARIABLES.find(([pattern]) => pattern.test(error.option));
     if (!match) throw error;
     const [, variable, secret] = match;
-    const value = env[variable];
+    const value = raw(variable);
     // Unset: the value came from the options (host from HOST, a default), not from this variable.
     if (value === undefined) throw error;
     throw new RegistryEnvError(variable, secret ? '(hidden)' : value, error.expected, { cause: error });

@@ -22,7 +22,7 @@ describe('every public option is validated, naming the option and the value', ()
       [{ endpoints: [] }, 'endpoints', 'Invalid endpoints: []. Expected a URL or a non-empty array of URLs such as "http://127.0.0.1:2379".'],
       [{ endpoints: 42 }, 'endpoints', 'Invalid endpoints: 42.'],
       [{ endpoints: ['127.0.0.1:2379'] }, 'endpoints[0]', 'Invalid endpoints[0]: "127.0.0.1:2379". Expected an http:// or https:// URL'],
-      [{ endpoints: [endpoints, 'http://u:p@h:2379'] }, 'endpoints[1]', 'Invalid endpoints[1]: "http://u:p@h:2379".'],
+      [{ endpoints: [endpoints, 'http://u:p@h:2379'] }, 'endpoints[1]', 'Invalid endpoints[1]: "http://***@h:2379".'],
       [{ endpoints: 'http://h:2379/?x=1' }, 'endpoints[0]', 'Invalid endpoints[0]'],
       [{ endpoints, ttlSeconds: 0 }, 'ttlSeconds', 'Invalid ttlSeconds: 0. Expected a whole number of seconds from 1 to 9000000000.'],
       [{ endpoints, ttlSeconds: 2.5 }, 'ttlSeconds', 'Invalid ttlSeconds: 2.5.'],

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync, readlinkSync } from 'node:fs';
+import { runtimePermits } from '@quiesce/core';
 import { parseProcNetTcp } from './proc-net.ts';
 
 /** One socket inherited by the systemd protocol. */
@@ -34,9 +35,18 @@ export const LISTEN_VARIABLES: readonly string[] = [
 
 const cache = new WeakMap<object, ListenEnv>();
 
+/**
+ * Whether /proc may be read to check inherited fds: it exists, and the runtime permits reading it
+ * (Deno without `--allow-read=/proc` does not; the fds are then left for `listen()` to judge, as
+ * where there is no /proc).
+ */
+function procReadable(): boolean {
+  return runtimePermits({ name: 'read', path: '/proc' }) && existsSync('/proc/self/fd');
+}
+
 /** What `/proc/self/fd/<fd>` points to (`socket:[…]`, `pipe:[…]`); `null` if it is not open; `undefined` without /proc. */
 function fdTarget(fd: number): string | null | undefined {
-  if (!existsSync('/proc/self/fd')) return undefined;
+  if (!procReadable()) return undefined;
   try {
     return readlinkSync(`/proc/self/fd/${fd}`);
   } catch {
@@ -91,18 +101,34 @@ function empty(): ListenEnv {
  * QUIESCE_SUPERVISOR_PID from `env`, removes them all, and trusts them only when LISTEN_PID is `pid`
  * and every fd is an open socket. Anything else is ignored with one warning line. The result is
  * remembered per `env` object, so later calls (after the variables are gone) get the same answer.
+ * A variable `permitted` refuses (Deno without `--allow-env` for it) is neither read nor removed,
+ * as if unset, and one line says which were skipped and which flag reads them.
  */
-export function readListenEnv(env: Record<string, string | undefined>, pid: number, warn: (line: string) => void): ListenEnv {
+export function readListenEnv(
+  env: Record<string, string | undefined>,
+  pid: number,
+  warn: (line: string) => void,
+  permitted: (name: string) => boolean = () => true,
+): ListenEnv {
   const known = cache.get(env);
   if (known) return known;
+  const readable = LISTEN_VARIABLES.filter((name) => permitted(name));
+  if (readable.length < LISTEN_VARIABLES.length) {
+    const skipped = LISTEN_VARIABLES.filter((name) => !readable.includes(name));
+    warn(
+      `quiesce: no env access to ${skipped.join(', ')} (Deno), so inherited sockets (quiesce run, systemd) ` +
+        `and readiness reporting are off; to use them, run with --allow-env=${LISTEN_VARIABLES.join(',')}`,
+    );
+  }
+  const get = (name: string): string | undefined => (readable.includes(name) ? env[name] : undefined);
   const raw = {
-    fds: env['LISTEN_FDS'],
-    pid: env['LISTEN_PID'],
-    names: env['LISTEN_FDNAMES'],
-    ready: env['QUIESCE_READY_FD'],
-    supervisor: env['QUIESCE_SUPERVISOR_PID'],
+    fds: get('LISTEN_FDS'),
+    pid: get('LISTEN_PID'),
+    names: get('LISTEN_FDNAMES'),
+    ready: get('QUIESCE_READY_FD'),
+    supervisor: get('QUIESCE_SUPERVISOR_PID'),
   };
-  for (const name of LISTEN_VARIABLES) if (name in env) delete env[name];
+  for (const name of readable) if (name in env) delete env[name];
   const result = parse(raw, pid, warn);
   cache.set(env, result);
   return result;

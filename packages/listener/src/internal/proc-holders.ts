@@ -1,5 +1,6 @@
 import { readFile, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { redactSecrets } from '@quiesce/core';
 
 /** A process that has a socket open. */
 export interface ProcHolder {
@@ -13,7 +14,8 @@ const MAX_COMMAND = 300;
 export async function commandLine(procRoot: string, pid: number): Promise<string> {
   try {
     const raw = await readFile(join(procRoot, String(pid), 'cmdline'), 'utf8');
-    const command = raw.split('\0').filter(Boolean).join(' ');
+    // Another process's arguments end up in error messages and logs: no credentials in them.
+    const command = redactSecrets(raw.split('\0').filter(Boolean).join(' '));
     if (command) return command.length > MAX_COMMAND ? `${command.slice(0, MAX_COMMAND - 1)}…` : command;
   } catch {
     // The process may have exited; fall through to its name.
