@@ -1,10 +1,11 @@
 import process from 'node:process';
+import { type Clock, type TimerHandle, systemClock } from '@quiesce/hooks';
 import { ListenerOptionError } from './errors.ts';
 import { checkListenAddress } from './internal/listen-address.ts';
 import { listenEnvFrom } from './internal/env-options.ts';
+import { type ChildExit, type Generation, describeExit, exitCodeOf, handOver, startGeneration } from './internal/generation.ts';
 import { type HeldSocket, describeInheritedSocket, holdSockets } from './internal/socket-holder.ts';
-import { type ChildExit, type SocketChild, describeExit, exitCodeOf, spawnWithSockets } from './internal/spawn-with-sockets.ts';
-import { checkBoolean, checkDuration, checkEnv, checkLog, checkString } from './internal/validate.ts';
+import { checkBoolean, checkClock, checkDuration, checkEnv, checkLog, checkString } from './internal/validate.ts';
 
 /** An address for the supervisor to bind: `{ host, port, name? }`. */
 export interface ListenAddress {
@@ -57,6 +58,8 @@ export interface SupervisorOptions {
   signals?: boolean;
   /** Where the supervisor's one-line reports go. Default `console.error`; `false` for silence. */
   log?: ((line: string) => void) | false;
+  /** Times readiness waits, settles, SIGKILLs and restart delays. Default `systemClock`. */
+  clock?: Clock;
 }
 
 /** A socket the supervisor holds. */
@@ -106,12 +109,10 @@ export interface Supervisor {
   readonly exited: Promise<number>;
 }
 
-interface Generation {
+/** A generation with its number. */
+interface Numbered {
   readonly id: number;
-  readonly proc: SocketChild;
-  state: 'starting' | 'serving' | 'stopping' | 'exited';
-  readyAt: number | undefined;
-  killTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly proc: Generation;
 }
 
 /** A generation that served at least this long before exiting resets the restart backoff. */
@@ -163,14 +164,15 @@ export async function runSupervisor(options: SupervisorOptions): Promise<Supervi
     log(`listening on ${socket.url} (fd ${socket.fd}, name ${socket.name}${i < inherited.length ? ', inherited' : ''})`);
   });
 
-  const generations: Generation[] = [];
+  const { clock } = config;
+  const generations: Numbered[] = [];
   let nextId = 1;
-  let current: Generation | undefined;
-  let starting: Generation | undefined;
+  let current: Numbered | undefined;
+  let starting: Numbered | undefined;
   let lastExit: ChildExit | undefined;
   let stopping = false;
   let failures = 0;
-  let restartTimer: ReturnType<typeof setTimeout> | undefined;
+  let restartTimer: TimerHandle | undefined;
   let rollQueued = false;
   let queuedRoll: Promise<RollResult> | undefined;
   let rolling: Promise<RollResult> | undefined;
@@ -180,33 +182,15 @@ export async function runSupervisor(options: SupervisorOptions): Promise<Supervi
   });
   const signalHandlers: [NodeJS.Signals, () => void][] = [];
 
-  const label = (g: Generation): string => `generation ${g.id} (pid ${g.proc.pid})`;
+  const label = (g: Numbered): string => `generation ${g.id} (pid ${g.proc.pid})`;
 
-  const send = (g: Generation, signal: NodeJS.Signals): void => {
-    if (g.state === 'exited') return;
-    try {
-      g.proc.child.kill(signal);
-    } catch {
-      // already gone
-    }
-  };
-
-  /** SIGTERM now, SIGKILL after stopTimeoutMs. */
-  const retire = (g: Generation, signal: NodeJS.Signals = 'SIGTERM'): void => {
-    if (g.state === 'exited') return;
-    g.state = 'stopping';
-    send(g, signal);
-    if (g.killTimer === undefined) {
-      g.killTimer = setTimeout(() => {
-        if (g.state === 'exited') return;
-        log(`${label(g)} still runs ${config.stopTimeoutMs} ms after ${signal}: SIGKILL`);
-        send(g, 'SIGKILL');
-      }, config.stopTimeoutMs);
-    }
+  /** `signal` now (SIGTERM by default), SIGKILL after stopTimeoutMs. */
+  const retire = (g: Numbered, signal: NodeJS.Signals = 'SIGTERM'): void => {
+    g.proc.retire(config.stopTimeoutMs, signal, () => log(`${label(g)} still runs ${config.stopTimeoutMs} ms after ${signal}: SIGKILL`));
   };
 
   const finishIfDone = (): void => {
-    if (!stopping || generations.some((g) => g.state !== 'exited')) return;
+    if (!stopping || generations.some((g) => g.proc.state !== 'exited')) return;
     for (const [signal, handler] of signalHandlers.splice(0)) process.off(signal, handler);
     const code = lastExit ? exitCodeOf(lastExit) : 0;
     void hold.release().then(() => {
@@ -215,12 +199,18 @@ export async function runSupervisor(options: SupervisorOptions): Promise<Supervi
     });
   };
 
+  const cancelRestart = (): void => {
+    if (restartTimer === undefined) return;
+    clock.clearTimeout(restartTimer);
+    restartTimer = undefined;
+  };
+
   const scheduleRestart = (why: string): void => {
     if (stopping || restartTimer !== undefined || current || starting) return;
     failures++;
     const delay = Math.min(config.maxRestartDelayMs, config.restartDelayMs * 2 ** (failures - 1));
     log(`${why}; restarting in ${delay} ms`);
-    restartTimer = setTimeout(() => {
+    restartTimer = clock.setTimeout(() => {
       restartTimer = undefined;
       if (rolling || stopping) return;
       rolling = start('restart').finally(() => {
@@ -229,15 +219,13 @@ export async function runSupervisor(options: SupervisorOptions): Promise<Supervi
     }, delay);
   };
 
-  const onExit = (g: Generation, exit: ChildExit): void => {
-    const was = g.state;
-    g.state = 'exited';
-    if (g.killTimer !== undefined) clearTimeout(g.killTimer);
+  const onExit = (g: Numbered, exit: ChildExit): void => {
+    const was = g.proc.exitedWhile;
     generations.splice(generations.indexOf(g), 1);
     if (current === g) {
       current = undefined;
       lastExit = exit;
-      if (g.readyAt !== undefined && Date.now() - g.readyAt >= STABLE_MS) failures = 0;
+      if (g.proc.readyAt !== undefined && clock.now() - g.proc.readyAt >= STABLE_MS) failures = 0;
       if (was === 'serving' && !stopping) scheduleRestart(`${label(g)} exited on its own with ${describeExit(exit)}`);
       else log(`${label(g)} exited with ${describeExit(exit)}`);
     } else if (was !== 'starting') {
@@ -246,11 +234,11 @@ export async function runSupervisor(options: SupervisorOptions): Promise<Supervi
     finishIfDone();
   };
 
-  /** Starts a generation and waits until it is ready or has failed; promotes it when ready. */
+  /** Starts a generation and hands over to it once it is ready (see handOver), or says why not. */
   const start = async (kind: 'initial' | 'roll' | 'restart'): Promise<RollResult> => {
-    const g: Generation = {
+    const g: Numbered = {
       id: nextId++,
-      proc: spawnWithSockets({
+      proc: startGeneration({
         command: config.command,
         fds: held.map((s) => s.fd),
         names: held.map((s) => s.name),
@@ -258,35 +246,34 @@ export async function runSupervisor(options: SupervisorOptions): Promise<Supervi
         extraEnv: { QUIESCE_SUPERVISOR_PID: String(process.pid) },
         cwd: config.cwd,
         detached: true,
+        clock,
       }),
-      state: 'starting',
-      readyAt: undefined,
-      killTimer: undefined,
     };
     generations.push(g);
     starting = g;
     void g.proc.exited.then((exit) => onExit(g, exit));
-    const startedAt = Date.now();
     log(`${label(g)} started: ${config.command.join(' ')}`);
-    const result = await g.proc.waitReady(config.readyTimeoutMs);
+    const old = current;
+    const handed = await handOver({
+      next: g.proc,
+      readyTimeoutMs: config.readyTimeoutMs,
+      settleMs: old ? config.settleMs : 0,
+      stopTimeoutMs: config.stopTimeoutMs,
+      clock,
+      stillWanted: () => !stopping && g.proc.state === 'serving',
+      onReady: () => {
+        if (starting === g) starting = undefined;
+        current = g;
+        log(`${label(g)} ready in ${Math.round(clock.now() - g.proc.startedAt)} ms${old ? `; stopping ${label(old)}` : ''}`);
+      },
+      // A stop meanwhile has already signalled the old one; a second SIGTERM would mean "hurry".
+      retireOld: () => {
+        if (old && old.proc.state === 'serving') retire(old);
+      },
+    });
     if (starting === g) starting = undefined;
-    if (result.ready && g.state === 'starting' && !stopping) {
-      g.state = 'serving';
-      g.readyAt = Date.now();
-      const old = current;
-      current = g;
-      log(`${label(g)} ready in ${g.readyAt - startedAt} ms${old ? `; stopping ${label(old)}` : ''}`);
-      if (old) {
-        // Both generations serve for settleMs more: the new one's start may have held the CPU, and an
-        // old one that drains before catching up would take busy keep-alive connections for idle.
-        if (config.settleMs > 0) await new Promise((resolve) => setTimeout(resolve, config.settleMs));
-        // A stop meanwhile has already signalled it; a second SIGTERM would mean "hurry".
-        if (old.state === 'serving') retire(old);
-      }
-      return { outcome: 'rolled', generation: g.id, pid: g.proc.pid, reason: undefined };
-    }
-    const reason = result.ready ? 'the supervisor is stopping' : result.reason;
-    if (g.state === 'starting') retire(g);
+    if (handed.outcome === 'ready') return { outcome: 'rolled', generation: g.id, pid: g.proc.pid, reason: undefined };
+    const reason = handed.reason === 'no longer wanted' ? 'the supervisor is stopping' : handed.reason;
     if (stopping) return { outcome: 'skipped', generation: g.id, pid: g.proc.pid, reason };
     if (current) {
       log(`${label(g)} failed: ${reason}; rolled back, ${label(current)} keeps serving`);
@@ -319,10 +306,7 @@ export async function runSupervisor(options: SupervisorOptions): Promise<Supervi
       }
       return queuedRoll!;
     }
-    if (restartTimer !== undefined) {
-      clearTimeout(restartTimer);
-      restartTimer = undefined;
-    }
+    cancelRestart();
     rolling = start(current ? 'roll' : 'restart').finally(() => {
       rolling = undefined;
     });
@@ -330,15 +314,12 @@ export async function runSupervisor(options: SupervisorOptions): Promise<Supervi
   };
 
   const stop = (signal: 'SIGTERM' | 'SIGINT' | 'SIGQUIT' = 'SIGTERM'): Promise<number> => {
-    if (restartTimer !== undefined) {
-      clearTimeout(restartTimer);
-      restartTimer = undefined;
-    }
+    cancelRestart();
     const again = stopping;
     stopping = true;
     log(`${signal}: ${again ? 'passing it on again' : 'stopping'} (${generations.map(label).join(', ') || 'no generation running'})`);
     for (const g of generations) {
-      if (again) send(g, signal);
+      if (again) g.proc.signal(signal);
       else retire(g, signal);
     }
     finishIfDone();
@@ -361,7 +342,7 @@ export async function runSupervisor(options: SupervisorOptions): Promise<Supervi
     rolling = undefined;
   });
 
-  const info = (g: Generation): GenerationInfo => ({ generation: g.id, pid: g.proc.pid, state: g.state === 'exited' ? 'stopping' : g.state });
+  const info = (g: Numbered): GenerationInfo => ({ generation: g.id, pid: g.proc.pid, state: g.proc.state === 'exited' ? 'stopping' : g.proc.state });
   return {
     sockets,
     get current() {
@@ -390,6 +371,7 @@ interface Config {
   inherit: boolean;
   signals: boolean;
   log: (line: string) => void;
+  clock: Clock;
 }
 
 function validate(options: SupervisorOptions): Config {
@@ -408,6 +390,7 @@ function validate(options: SupervisorOptions): Config {
     inherit = true,
     signals = true,
     log = (line: string) => console.error(line),
+    clock = systemClock,
   } = options;
   if (!Array.isArray(listen)) {
     throw new ListenerOptionError('listen', listen, 'an array of "HOST:PORT" strings or { host, port, name? } objects');
@@ -441,6 +424,7 @@ function validate(options: SupervisorOptions): Config {
   checkBoolean('inherit', inherit);
   checkBoolean('signals', signals);
   checkLog('log', log);
+  checkClock('clock', clock);
   const prefixed = log === false ? () => {} : (line: string) => log(`quiesce run: ${line}`);
   return {
     listen: addresses,
@@ -456,5 +440,6 @@ function validate(options: SupervisorOptions): Config {
     inherit,
     signals,
     log: prefixed,
+    clock,
   };
 }

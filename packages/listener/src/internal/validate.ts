@@ -1,3 +1,4 @@
+import type { Clock } from '@quiesce/hooks';
 import { ListenerOptionError } from '../errors.ts';
 
 /** Throws unless `value` is a whole port number from `min` (0 = any free port) to 65535. */
@@ -42,5 +43,13 @@ export function checkEnv(option: string, value: unknown): asserts value is Recor
 export function checkPid(option: string, value: unknown): asserts value is number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
     throw new ListenerOptionError(option, value, 'a process id (a whole number ≥ 1)');
+  }
+}
+
+/** Throws unless `value` is a {@link Clock}: `now()`, `setTimeout()` and `clearTimeout()`. */
+export function checkClock(option: string, value: unknown): asserts value is Clock {
+  const clock = value as Partial<Clock> | null;
+  if (clock === null || typeof clock !== 'object' || typeof clock.now !== 'function' || typeof clock.setTimeout !== 'function' || typeof clock.clearTimeout !== 'function') {
+    throw new ListenerOptionError(option, value, 'a Clock (now, setTimeout, clearTimeout), e.g. systemClock or a ManualClock');
   }
 }
