@@ -14,6 +14,7 @@ describe('@quiesce/listener public API', () => {
         "SupervisorError",
         "acquire",
         "asAddressInUseError",
+        "createServiceNotifier",
         "diagnosePort",
         "formatPortDiagnosis",
         "hotRestart",

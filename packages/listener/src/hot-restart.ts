@@ -5,6 +5,7 @@ import { HotRestartError, ListenerOptionError } from './errors.ts';
 import { listenEnvFrom } from './internal/env-options.ts';
 import { handOver, startGeneration } from './internal/generation.ts';
 import { checkClock, checkDuration, checkEnv, checkLog, checkString } from './internal/validate.ts';
+import { createServiceNotifier } from './service-notifier.ts';
 
 /** Options for {@link hotRestart}. */
 export interface HotRestartOptions {
@@ -64,7 +65,8 @@ const inFlight = new WeakMap<object, Promise<HotRestartResult>>();
  * the process itself, so the caller (the lifecycle's signal policy) exits once, with that code. If the
  * new process exits or is not ready within `readyTimeoutMs`, it is stopped and this process keeps
  * serving: the result says why (rollback). Meanwhile both accept from the same socket, so nothing is
- * refused. A second call while one runs gets the same promise.
+ * refused. A second call while one runs gets the same promise. Under systemd (NOTIFY_SOCKET), the new
+ * process is made the service's main process (`MAINPID=`, and WATCHDOG_PID names it) once it is ready.
  * Under `quiesce run`, it asks the supervisor to roll instead. Rejects with {@link HotRestartError}
  * where the runtime hides the socket's fd (Bun, Deno: use `quiesce run`) or a server is not
  * listening, and with {@link ListenerOptionError} on bad options.
@@ -137,6 +139,11 @@ async function restart(config: ReturnType<typeof validate>): Promise<HotRestartR
       // The new process lives on after this one exits.
       next.unref();
       log(`hot restart: pid ${next.pid} is ready after ${Math.round(clock.now() - next.startedAt)} ms; pid ${process.pid} stops accepting and drains`);
+      // Under systemd (NOTIFY_SOCKET) the new process becomes the service's main process before this
+      // one exits, and this one's shutdown from here on is not the service's (no STOPPING=1).
+      const notifier = createServiceNotifier({ watchdog: false, clock, log });
+      notifier.handOver(next.pid, `Hot restart: pid ${next.pid} serves; pid ${process.pid} drains`);
+      void notifier.stopped();
     },
     retireOld: async () => {
       try {

@@ -44,6 +44,12 @@ export {
   formatPortDiagnosis,
 } from './port-diagnosis.ts';
 export { type ReportReadyOptions, reportReady } from './readiness.ts';
+export {
+  type ServiceNotifier,
+  type ServiceNotifierOptions,
+  type ServiceNotifierTargets,
+  createServiceNotifier,
+} from './service-notifier.ts';
 export type { TcpState } from './tcp-state.ts';
 export { CLI_USAGE, type CliIo, runCli } from './cli.ts';
 export {

@@ -72,8 +72,10 @@ export interface Generation {
 /**
  * `sh` sets LISTEN_PID to its own pid and execs the command, so LISTEN_PID is the pid of the
  * program that reads it, as sd_listen_fds(3) requires; the sockets are fds 3+ and survive the exec.
+ * A WATCHDOG_PID passed on names the new process likewise: it is the one that will ping (a hot
+ * restart hands the service over to it with MAINPID=).
  */
-const LISTEN_PID_SCRIPT = 'LISTEN_PID=$$; export LISTEN_PID; exec "$@"';
+const LISTEN_PID_SCRIPT = 'LISTEN_PID=$$; export LISTEN_PID; if [ -n "$WATCHDOG_PID" ]; then WATCHDOG_PID=$$; export WATCHDOG_PID; fi; exec "$@"';
 
 /** The exit code a shell reports for `exit`: the code, or 128 + the signal number. */
 export function exitCodeOf(exit: ChildExit): number {

@@ -1,0 +1,258 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ManualClock } from '@quiesce/hooks';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { ListenerOptionError } from './errors.ts';
+import { createServiceNotifier } from './service-notifier.ts';
+import { type Child, childPids, fixture, get, killAll, startChild, until } from './test-support/processes.ts';
+
+afterEach(() => killAll());
+afterAll(() => killAll());
+
+/** One datagram as the receiver saw it: the sender's pid (SCM_CREDENTIALS), its lines, CLOCK_MONOTONIC µs at receipt. */
+interface Datagram {
+  readonly pid: number;
+  readonly lines: string[];
+  readonly received: number;
+}
+
+/** A real AF_UNIX datagram socket standing in for NOTIFY_SOCKET (python3 binds it: Node cannot). */
+interface NotifyReceiver {
+  readonly path: string;
+  readonly child: Child;
+  /** Every datagram so far, without systemd-notify's BARRIER=1 round trips. */
+  messages(): Datagram[];
+  /** Waits until `count` messages arrived. */
+  waitFor(count: number, what?: string): Promise<Datagram[]>;
+}
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+async function notifyReceiver(): Promise<NotifyReceiver> {
+  const dir = mkdtempSync(join(tmpdir(), 'quiesce-notify-'));
+  dirs.push(dir);
+  const path = join(dir, 'notify.sock');
+  const child = startChild(['python3', fixture('notify-socket.py'), path]);
+  await child.waitForLine(/^bound$/);
+  const messages = (): Datagram[] =>
+    child.stdout
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Datagram)
+      .filter((m) => !(m.lines.length === 1 && m.lines[0] === 'BARRIER=1'));
+  return {
+    path,
+    child,
+    messages,
+    async waitFor(count, what = `${count} message(s)`) {
+      await until(() => messages().length >= count, 20_000, what);
+      return messages();
+    },
+  };
+}
+
+const hasPython = spawnSync('python3', ['-c', 'import socket; socket.AF_UNIX'], { stdio: 'ignore' }).status === 0;
+const hasSystemdNotify = spawnSync('systemd-notify', ['--version'], { stdio: 'ignore' }).status === 0;
+const root = process.getuid?.() === 0;
+const repo = fileURLToPath(new URL('../../../', import.meta.url));
+const binaries = { bun: join(repo, 'node_modules/.bin/bun'), deno: join(repo, 'node_modules/.bin/deno') };
+const sdNotify = hasPython && hasSystemdNotify ? describe : describe.skip;
+
+/** The command that runs the notify-client fixture on a runtime; Deno with or without its datagram socket. */
+function clientCommand(runtime: string): string[] {
+  const script = fixture('notify-client.mjs');
+  if (runtime === 'node') return [process.execPath, script];
+  if (runtime === 'bun') return [binaries.bun, script];
+  const unstable = runtime === 'deno --unstable-net' ? ['--unstable-net'] : [];
+  return [binaries.deno, 'run', '-A', '--quiet', ...unstable, script];
+}
+
+const runtimes = [
+  { runtime: 'node', transport: 'systemd-notify' },
+  { runtime: 'bun', transport: 'systemd-notify' },
+  { runtime: 'deno', transport: 'systemd-notify' },
+  { runtime: 'deno --unstable-net', transport: 'datagram' },
+] as const;
+
+sdNotify('sd_notify on a real AF_UNIX datagram socket (python3 receiver, systemd-notify installed)', () => {
+  describe.each(runtimes)('$runtime', ({ runtime, transport }) => {
+    const binary = runtime === 'node' ? process.execPath : runtime === 'bun' ? binaries.bun : binaries.deno;
+    // Skipped only where the monorepo's runtime binary is missing; the name then says so.
+    const run = existsSync(binary) ? it : (name: string, test: () => Promise<void>) => it.skip(`${name} (skipped: no ${binary})`, test);
+
+    run(`sends READY=1, RELOADING=1 with MONOTONIC_USEC, STOPPING=1 with EXTEND_TIMEOUT_USEC, the phases' STATUS, in order, through ${transport}`, async () => {
+      const receiver = await notifyReceiver();
+      const before = process.hrtime.bigint() / 1_000n;
+      const client = startChild(clientCommand(runtime), { env: { NOTIFY_SOCKET: receiver.path, SCRIPT: 'sequence', NO_COLOR: '1', DENO_NO_UPDATE_CHECK: '1' } });
+      const started = JSON.parse((await client.waitForLine(/^started /)).slice('started '.length));
+      expect(started.targets).toEqual({ systemd: transport, pm2: false });
+      await client.waitForLine(/^done$/);
+      expect((await client.exited).code).toBe(0);
+      const messages = await receiver.waitFor(6);
+      expect(messages.map((m) => m.lines.filter((line) => !line.startsWith('MONOTONIC_USEC=')))).toEqual([
+        ['READY=1', 'STATUS=Serving on test'],
+        ['RELOADING=1', 'STATUS=Reloading'],
+        ['READY=1', 'STATUS=Serving'],
+        ['STOPPING=1', 'STATUS=Shutting down (SIGTERM)', 'EXTEND_TIMEOUT_USEC=11000000'],
+        ['STATUS=Shutting down: drain (8000 ms left)', 'EXTEND_TIMEOUT_USEC=9000000'],
+        ['STATUS=Stopped: clean'],
+      ]);
+      // systemd takes a RELOADING=1 stamped before its reload request for a stale one: never below CLOCK_MONOTONIC.
+      const stamp = BigInt(messages[1]!.lines.find((line) => line.startsWith('MONOTONIC_USEC='))!.slice('MONOTONIC_USEC='.length));
+      expect(stamp).toBeGreaterThanOrEqual(before);
+      if (runtime === 'node') expect(stamp).toBeLessThanOrEqual(BigInt(messages[1]!.received));
+      // The sender systemd sees: this process itself (a datagram socket; systemd-notify as root names
+      // its parent), so NotifyAccess=main accepts it. Unprivileged, systemd-notify sends as itself.
+      if (transport === 'datagram' || root) expect(new Set(messages.map((m) => m.pid))).toEqual(new Set([client.pid]));
+    });
+
+    run('pings WATCHDOG=1 while WATCHDOG_USEC is set and WATCHDOG_PID is this process, until stopped', async () => {
+      const receiver = await notifyReceiver();
+      const client = startChild(clientCommand(runtime), {
+        env: { NOTIFY_SOCKET: receiver.path, SCRIPT: 'watchdog', WATCHDOG_USEC: '200000', NO_COLOR: '1', DENO_NO_UPDATE_CHECK: '1' },
+      });
+      const started = JSON.parse((await client.waitForLine(/^started /)).slice('started '.length));
+      expect(started.targets.watchdogMs).toBe(100);
+      await until(() => receiver.messages().filter((m) => m.lines[0] === 'WATCHDOG=1').length >= 2, 20_000, 'two watchdog pings');
+      client.process.kill('SIGTERM');
+      await client.waitForLine(/^done$/);
+      // The last message is sent before `done`, but the receiver may print it a moment later.
+      await until(() => receiver.messages().at(-1)?.lines[0] === 'STATUS=Stopped', 20_000, 'the last status');
+      expect(receiver.messages()[0]!.lines).toEqual(['READY=1', 'STATUS=Serving']);
+    });
+  });
+
+  it('after handOver(pid) sends MAINPID= and nothing more: the old process shutting down is not the service stopping', async () => {
+    const receiver = await notifyReceiver();
+    const client = startChild(clientCommand('node'), { env: { NOTIFY_SOCKET: receiver.path, SCRIPT: 'handover', HANDOVER_PID: String(process.pid) } });
+    await client.waitForLine(/^done$/);
+    const messages = await receiver.waitFor(2);
+    expect(messages.map((m) => m.lines)).toEqual([
+      ['READY=1', 'STATUS=Serving'],
+      [`MAINPID=${process.pid}`, `STATUS=Handed over to pid ${process.pid}`],
+    ]);
+  });
+
+  it('times the watchdog on the injected clock: WATCHDOG_USEC / 2, and not at all for another WATCHDOG_PID', async () => {
+    const receiver = await notifyReceiver();
+    const clock = new ManualClock();
+    const notifier = createServiceNotifier({ env: { ...process.env, NOTIFY_SOCKET: receiver.path, WATCHDOG_USEC: '30000000' }, clock });
+    expect(notifier.targets.watchdogMs).toBe(15_000);
+    await clock.advance(14_999);
+    await notifier.flush();
+    expect(receiver.messages()).toEqual([]);
+    await clock.advance(1);
+    await notifier.flush();
+    await receiver.waitFor(1);
+    await clock.advance(15_000);
+    await notifier.flush();
+    expect((await receiver.waitFor(2)).map((m) => m.lines)).toEqual([['WATCHDOG=1'], ['WATCHDOG=1']]);
+    await notifier.stopped();
+    expect(clock.pendingTimers).toBe(0);
+
+    const other = createServiceNotifier({ env: { ...process.env, NOTIFY_SOCKET: receiver.path, WATCHDOG_USEC: '30000000', WATCHDOG_PID: '1' }, clock });
+    expect(other.targets.watchdogMs).toBe(undefined);
+    expect(clock.pendingTimers).toBe(0);
+    await other.stopped();
+  });
+
+  it('keeps the order of messages sent faster than systemd-notify runs', async () => {
+    const receiver = await notifyReceiver();
+    const notifier = createServiceNotifier({ env: { ...process.env, NOTIFY_SOCKET: receiver.path } });
+    for (let i = 0; i < 8; i++) notifier.status(`step ${i}`);
+    await notifier.stopped();
+    expect((await receiver.waitFor(8)).map((m) => m.lines[0])).toEqual([0, 1, 2, 3, 4, 5, 6, 7].map((i) => `STATUS=step ${i}`));
+  });
+});
+
+sdNotify('hot restart under systemd (python3 receiver, systemd-notify installed)', () => {
+  it('a hot restart under systemd makes the new process the main one: MAINPID= and WATCHDOG_PID name it', async () => {
+    const receiver = await notifyReceiver();
+    const old = startChild([process.execPath, fixture('generation-server.mjs')], {
+      env: { NOTIFY_SOCKET: receiver.path, WATCHDOG_USEC: '60000000', WATCHDOG_PID: 'set-by-systemd', PORT: '0' },
+    });
+    await old.waitForLine(/^generation pid \d+ listening on /);
+    old.process.kill('SIGUSR2');
+    const line = await old.waitForLine(/^hot restart: pid \d+ is ready/);
+    const next = Number(/pid (\d+) is ready/.exec(line)?.[1]);
+    expect((await old.exited).code).toBe(0);
+    try {
+      const messages = await receiver.waitFor(1);
+      expect(messages.map((m) => m.lines)).toEqual([[`MAINPID=${next}`, `STATUS=Hot restart: pid ${next} serves; pid ${old.pid} drains`]]);
+      const environ = readFileSync(`/proc/${next}/environ`, 'utf8').split('\0');
+      expect(environ).toContain(`WATCHDOG_PID=${next}`);
+      expect(environ).toContain(`NOTIFY_SOCKET=${receiver.path}`);
+    } finally {
+      await killAll([next]);
+    }
+  });
+});
+
+describe('createServiceNotifier without a service manager, or with a broken one', () => {
+  it('sends, spawns and times nothing when NOTIFY_SOCKET is unset', async () => {
+    const clock = new ManualClock();
+    const env: Record<string, string | undefined> = { ...process.env, WATCHDOG_USEC: '1000000' };
+    delete env['NOTIFY_SOCKET'];
+    const notifier = createServiceNotifier({ env, clock });
+    expect(notifier.targets).toEqual({ systemd: undefined, pm2: false, watchdogMs: undefined });
+    notifier.ready();
+    notifier.reloading();
+    notifier.stopping({ timeLeftMs: 1_000 });
+    notifier.phase('drain', 500);
+    notifier.handOver(12345);
+    const spawned = childPids(process.pid).filter((pid) => commandName(pid) === 'systemd-notify');
+    await notifier.stopped('done');
+    expect(spawned).toEqual([]);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it.runIf(hasSystemdNotify)('reports a notify socket that does not work once, and every call still returns', async () => {
+    const lines: string[] = [];
+    const notifier = createServiceNotifier({ env: { ...process.env, NOTIFY_SOCKET: '/nonexistent/quiesce/notify' }, log: (line) => lines.push(line) });
+    notifier.ready();
+    notifier.status('still serving');
+    notifier.stopping({ timeLeftMs: 1_000 });
+    await notifier.stopped('stopped');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(
+      /^quiesce: cannot notify the service manager at NOTIFY_SOCKET=\/nonexistent\/quiesce\/notify: systemd-notify failed: .*No such file or directory.*\(reported once\)\.$/,
+    );
+  });
+
+  it('reports a missing systemd-notify once, naming what to install', async () => {
+    const lines: string[] = [];
+    const notifier = createServiceNotifier({ env: { NOTIFY_SOCKET: '/run/quiesce-test/notify', PATH: '/nonexistent' }, log: (line) => lines.push(line) });
+    notifier.ready();
+    notifier.status('x');
+    await notifier.stopped();
+    expect(lines).toEqual([expect.stringContaining('systemd-notify is not installed or not in PATH (it comes with systemd')]);
+  });
+
+  it.each([
+    [{ env: null }, 'env'],
+    [{ pid: 0 }, 'pid'],
+    [{ clock: {} }, 'clock'],
+    [{ watchdog: 'yes' }, 'watchdog'],
+    [{ log: 'stderr' }, 'log'],
+  ])('refuses %j naming the option', (options, option) => {
+    expect(() => createServiceNotifier(options as never)).toThrow(ListenerOptionError);
+    try {
+      createServiceNotifier(options as never);
+    } catch (error) {
+      expect((error as ListenerOptionError).option).toBe(option);
+    }
+  });
+});
+
+function commandName(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
