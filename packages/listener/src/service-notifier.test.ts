@@ -170,6 +170,51 @@ sdNotify('sd_notify on a real AF_UNIX datagram socket (python3 receiver, systemd
   });
 });
 
+sdNotify('quiesce run as a Type=notify-reload service (python3 receiver, systemd-notify installed)', () => {
+  it('sends READY=1 for generation 1; RELOADING=1 with MONOTONIC_USEC then READY=1 per SIGHUP, a failed roll saying the old one serves; STOPPING=1 on SIGTERM; all from the supervisor', async () => {
+    const receiver = await notifyReceiver();
+    const crashFile = join(dirs[dirs.length - 1]!, 'crash');
+    const sup = startChild(
+      [process.execPath, fixture('run-cli.mjs'), 'run', '--listen', '127.0.0.1:0', '--stop-timeout', '7000', '--', process.execPath, fixture('generation-server.mjs')],
+      { env: { NOTIFY_SOCKET: receiver.path, WATCHDOG_USEC: '60000000', CRASH_FILE: crashFile } },
+    );
+    const port = Number(/:(\d+) \(fd 3/.exec(await sup.waitForLine(/quiesce run: listening on /))?.[1]);
+    const lines = (): string[][] => receiver.messages().map((m) => m.lines.filter((line) => !line.startsWith('MONOTONIC_USEC=')));
+    await receiver.waitFor(1, 'READY=1 of generation 1');
+    const first = (await get(port)).pid;
+    // Generations never see the service manager's variables: the supervisor speaks for them.
+    const environ = readFileSync(`/proc/${first}/environ`, 'utf8').split('\0');
+    expect(environ.filter((v) => /^(NOTIFY_SOCKET|WATCHDOG_USEC|WATCHDOG_PID)=/.test(v))).toEqual([]);
+
+    const beforeReload = process.hrtime.bigint() / 1_000n;
+    sup.process.kill('SIGHUP');
+    await receiver.waitFor(3, 'RELOADING=1 and READY=1 of generation 2');
+    const second = Number(/pid (\d+)/.exec(lines()[2]![1]!)?.[1]);
+    const stamp = BigInt(receiver.messages()[1]!.lines.find((line) => line.startsWith('MONOTONIC_USEC='))!.slice('MONOTONIC_USEC='.length));
+    expect(stamp).toBeGreaterThanOrEqual(beforeReload);
+    expect(stamp).toBeLessThanOrEqual(BigInt(receiver.messages()[1]!.received));
+
+    writeFileSync(crashFile, '');
+    sup.process.kill('SIGHUP');
+    await receiver.waitFor(5, 'the failed roll');
+    sup.process.kill('SIGTERM');
+    expect((await sup.exited).code).toBe(0);
+    await receiver.waitFor(7, 'STOPPING=1 and the last status');
+    expect(lines()).toEqual([
+      ['READY=1', `STATUS=Serving: generation 1 (pid ${first})`],
+      ['RELOADING=1', 'STATUS=Reloading: starting generation 2'],
+      ['READY=1', `STATUS=Serving: generation 2 (pid ${second})`],
+      ['RELOADING=1', 'STATUS=Reloading: starting generation 3'],
+      ['READY=1', expect.stringMatching(new RegExp(`^STATUS=Reload failed: generation 3 \\(pid \\d+\\) exited with code 1 before it was ready; generation 2 \\(pid ${second}\\) keeps serving$`))],
+      ['STOPPING=1', 'STATUS=Stopping (SIGTERM)', 'EXTEND_TIMEOUT_USEC=8000000'],
+      ['STATUS=Stopped: exit code 0'],
+    ]);
+    // MAINPID stays the supervisor: it never sends MAINPID=, and every message is its own.
+    if (root) expect(new Set(receiver.messages().map((m) => m.pid))).toEqual(new Set([sup.pid]));
+  });
+
+});
+
 sdNotify('hot restart under systemd (python3 receiver, systemd-notify installed)', () => {
   it('a hot restart under systemd makes the new process the main one: MAINPID= and WATCHDOG_PID name it', async () => {
     const receiver = await notifyReceiver();

@@ -6,6 +6,7 @@ import { listenEnvFrom } from './internal/env-options.ts';
 import { type ChildExit, type Generation, describeExit, exitCodeOf, handOver, startGeneration } from './internal/generation.ts';
 import { type HeldSocket, describeInheritedSocket, holdSockets } from './internal/socket-holder.ts';
 import { checkBoolean, checkClock, checkDuration, checkEnv, checkLog, checkString } from './internal/validate.ts';
+import { type ServiceNotifier, createServiceNotifier } from './service-notifier.ts';
 
 /** An address for the supervisor to bind: `{ host, port, name? }`. */
 export interface ListenAddress {
@@ -60,6 +61,14 @@ export interface SupervisorOptions {
   log?: ((line: string) => void) | false;
   /** Times readiness waits, settles, SIGKILLs and restart delays. Default `systemClock`. */
   clock?: Clock;
+  /**
+   * Tells the service manager about the generations (systemd `Type=notify-reload`, PM2): READY=1
+   * once one serves, RELOADING=1 and READY=1 around a roll, STOPPING=1 on stop. Default: one for
+   * this process's environment ({@link createServiceNotifier}), which does nothing without
+   * NOTIFY_SOCKET or PM2. Generations never get NOTIFY_SOCKET or WATCHDOG_*: the supervisor is the
+   * service's main process, and speaks for them.
+   */
+  serviceNotifier?: ServiceNotifier;
 }
 
 /** A socket the supervisor holds. */
@@ -115,6 +124,9 @@ interface Numbered {
   readonly proc: Generation;
 }
 
+/** The service manager's variables for the main process: generations must not speak for the service. */
+const SERVICE_MANAGER_VARIABLES: readonly string[] = ['NOTIFY_SOCKET', 'WATCHDOG_USEC', 'WATCHDOG_PID'];
+
 /** A generation that served at least this long before exiting resets the restart backoff. */
 const STABLE_MS = 10_000;
 
@@ -165,6 +177,7 @@ export async function runSupervisor(options: SupervisorOptions): Promise<Supervi
   });
 
   const { clock } = config;
+  const notifier = config.serviceNotifier ?? createServiceNotifier({ clock, log: (line) => log(line.replace(/^quiesce: /, '')) });
   const generations: Numbered[] = [];
   let nextId = 1;
   let current: Numbered | undefined;
@@ -193,7 +206,7 @@ export async function runSupervisor(options: SupervisorOptions): Promise<Supervi
     if (!stopping || generations.some((g) => g.proc.state !== 'exited')) return;
     for (const [signal, handler] of signalHandlers.splice(0)) process.off(signal, handler);
     const code = lastExit ? exitCodeOf(lastExit) : 0;
-    void hold.release().then(() => {
+    void Promise.all([hold.release(), notifier.stopped(`Stopped: exit code ${code}`)]).then(() => {
       log(`exiting with code ${code}`);
       resolveExited(code);
     });
@@ -210,6 +223,7 @@ export async function runSupervisor(options: SupervisorOptions): Promise<Supervi
     failures++;
     const delay = Math.min(config.maxRestartDelayMs, config.restartDelayMs * 2 ** (failures - 1));
     log(`${why}; restarting in ${delay} ms`);
+    notifier.status(`Not serving: ${why}; restarting in ${delay} ms`);
     restartTimer = clock.setTimeout(() => {
       restartTimer = undefined;
       if (rolling || stopping) return;
@@ -244,6 +258,7 @@ export async function runSupervisor(options: SupervisorOptions): Promise<Supervi
         names: held.map((s) => s.name),
         env: config.env,
         extraEnv: { QUIESCE_SUPERVISOR_PID: String(process.pid) },
+        withoutEnv: SERVICE_MANAGER_VARIABLES,
         cwd: config.cwd,
         detached: true,
         clock,
@@ -272,11 +287,17 @@ export async function runSupervisor(options: SupervisorOptions): Promise<Supervi
       },
     });
     if (starting === g) starting = undefined;
-    if (handed.outcome === 'ready') return { outcome: 'rolled', generation: g.id, pid: g.proc.pid, reason: undefined };
+    if (handed.outcome === 'ready') {
+      // READY=1 also ends a reload (Type=notify-reload); once serving, systemd ignores it.
+      if (!stopping) notifier.ready(`Serving: ${label(g)}`);
+      return { outcome: 'rolled', generation: g.id, pid: g.proc.pid, reason: undefined };
+    }
     const reason = handed.reason === 'no longer wanted' ? 'the supervisor is stopping' : handed.reason;
     if (stopping) return { outcome: 'skipped', generation: g.id, pid: g.proc.pid, reason };
     if (current) {
       log(`${label(g)} failed: ${reason}; rolled back, ${label(current)} keeps serving`);
+      // The reload is over and the service serves: READY=1, with a status that says the old code does.
+      notifier.ready(`Reload failed: ${label(g)} ${reason}; ${label(current)} keeps serving`);
       return { outcome: 'rolled-back', generation: g.id, pid: g.proc.pid, reason };
     }
     // Nothing serves: a command that cannot be found never heals, anything else is retried.
@@ -307,6 +328,7 @@ export async function runSupervisor(options: SupervisorOptions): Promise<Supervi
       return queuedRoll!;
     }
     cancelRestart();
+    notifier.reloading(`Reloading: starting generation ${nextId}`);
     rolling = start(current ? 'roll' : 'restart').finally(() => {
       rolling = undefined;
     });
@@ -317,6 +339,7 @@ export async function runSupervisor(options: SupervisorOptions): Promise<Supervi
     cancelRestart();
     const again = stopping;
     stopping = true;
+    if (!again) notifier.stopping({ status: `Stopping (${signal})`, timeLeftMs: config.stopTimeoutMs });
     log(`${signal}: ${again ? 'passing it on again' : 'stopping'} (${generations.map(label).join(', ') || 'no generation running'})`);
     for (const g of generations) {
       if (again) g.proc.signal(signal);
@@ -372,6 +395,7 @@ interface Config {
   signals: boolean;
   log: (line: string) => void;
   clock: Clock;
+  serviceNotifier: ServiceNotifier | undefined;
 }
 
 function validate(options: SupervisorOptions): Config {
@@ -425,6 +449,10 @@ function validate(options: SupervisorOptions): Config {
   checkBoolean('signals', signals);
   checkLog('log', log);
   checkClock('clock', clock);
+  const { serviceNotifier } = options;
+  if (serviceNotifier !== undefined && (serviceNotifier === null || typeof serviceNotifier !== 'object' || typeof serviceNotifier.ready !== 'function')) {
+    throw new ListenerOptionError('serviceNotifier', serviceNotifier, 'a ServiceNotifier from createServiceNotifier()');
+  }
   const prefixed = log === false ? () => {} : (line: string) => log(`quiesce run: ${line}`);
   return {
     listen: addresses,
@@ -441,5 +469,6 @@ function validate(options: SupervisorOptions): Config {
     signals,
     log: prefixed,
     clock,
+    serviceNotifier,
   };
 }
