@@ -10,6 +10,7 @@ describe('@quiesce/listener public API', () => {
         "HotRestartError",
         "InheritedSocketError",
         "ListenerOptionError",
+        "PID_ONE_WARNING",
         "ReusePortUnsupportedError",
         "SupervisorError",
         "acquire",
@@ -22,6 +23,7 @@ describe('@quiesce/listener public API', () => {
         "reportReady",
         "runCli",
         "runSupervisor",
+        "warnIfPidOne",
       ]
     `);
   });

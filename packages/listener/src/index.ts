@@ -43,6 +43,7 @@ export {
   diagnosePort,
   formatPortDiagnosis,
 } from './port-diagnosis.ts';
+export { PID_ONE_WARNING, type PidOneOptions, warnIfPidOne } from './pid-one.ts';
 export { type ReportReadyOptions, reportReady } from './readiness.ts';
 export {
   type ServiceNotifier,

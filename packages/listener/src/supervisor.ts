@@ -6,6 +6,7 @@ import { listenEnvFrom } from './internal/env-options.ts';
 import { type ChildExit, type Generation, describeExit, exitCodeOf, handOver, startGeneration } from './internal/generation.ts';
 import { type HeldSocket, describeInheritedSocket, holdSockets } from './internal/socket-holder.ts';
 import { checkBoolean, checkClock, checkDuration, checkEnv, checkLog, checkString } from './internal/validate.ts';
+import { warnIfPidOne } from './pid-one.ts';
 import { type ServiceNotifier, createServiceNotifier } from './service-notifier.ts';
 
 /** An address for the supervisor to bind: `{ host, port, name? }`. */
@@ -145,7 +146,8 @@ const STABLE_MS = 10_000;
  * - SIGTERM, SIGINT and SIGQUIT are passed to the generations; the supervisor exits with the code of
  *   the serving one. Generations get SIGKILL if they outlive `stopTimeoutMs` after SIGTERM.
  * - Every child is reaped; generations run in their own process group, so a terminal's Ctrl-C
- *   reaches them once, through the supervisor.
+ *   reaches them once, through the supervisor. As PID 1 (a container without an init) it warns
+ *   once that orphaned grandchildren would not be reaped ({@link warnIfPidOne}).
  *
  * Resolves once the sockets are bound and the first generation is started. Rejects with
  * {@link AddressInUseError} (naming the holder) when a port is taken, {@link SupervisorError} when
@@ -160,6 +162,7 @@ const STABLE_MS = 10_000;
 export async function runSupervisor(options: SupervisorOptions): Promise<Supervisor> {
   const config = validate(options);
   const log = config.log;
+  warnIfPidOne({ log: (line) => log(line.replace(/^quiesce: /, '')) });
   // Sockets systemd (or another starter) gave this process are passed on as they are: this process
   // never listens on them itself, so it never accepts from them.
   const inherited = config.inherit ? listenEnvFrom({ warn: (line) => log(line.replace(/^quiesce: /, '')) }).listeners : [];
