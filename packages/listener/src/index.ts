@@ -40,6 +40,7 @@ export {
   type PortDiagnosis,
   type PortHolder,
   type PortSocket,
+  type ProcessState,
   diagnosePort,
   formatPortDiagnosis,
 } from './port-diagnosis.ts';
