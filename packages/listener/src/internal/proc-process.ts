@@ -65,8 +65,8 @@ const why = (error: unknown): string => (error as NodeJS.ErrnoException)?.code ?
 /**
  * Reads what makes a process keep a socket from `<procRoot>/<pid>/{stat,status,fdinfo}` and
  * `<procRoot>/uptime`: its state, parent, whether it is an orphan (its parent is pid 1 or a known
- * subreaper, it is not a session leader, and its session is not its parent's: the process that
- * started it has exited), its age, and whether `fds` lack close-on-exec.
+ * subreaper that did not fork it, told by its process group and session: the process that started
+ * it has exited), its age, and whether `fds` lack close-on-exec.
  */
 export async function readProcProcess(procRoot: string, pid: number, fds: readonly number[], command: (pid: number) => Promise<string>): Promise<ProcProcess> {
   const unreadable: string[] = [];
@@ -91,7 +91,10 @@ export async function readProcProcess(procRoot: string, pid: number, fds: readon
     parentCommand = await command(stat.ppid);
     const parentName = (await read(`${stat.ppid}/comm`))?.trim();
     const adopter = stat.ppid === 1 || (parentName !== undefined && REAPERS.has(parentName));
-    orphan = adopter && stat.session !== pid && stat.session !== stat.ppid;
+    // A child forked by its parent starts in the parent's process group, or leads its own (a shell
+    // job, a daemon). In a group led by another process, that is not its parent: the parent that
+    // forked it is gone. Leading its own group, its session tells (a job of a shell that exited).
+    orphan = adopter && (stat.pgrp !== pid ? stat.pgrp !== stat.ppid : stat.session !== pid && stat.session !== stat.ppid);
   } else if (stat) {
     orphan = false; // pid 1 itself, or a kernel thread
   }
