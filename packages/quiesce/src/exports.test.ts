@@ -49,10 +49,12 @@ describe('quiesce public API', () => {
         "HotRestartError",
         "InheritedSocketError",
         "ListenerOptionError",
+        "PID_ONE_WARNING",
         "ReusePortUnsupportedError",
         "SupervisorError",
         "acquire",
         "asAddressInUseError",
+        "createServiceNotifier",
         "diagnosePort",
         "formatPortDiagnosis",
         "hotRestart",
@@ -60,6 +62,7 @@ describe('quiesce public API', () => {
         "reportReady",
         "runCli",
         "runSupervisor",
+        "warnIfPidOne",
       ]
     `);
   });
