@@ -122,7 +122,7 @@ export function createServiceNotifier(options: ServiceNotifierOptions = {}): Ser
     watchdogTimer = undefined;
     if (quiet() || watchdogMs === undefined) return;
     // A ping still waiting behind a slow systemd-notify says the same thing: one is enough.
-    if (!socket!.queued(['WATCHDOG=1'])) message(['WATCHDOG=1']);
+    if (!socket!.queued('WATCHDOG=1')) message(['WATCHDOG=1']);
     watchdogTimer = clock.setTimeout(ping, watchdogMs);
     unrefTimer(watchdogTimer);
   };

@@ -36,10 +36,14 @@ export interface NotifySocketOptions {
 /** An open way to NOTIFY_SOCKET; see {@link openNotifySocket}. */
 export interface NotifySocket {
   readonly transport: NotifyTransport;
-  /** Queues one message (its `VAR=VALUE` lines); messages leave in order. Never throws. */
+  /**
+   * Queues one message (its `VAR=VALUE` lines); messages leave in order. A message of only
+   * STATUS=, EXTEND_TIMEOUT_USEC= and WATCHDOG=1 merges into such a message still waiting, the later
+   * values winning, so a burst of statuses costs one send. Never throws.
+   */
   send(lines: readonly string[]): void;
-  /** Whether a message equal to `lines` is still waiting to leave. */
-  queued(lines: readonly string[]): boolean;
+  /** Whether `line` is in a message still waiting to leave. */
+  queued(line: string): boolean;
   /** Resolves once every queued message has left (or failed). */
   flush(): Promise<void>;
   /** Sends what is queued, then closes. Later sends are dropped. */
@@ -71,6 +75,7 @@ export function openNotifySocket(options: NotifySocketOptions): NotifySocket {
   };
   let datagram = openDatagram(address);
   const transport = (): NotifyTransport => (datagram ? 'datagram' : 'systemd-notify');
+  // Messages waiting; the one on its way has left the queue.
   const queue: string[][] = [];
   let pumping: Promise<void> | undefined;
   let closed = false;
@@ -132,10 +137,7 @@ export function openNotifySocket(options: NotifySocketOptions): NotifySocket {
 
   const pump = (): Promise<void> => {
     pumping ??= (async () => {
-      for (let next = queue[0]; next !== undefined; next = queue[0]) {
-        await sendOne(next);
-        queue.shift();
-      }
+      for (let next = queue.shift(); next !== undefined; next = queue.shift()) await sendOne(next);
       pumping = undefined;
     })();
     return pumping;
@@ -147,12 +149,13 @@ export function openNotifySocket(options: NotifySocketOptions): NotifySocket {
     },
     send(lines) {
       if (closed) return;
-      queue.push([...lines]);
+      const last = queue.at(-1);
+      if (last && mergeable(last) && mergeable(lines)) queue[queue.length - 1] = merge(last, lines);
+      else queue.push([...lines]);
       void pump();
     },
-    queued(lines) {
-      // The head is on its way already.
-      return queue.slice(1).some((q) => q.length === lines.length && q.every((line, i) => line === lines[i]));
+    queued(line) {
+      return queue.some((message) => message.includes(line));
     },
     flush() {
       return pumping ?? Promise.resolve();
@@ -192,6 +195,18 @@ function openDatagram(address: string): { send(lines: readonly string[]): Promis
       }
     },
   };
+}
+
+/** Keys whose message can merge with a neighbour: they carry no state change whose order matters. */
+const MERGEABLE = new Set(['STATUS', 'EXTEND_TIMEOUT_USEC', 'WATCHDOG']);
+const keyOf = (line: string): string => line.slice(0, line.indexOf('='));
+const mergeable = (lines: readonly string[]): boolean => lines.every((line) => MERGEABLE.has(keyOf(line)));
+
+/** One message with the keys of both; `later`'s values win (systemd reads only the first of a key). */
+function merge(earlier: readonly string[], later: readonly string[]): string[] {
+  const byKey = new Map<string, string>();
+  for (const line of [...earlier, ...later]) byKey.set(keyOf(line), line);
+  return [...byKey.values()];
 }
 
 function isPermissionError(error: unknown): boolean {
