@@ -1,25 +1,15 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { PortHolder } from '../port-diagnosis.ts';
 
 /** A process's scheduling state, named from the letter in /proc/<pid>/stat. */
 export type ProcessState = 'running' | 'sleeping' | 'disk-sleep' | 'stopped' | 'tracing-stop' | 'zombie' | 'dead' | 'idle' | 'unknown';
 
-/** What /proc says about one process; a field it could not read is `undefined` and named in `unreadable`. */
-export interface ProcProcess {
-  readonly state: ProcessState | undefined;
-  readonly ppid: number | undefined;
-  readonly parentCommand: string | undefined;
-  /** Adopted by pid 1 or a service manager after the process that started it exited. */
-  readonly orphan: boolean | undefined;
-  /** How long it has run. */
-  readonly ageMs: number | undefined;
-  /** The debugger's pid, for `tracing-stop`. */
-  readonly tracerPid: number | undefined;
-  /** Whether each of `fds` was open without close-on-exec (one that crossed an exec has none). */
+/** What /proc says about one process (the fields a {@link PortHolder} reports), and its fds' close-on-exec. */
+export type ProcProcess = Omit<PortHolder, 'pid' | 'command' | 'inheritedSocket'> & {
+  /** Whether one of `fds` was open without close-on-exec (one that crossed an exec has none). */
   readonly withoutCloseOnExec: boolean | undefined;
-  /** Files that could not be read, with why: `/proc/4242/stat (EACCES)`. */
-  readonly unreadable: readonly string[];
-}
+};
 
 const STATES: Readonly<Record<string, ProcessState>> = {
   R: 'running',
