@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { fork, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -244,6 +244,35 @@ sdNotify('hot restart under systemd (python3 receiver, systemd-notify installed)
     } finally {
       await killAll([next]);
     }
+  });
+});
+
+describe('PM2 (wait_ready)', () => {
+  /** Runs the notify-client fixture as PM2 does (fork: an IPC channel) and collects what it sends its parent. */
+  async function underPm2(env: Record<string, string>): Promise<{ messages: unknown[]; output: string }> {
+    const base: Record<string, string | undefined> = { ...process.env, SCRIPT: 'sequence', ...env };
+    delete base['NOTIFY_SOCKET'];
+    const child = fork(fixture('notify-client.mjs'), [], { env: base, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+    const messages: unknown[] = [];
+    let output = '';
+    child.on('message', (message) => messages.push(message));
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString('utf8');
+    });
+    await new Promise((resolve) => child.once('exit', resolve));
+    return { messages, output };
+  }
+
+  it("sends process.send('ready') at ready() when PM2 started the process (pm_id and an IPC channel)", async () => {
+    const { messages, output } = await underPm2({ pm_id: '0' });
+    expect(output).toContain('"targets":{"pm2":true}');
+    expect(messages).toEqual(['ready', 'ready']);
+  });
+
+  it('sends nothing over an IPC channel that is not PM2 (no pm_id)', async () => {
+    const { messages, output } = await underPm2({});
+    expect(output).toContain('"targets":{"pm2":false}');
+    expect(messages).toEqual([]);
   });
 });
 
