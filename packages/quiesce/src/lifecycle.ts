@@ -7,6 +7,7 @@ import {
   createShutdownHooks,
   systemClock,
 } from '@quiesce/hooks';
+import { type ServiceNotifier, createServiceNotifier, warnIfPidOne } from '@quiesce/listener';
 import { type ExitCodes, type SignalPolicy, type SignalPolicyOptions, createSignalPolicy, exitCodeFor } from '@quiesce/signals';
 import { LifecycleOptionError } from './errors.ts';
 import { type ShutdownPhase, type ShutdownPhaseName, type ShutdownReport, formatShutdownReport } from './shutdown-report.ts';
@@ -44,6 +45,12 @@ export interface LifecycleOptions {
   onUpgraded?: (sockets: unknown[], signal: AbortSignal) => unknown;
   /** Time source. Default `systemClock`. */
   clock?: Clock;
+  /**
+   * Tells the service manager what the service does (systemd sd_notify, PM2): READY=1 when serving,
+   * STOPPING=1 and a STATUS= per phase during shutdown. Default: one for this process's environment,
+   * which does nothing without NOTIFY_SOCKET or PM2.
+   */
+  serviceNotifier?: ServiceNotifier;
 }
 
 /** A service's lifecycle: readiness, hooks, and the shutdown sequence. See {@link createLifecycle}. */
@@ -127,6 +134,7 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
   let finalReport: ShutdownReport | undefined;
   let policy: SignalPolicy | undefined;
   let cleanupHooks = 0;
+  const notifier = config.serviceNotifier ?? createServiceNotifier({ clock, log: config.log === false ? false : undefined });
 
   if (config.onUpgraded) {
     const onUpgraded = config.onUpgraded;
@@ -141,6 +149,7 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
     const at = (): number => clock.now() - started;
     const phases: ShutdownPhase[] = [];
     const step = async <T>(name: ShutdownPhaseName, work: () => Promise<T>): Promise<T> => {
+      notifier.phase(name, deadline.remainingMs());
       const startMs = at();
       try {
         return await work();
@@ -149,6 +158,7 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
       }
     };
     const deadline = new Deadline({ timeoutMs: deadlineMs, clock });
+    notifier.stopping({ status: `Shutting down (${reason})`, timeLeftMs: deadline.remainingMs() });
     const reserve = cleanupHooks > 0 ? config.cleanupReserveMs : 0;
     const drainDeadline = new Deadline({ timeoutMs: deadlineMs - reserve, signal: deadline.signal, clock });
 
@@ -193,6 +203,7 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
     };
     state = 'stopped';
     finalReport = report;
+    void notifier.stopped(`Stopped: ${outcome}, exit code ${report.exitCode}`);
     if (config.log) config.log(formatShutdownReport(report));
     return report;
   }
@@ -235,6 +246,7 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
       lifecycle.onCleanup(`${registry.name}.close`, (signal) => settle(registry.close({ signal })));
     },
     install(): Lifecycle {
+      const first = policy === undefined;
       policy ??= createSignalPolicy({
         ...config.signals,
         exitCodes: config.exitCodes,
@@ -247,6 +259,11 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
         },
       });
       policy.install();
+      if (first) {
+        warnIfPidOne({ log: config.log === false ? false : undefined });
+        // The ready moment: the server serves and the signal handlers are in (#21.1 moves it to adapter.ready()).
+        notifier.ready();
+      }
       return lifecycle;
     },
     uninstall(): void {
@@ -271,6 +288,7 @@ interface Config {
   signals: LifecycleOptions['signals'];
   onUpgraded: LifecycleOptions['onUpgraded'];
   clock: Clock;
+  serviceNotifier: ServiceNotifier | undefined;
 }
 
 function validate(options: LifecycleOptions): Config {
@@ -299,6 +317,10 @@ function validate(options: LifecycleOptions): Config {
   if (options.onUpgraded !== undefined && typeof options.onUpgraded !== 'function') {
     throw new LifecycleOptionError('onUpgraded', options.onUpgraded, 'a function');
   }
+  const notifier = options.serviceNotifier as Partial<ServiceNotifier> | null | undefined;
+  if (notifier !== undefined && (notifier === null || typeof notifier !== 'object' || typeof notifier.ready !== 'function')) {
+    throw new LifecycleOptionError('serviceNotifier', notifier, 'a ServiceNotifier from createServiceNotifier()');
+  }
   if (options.signals !== undefined && (options.signals === null || typeof options.signals !== 'object')) {
     throw new LifecycleOptionError('signals', options.signals, 'an object of signal policy options');
   }
@@ -312,5 +334,6 @@ function validate(options: LifecycleOptions): Config {
     signals: options.signals,
     onUpgraded: options.onUpgraded,
     clock,
+    serviceNotifier: options.serviceNotifier,
   };
 }
