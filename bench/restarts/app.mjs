@@ -80,7 +80,13 @@ process.on('SIGTERM', async () => {
   process.exit(0);
 });
 process.on('SIGUSR2', () => {
-  hotRestart({ servers: listening, stop: drain }).catch((error) => console.error(`app: ${error.message}`));
+  // hotRestart returns once this process has drained; exiting is the app's decision.
+  hotRestart({ servers: listening, stop: drain }).then(
+    (result) => {
+      if (result.outcome === 'restarted') process.exit(result.exitCode ?? 0);
+    },
+    (error) => console.error(`app: ${error.message}`),
+  );
 });
 
 const listener = await acquire(listening, { port: Number(process.env.PORT ?? 0), host: '127.0.0.1' });

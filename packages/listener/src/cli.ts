@@ -24,6 +24,8 @@ export const CLI_USAGE: string = `usage:
       run <command> with them as fd 3+ (systemd protocol). SIGHUP or SIGUSR2
       starts a new generation and stops the old one once the new one is ready; SIGTERM/SIGINT stop
       and exit with the generation's code. A crashed generation is restarted with backoff.
+      Under systemd (NOTIFY_SOCKET) it is a Type=notify-reload service: READY=1 once a generation
+      serves, RELOADING=1 then READY=1 around a roll, STOPPING=1 on SIGTERM, WATCHDOG=1 pings.
 `;
 
 /**

@@ -10,10 +10,12 @@ describe('@quiesce/listener public API', () => {
         "HotRestartError",
         "InheritedSocketError",
         "ListenerOptionError",
+        "PID_ONE_WARNING",
         "ReusePortUnsupportedError",
         "SupervisorError",
         "acquire",
         "asAddressInUseError",
+        "createServiceNotifier",
         "diagnosePort",
         "formatPortDiagnosis",
         "hotRestart",
@@ -21,6 +23,7 @@ describe('@quiesce/listener public API', () => {
         "reportReady",
         "runCli",
         "runSupervisor",
+        "warnIfPidOne",
       ]
     `);
   });

@@ -2,10 +2,11 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ManualClock } from '@quiesce/core/testing';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { HotRestartError, ListenerOptionError } from './errors.ts';
 import { hotRestart } from './hot-restart.ts';
-import { type Child, fixture, get, killAll, startChild, until } from './test-support/processes.ts';
+import { type Child, fixture, get, killAll, listeningSocket, startChild, until } from './test-support/processes.ts';
 
 const restarted = new Set<number>();
 afterEach(async () => {
@@ -92,6 +93,61 @@ describe('hot restart on SIGUSR2 (Node)', () => {
   });
 });
 
+describe('hotRestart returns; the caller exits', () => {
+  it('resolves restarted with the exit code stop resolved to, and leaves this process running', async () => {
+    const holder = await listeningSocket();
+    let stopped = 0;
+    const result = await hotRestart({
+      servers: holder.server,
+      stop: () => {
+        stopped++;
+        holder.server.close();
+        return { exitCode: 7 };
+      },
+      command: [process.execPath, generationServer],
+      env: { ...process.env, PORT: '0' },
+      settleMs: 0,
+      log: false,
+    });
+    if (result.pid) restarted.add(result.pid);
+    expect(result).toEqual({ outcome: 'restarted', pid: expect.any(Number), reason: undefined, exitCode: 7 });
+    expect(stopped).toBe(1);
+    // This process is still here (the test runs on), and the successor serves the socket.
+    expect((await get(holder.port)).pid).toBe(result.pid);
+  });
+
+  it('times the readiness wait on the injected clock: a successor that never gets ready is stopped', async () => {
+    const holder = await listeningSocket();
+    const neverReady = join(tmpdir(), `quiesce-hot-clock-${process.pid}-${Date.now()}`);
+    writeFileSync(neverReady, '');
+    const clock = new ManualClock();
+    try {
+      let stopped = false;
+      const pending = hotRestart({
+        servers: holder.server,
+        stop: () => {
+          stopped = true;
+        },
+        command: [process.execPath, generationServer],
+        env: { ...process.env, PORT: '0', NEVER_READY_FILE: neverReady },
+        readyTimeoutMs: 600_000,
+        clock,
+        log: false,
+      });
+      await until(() => clock.pendingTimers === 1, 10_000, 'the readiness timer');
+      await clock.advance(600_000);
+      const result = await pending;
+      if (result.pid) restarted.add(result.pid);
+      expect(result).toEqual({ outcome: 'rolled-back', pid: expect.any(Number), reason: 'not ready within 600000 ms', exitCode: undefined });
+      expect(stopped).toBe(false);
+      expect(holder.server.listening).toBe(true);
+    } finally {
+      holder.server.close();
+      rmSync(neverReady, { force: true });
+    }
+  });
+});
+
 describe('hotRestart options and runtime support', () => {
   it('refuses a server that is not listening', async () => {
     await expect(hotRestart({ servers: createServer(), stop: () => {}, log: false })).rejects.toBeInstanceOf(HotRestartError);
@@ -109,6 +165,8 @@ describe('hotRestart options and runtime support', () => {
     ['an empty command', { servers: server, stop: () => {}, command: [] }, 'command'],
     ['an env string', { servers: server, stop: () => {}, env: 'x' }, 'env'],
     ['exit 1', { servers: server, stop: () => {}, exit: 1 }, 'exit'],
+    ['the removed exit option, even false', { servers: server, stop: () => {}, exit: false }, 'exit'],
+    ['a clock without setTimeout', { servers: server, stop: () => {}, clock: { now: () => 0 } }, 'clock'],
     ['log "stderr"', { servers: server, stop: () => {}, log: 'stderr' }, 'log'],
   ])('refuses %s, naming the option', async (_label, options, option) => {
     const error = await hotRestart(options as never).catch((e: unknown) => e);

@@ -1,9 +1,11 @@
 import process from 'node:process';
+import { type Clock, systemClock } from '@quiesce/core';
 import type { ListenableServer } from './acquire.ts';
 import { HotRestartError, ListenerOptionError } from './errors.ts';
 import { listenEnvFrom } from './internal/env-options.ts';
-import { spawnWithSockets } from './internal/spawn-with-sockets.ts';
-import { checkDuration, checkEnv, checkLog, checkString } from './internal/validate.ts';
+import { handOver, startGeneration } from './internal/generation.ts';
+import { checkClock, checkDuration, checkEnv, checkLog, checkString } from './internal/validate.ts';
+import { createServiceNotifier } from './service-notifier.ts';
 
 /** Options for {@link hotRestart}. */
 export interface HotRestartOptions {
@@ -12,7 +14,7 @@ export interface HotRestartOptions {
   /**
    * Stops this process's serving once the new one is ready: usually `() => lifecycle.shutdown('restart')`,
    * which stops accepting and drains softly (Connection: close, idle sockets closed after the grace).
-   * A resolved `{ exitCode: number }` (a shutdown report) becomes the exit code; otherwise 0.
+   * A resolved `{ exitCode: number }` (a shutdown report) becomes the result's `exitCode`; otherwise 0.
    */
   stop: () => unknown;
   /** LISTEN_FDNAMES names, one per server. Default: the name a socket was inherited with, else `unknown`. */
@@ -29,25 +31,25 @@ export interface HotRestartOptions {
   command?: readonly string[];
   /** The new process's environment. Default `process.env` (LISTEN_* are set by the restart). */
   env?: Record<string, string | undefined>;
-  /** How this process exits after `stop`. Default `process.exit`; `false` to stay (the result tells the code). */
-  exit?: ((code: number) => void) | false;
   /** Where the one-line reports go. Default `console.error`; `false` for silence. */
   log?: ((line: string) => void) | false;
+  /** Times the readiness wait, the settle and the SIGKILL of a failed successor. Default `systemClock`. */
+  clock?: Clock;
 }
 
 /** How a hot restart went. */
 export interface HotRestartResult {
   /**
-   * `restarted`: the new process is ready and this one stopped (with `exit: false`; otherwise this
-   * process has exited); `rolled-back`: the new one failed, this one keeps serving; `delegated`:
-   * this process runs under `quiesce run`, which was asked (SIGHUP) to roll instead.
+   * `restarted`: the new process is ready and this one has stopped serving (exit with `exitCode`
+   * now); `rolled-back`: the new one failed, this one keeps serving; `delegated`: this process runs
+   * under `quiesce run`, which was asked (SIGHUP) to roll instead (keep serving: it sends SIGTERM).
    */
   readonly outcome: 'restarted' | 'rolled-back' | 'delegated';
   /** The new process's pid (the supervisor's for `delegated`). */
   readonly pid: number | undefined;
   /** Why it was rolled back. */
   readonly reason: string | undefined;
-  /** The exit code chosen for this process after a restart. */
+  /** For `restarted`: the code to exit with, the `exitCode` of what `stop` resolved to (1 if it threw). */
   readonly exitCode: number | undefined;
 }
 
@@ -58,10 +60,13 @@ const inFlight = new WeakMap<object, Promise<HotRestartResult>>();
  * runtime, same flags and arguments) with this process's listening sockets as fd 3+ by the systemd
  * protocol (LISTEN_FDS, LISTEN_FDNAMES, and LISTEN_PID equal to the new pid, through an
  * `sh -c 'LISTEN_PID=$$ exec …'` wrapper), waits for its readiness message on a pipe
- * (QUIESCE_READY_FD; `acquire()` in the new process sends it), and only then calls `stop` (stop
- * accepting, drain) and exits. If the new process exits or is not ready within `readyTimeoutMs`, it
- * is killed and this process keeps serving: the result says why (rollback). Meanwhile both accept
- * from the same socket, so nothing is refused. A second call while one runs gets the same promise.
+ * (QUIESCE_READY_FD; `acquire()` in the new process sends it), lets both serve for `settleMs`, then
+ * calls `stop` (stop accepting, drain) and resolves `restarted` with the exit code: it never exits
+ * the process itself, so the caller (the lifecycle's signal policy) exits once, with that code. If the
+ * new process exits or is not ready within `readyTimeoutMs`, it is stopped and this process keeps
+ * serving: the result says why (rollback). Meanwhile both accept from the same socket, so nothing is
+ * refused. A second call while one runs gets the same promise. Under systemd (NOTIFY_SOCKET), the new
+ * process is made the service's main process (`MAINPID=`, and WATCHDOG_PID names it) once it is ready.
  * Under `quiesce run`, it asks the supervisor to roll instead. Rejects with {@link HotRestartError}
  * where the runtime hides the socket's fd (Bun, Deno: use `quiesce run`) or a server is not
  * listening, and with {@link ListenerOptionError} on bad options.
@@ -70,7 +75,12 @@ const inFlight = new WeakMap<object, Promise<HotRestartResult>>();
  * ```ts
  * const lifecycle = createLifecycle({
  *   adapter: createNodeAdapter(server),
- *   signals: { restart: () => hotRestart({ servers: server, stop: () => lifecycle.shutdown('restart') }) },
+ *   signals: {
+ *     restart: async () => {
+ *       const result = await hotRestart({ servers: server, stop: () => lifecycle.shutdown('restart') });
+ *       if (result.outcome === 'restarted') process.exit(result.exitCode);
+ *     },
+ *   },
  * });
  * lifecycle.install(); // before acquire(): it reports readiness, after which signals may come
  * await acquire(server, { port: 3000 }); // the new process adopts the socket here
@@ -115,37 +125,45 @@ async function restart(config: ReturnType<typeof validate>): Promise<HotRestartR
     return fd;
   });
   const names = config.names ?? fds.map((fd) => state.listeners.find((l) => l.fd === fd)?.name ?? 'unknown');
-  const startedAt = Date.now();
-  const next = spawnWithSockets({ command: config.command, fds, names, env: config.env });
+  const { clock } = config;
+  const next = startGeneration({ command: config.command, fds, names, env: config.env, clock });
   log(`hot restart: started pid ${next.pid} with ${fds.length} socket(s); pid ${process.pid} keeps serving until it is ready`);
-  const result = await next.waitReady(config.readyTimeoutMs);
-  if (!result.ready) {
-    if (next.exit === undefined) {
-      next.child.kill('SIGTERM');
-      const kill = setTimeout(() => next.child.kill('SIGKILL'), 5_000);
-      void next.exited.then(() => clearTimeout(kill));
-    }
-    log(`hot restart rolled back: pid ${next.pid} ${result.reason}; pid ${process.pid} keeps serving`);
-    return { outcome: 'rolled-back', pid: next.pid, reason: result.reason, exitCode: undefined };
-  }
-  // The new process lives on after this one exits.
-  next.child.unref();
-  log(`hot restart: pid ${next.pid} is ready after ${Date.now() - startedAt} ms; pid ${process.pid} stops accepting and drains`);
-  // Both processes accept for settleMs more. A new process starting hogs the CPU, so this one and its
-  // clients may just have been held up: a drain begun right now would take connections whose next
-  // request is still on its way for idle, and close them under the client.
-  if (config.settleMs > 0) await new Promise((resolve) => setTimeout(resolve, config.settleMs));
   let exitCode = 0;
-  try {
-    const stopped = (await config.stop()) as { exitCode?: unknown } | undefined;
-    if (stopped && typeof stopped === 'object' && typeof stopped.exitCode === 'number') exitCode = stopped.exitCode;
-  } catch (error) {
-    log(`hot restart: stopping pid ${process.pid} failed: ${(error as Error)?.message ?? String(error)}`);
-    exitCode = 1;
+  const handed = await handOver({
+    next,
+    readyTimeoutMs: config.readyTimeoutMs,
+    settleMs: config.settleMs,
+    stopTimeoutMs: FAILED_SUCCESSOR_STOP_MS,
+    clock,
+    onReady: () => {
+      // The new process lives on after this one exits.
+      next.unref();
+      log(`hot restart: pid ${next.pid} is ready after ${Math.round(clock.now() - next.startedAt)} ms; pid ${process.pid} stops accepting and drains`);
+      // Under systemd (NOTIFY_SOCKET) the new process becomes the service's main process before this
+      // one exits, and this one's shutdown from here on is not the service's (no STOPPING=1).
+      const notifier = createServiceNotifier({ watchdog: false, clock, log });
+      notifier.handOver(next.pid, `Hot restart: pid ${next.pid} serves; pid ${process.pid} drains`);
+      void notifier.stopped();
+    },
+    retireOld: async () => {
+      try {
+        const stopped = (await config.stop()) as { exitCode?: unknown } | undefined;
+        if (stopped && typeof stopped === 'object' && typeof stopped.exitCode === 'number') exitCode = stopped.exitCode;
+      } catch (error) {
+        log(`hot restart: stopping pid ${process.pid} failed: ${(error as Error)?.message ?? String(error)}`);
+        exitCode = 1;
+      }
+    },
+  });
+  if (handed.outcome === 'failed') {
+    log(`hot restart rolled back: pid ${next.pid} ${handed.reason}; pid ${process.pid} keeps serving`);
+    return { outcome: 'rolled-back', pid: next.pid, reason: handed.reason, exitCode: undefined };
   }
-  if (config.exit) config.exit(exitCode);
   return { outcome: 'restarted', pid: next.pid, reason: undefined, exitCode };
 }
+
+/** How long a successor that failed has to exit after SIGTERM before it gets SIGKILL. */
+const FAILED_SUCCESSOR_STOP_MS = 5_000;
 
 function validate(options: HotRestartOptions) {
   if (options === null || typeof options !== 'object') throw new ListenerOptionError('options', options, 'an object with servers and stop');
@@ -157,8 +175,8 @@ function validate(options: HotRestartOptions) {
     settleMs = 250,
     command = [process.execPath, ...process.execArgv, ...process.argv.slice(1)],
     env = process.env,
-    exit = (code: number) => process.exit(code),
     log = (line: string) => console.error(line),
+    clock = systemClock,
   } = options;
   const list = (Array.isArray(servers) ? servers : [servers]) as ListenableServer[];
   if (list.length === 0 || !list.every((s) => s && typeof s.listen === 'function' && typeof s.address === 'function')) {
@@ -178,8 +196,17 @@ function validate(options: HotRestartOptions) {
   }
   checkString('command[0]', command[0]);
   checkEnv('env', env);
-  if (exit !== false && typeof exit !== 'function') throw new ListenerOptionError('exit', exit, 'a function taking the exit code, or false');
+  const removedExit = (options as { exit?: unknown }).exit;
+  if (removedExit !== undefined) {
+    // Removed rather than deprecated: ignoring it would silently stop calling a custom exit function.
+    throw new ListenerOptionError(
+      'exit',
+      removedExit,
+      'no value: hotRestart() no longer exits the process; it resolves { outcome: "restarted", exitCode }, exit with that code yourself (the lifecycle\'s signal policy does)',
+    );
+  }
   checkLog('log', log);
+  checkClock('clock', clock);
   return {
     servers: list,
     stop,
@@ -188,7 +215,7 @@ function validate(options: HotRestartOptions) {
     settleMs,
     command: [...command] as string[],
     env,
-    exit,
     log: log === false ? (_line: string) => {} : log,
+    clock,
   };
 }

@@ -40,10 +40,18 @@ export {
   type PortDiagnosis,
   type PortHolder,
   type PortSocket,
+  type ProcessState,
   diagnosePort,
   formatPortDiagnosis,
 } from './port-diagnosis.ts';
+export { PID_ONE_WARNING, type PidOneOptions, warnIfPidOne } from './pid-one.ts';
 export { type ReportReadyOptions, reportReady } from './readiness.ts';
+export {
+  type ServiceNotifier,
+  type ServiceNotifierOptions,
+  type ServiceNotifierTargets,
+  createServiceNotifier,
+} from './service-notifier.ts';
 export type { TcpState } from './tcp-state.ts';
 export { CLI_USAGE, type CliIo, runCli } from './cli.ts';
 export {

@@ -1,6 +1,7 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ManualClock } from '@quiesce/core/testing';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ListenerOptionError } from './errors.ts';
 import { runSupervisor } from './supervisor.ts';
@@ -184,6 +185,7 @@ describe('runSupervisor options', () => {
     [{ listen: [':0'], command: ['node'], cwd: '' }, 'cwd'],
     [{ listen: [':0'], command: ['node'], signals: 'yes' }, 'signals'],
     [{ listen: [':0'], command: ['node'], log: 'stderr' }, 'log'],
+    [{ listen: [':0'], command: ['node'], clock: Date }, 'clock'],
   ])('refuses %j naming the option, before binding anything', async (options, option) => {
     const error = await runSupervisor(options as never).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ListenerOptionError);
@@ -222,5 +224,37 @@ describe('runSupervisor options', () => {
     await sleep(50);
     const again = await listeningSocket(supervisor.sockets[0]!.port);
     again.server.close();
+  });
+
+  it('times readiness on the injected clock: a roll to a generation that never gets ready is rolled back when the clock says so', async () => {
+    const neverReady = join(tmpdir(), `quiesce-sup-clock-${process.pid}-${Date.now()}`);
+    const clock = new ManualClock();
+    const supervisor = await runSupervisor({
+      listen: ['127.0.0.1:0'],
+      command: [process.execPath, generationServer],
+      env: { ...process.env, NEVER_READY_FILE: neverReady },
+      readyTimeoutMs: 600_000,
+      settleMs: 0,
+      signals: false,
+      log: false,
+      clock,
+    });
+    try {
+      await until(() => supervisor.current !== undefined, 20_000, 'generation 1 ready');
+      const first = supervisor.current!;
+      writeFileSync(neverReady, '');
+      const rolling = supervisor.roll();
+      await until(() => clock.pendingTimers === 1 && supervisor.generations.length === 2, 10_000, 'generation 2 and its readiness timer');
+      await clock.advance(600_000);
+      expect(await rolling).toEqual({ outcome: 'rolled-back', generation: 2, pid: expect.any(Number), reason: 'not ready within 600000 ms' });
+      expect(supervisor.current).toEqual(first);
+      expect((await get(supervisor.sockets[0]!.port)).pid).toBe(first.pid);
+    } finally {
+      rmSync(neverReady, { force: true });
+      const code = supervisor.stop();
+      // Generations that outlive their SIGTERM are killed when the clock says so.
+      await clock.advance(30_000);
+      await code;
+    }
   });
 });

@@ -1,11 +1,13 @@
 import process from 'node:process';
+import { type Clock, type TimerHandle, redactSecrets, systemClock } from '@quiesce/core';
 import { ListenerOptionError } from './errors.ts';
 import { checkListenAddress } from './internal/listen-address.ts';
 import { listenEnvFrom } from './internal/env-options.ts';
-import { redactSecrets } from '@quiesce/core';
+import { type ChildExit, type Generation, describeExit, exitCodeOf, handOver, startGeneration } from './internal/generation.ts';
 import { type HeldSocket, describeInheritedSocket, holdSockets } from './internal/socket-holder.ts';
-import { type ChildExit, type SocketChild, describeExit, exitCodeOf, spawnWithSockets } from './internal/spawn-with-sockets.ts';
-import { checkBoolean, checkDuration, checkEnv, checkLog, checkString } from './internal/validate.ts';
+import { checkBoolean, checkClock, checkDuration, checkEnv, checkLog, checkString } from './internal/validate.ts';
+import { warnIfPidOne } from './pid-one.ts';
+import { type ServiceNotifier, createServiceNotifier } from './service-notifier.ts';
 
 /** An address for the supervisor to bind: `{ host, port, name? }`. */
 export interface ListenAddress {
@@ -58,6 +60,16 @@ export interface SupervisorOptions {
   signals?: boolean;
   /** Where the supervisor's one-line reports go. Default `console.error`; `false` for silence. */
   log?: ((line: string) => void) | false;
+  /** Times readiness waits, settles, SIGKILLs and restart delays. Default `systemClock`. */
+  clock?: Clock;
+  /**
+   * Tells the service manager about the generations (systemd `Type=notify-reload`, PM2): READY=1
+   * once one serves, RELOADING=1 and READY=1 around a roll, STOPPING=1 on stop. Default: one for
+   * this process's environment ({@link createServiceNotifier}), which does nothing without
+   * NOTIFY_SOCKET or PM2. Generations never get NOTIFY_SOCKET or WATCHDOG_*: the supervisor is the
+   * service's main process, and speaks for them.
+   */
+  serviceNotifier?: ServiceNotifier;
 }
 
 /** A socket the supervisor holds. */
@@ -107,13 +119,14 @@ export interface Supervisor {
   readonly exited: Promise<number>;
 }
 
-interface Generation {
+/** A generation with its number. */
+interface Numbered {
   readonly id: number;
-  readonly proc: SocketChild;
-  state: 'starting' | 'serving' | 'stopping' | 'exited';
-  readyAt: number | undefined;
-  killTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly proc: Generation;
 }
+
+/** The service manager's variables for the main process: generations must not speak for the service. */
+const SERVICE_MANAGER_VARIABLES: readonly string[] = ['NOTIFY_SOCKET', 'WATCHDOG_USEC', 'WATCHDOG_PID'];
 
 /** A generation that served at least this long before exiting resets the restart backoff. */
 const STABLE_MS = 10_000;
@@ -133,7 +146,8 @@ const STABLE_MS = 10_000;
  * - SIGTERM, SIGINT and SIGQUIT are passed to the generations; the supervisor exits with the code of
  *   the serving one. Generations get SIGKILL if they outlive `stopTimeoutMs` after SIGTERM.
  * - Every child is reaped; generations run in their own process group, so a terminal's Ctrl-C
- *   reaches them once, through the supervisor.
+ *   reaches them once, through the supervisor. As PID 1 (a container without an init) it warns
+ *   once that orphaned grandchildren would not be reaped ({@link warnIfPidOne}).
  *
  * Resolves once the sockets are bound and the first generation is started. Rejects with
  * {@link AddressInUseError} (naming the holder) when a port is taken, {@link SupervisorError} when
@@ -148,6 +162,7 @@ const STABLE_MS = 10_000;
 export async function runSupervisor(options: SupervisorOptions): Promise<Supervisor> {
   const config = validate(options);
   const log = config.log;
+  warnIfPidOne({ log: (line) => log(line.replace(/^quiesce: /, '')) });
   // Sockets systemd (or another starter) gave this process are passed on as they are: this process
   // never listens on them itself, so it never accepts from them.
   const inherited = config.inherit ? listenEnvFrom({ warn: (line) => log(line.replace(/^quiesce: /, '')) }).listeners : [];
@@ -164,14 +179,16 @@ export async function runSupervisor(options: SupervisorOptions): Promise<Supervi
     log(`listening on ${socket.url} (fd ${socket.fd}, name ${socket.name}${i < inherited.length ? ', inherited' : ''})`);
   });
 
-  const generations: Generation[] = [];
+  const { clock } = config;
+  const notifier = config.serviceNotifier ?? createServiceNotifier({ clock, log: (line) => log(line.replace(/^quiesce: /, '')) });
+  const generations: Numbered[] = [];
   let nextId = 1;
-  let current: Generation | undefined;
-  let starting: Generation | undefined;
+  let current: Numbered | undefined;
+  let starting: Numbered | undefined;
   let lastExit: ChildExit | undefined;
   let stopping = false;
   let failures = 0;
-  let restartTimer: ReturnType<typeof setTimeout> | undefined;
+  let restartTimer: TimerHandle | undefined;
   let rollQueued = false;
   let queuedRoll: Promise<RollResult> | undefined;
   let rolling: Promise<RollResult> | undefined;
@@ -181,39 +198,27 @@ export async function runSupervisor(options: SupervisorOptions): Promise<Supervi
   });
   const signalHandlers: [NodeJS.Signals, () => void][] = [];
 
-  const label = (g: Generation): string => `generation ${g.id} (pid ${g.proc.pid})`;
+  const label = (g: Numbered): string => `generation ${g.id} (pid ${g.proc.pid})`;
 
-  const send = (g: Generation, signal: NodeJS.Signals): void => {
-    if (g.state === 'exited') return;
-    try {
-      g.proc.child.kill(signal);
-    } catch {
-      // already gone
-    }
-  };
-
-  /** SIGTERM now, SIGKILL after stopTimeoutMs. */
-  const retire = (g: Generation, signal: NodeJS.Signals = 'SIGTERM'): void => {
-    if (g.state === 'exited') return;
-    g.state = 'stopping';
-    send(g, signal);
-    if (g.killTimer === undefined) {
-      g.killTimer = setTimeout(() => {
-        if (g.state === 'exited') return;
-        log(`${label(g)} still runs ${config.stopTimeoutMs} ms after ${signal}: SIGKILL`);
-        send(g, 'SIGKILL');
-      }, config.stopTimeoutMs);
-    }
+  /** `signal` now (SIGTERM by default), SIGKILL after stopTimeoutMs. */
+  const retire = (g: Numbered, signal: NodeJS.Signals = 'SIGTERM'): void => {
+    g.proc.retire(config.stopTimeoutMs, signal, () => log(`${label(g)} still runs ${config.stopTimeoutMs} ms after ${signal}: SIGKILL`));
   };
 
   const finishIfDone = (): void => {
-    if (!stopping || generations.some((g) => g.state !== 'exited')) return;
+    if (!stopping || generations.some((g) => g.proc.state !== 'exited')) return;
     for (const [signal, handler] of signalHandlers.splice(0)) process.off(signal, handler);
     const code = lastExit ? exitCodeOf(lastExit) : 0;
-    void hold.release().then(() => {
+    void Promise.all([hold.release(), notifier.stopped(`Stopped: exit code ${code}`)]).then(() => {
       log(`exiting with code ${code}`);
       resolveExited(code);
     });
+  };
+
+  const cancelRestart = (): void => {
+    if (restartTimer === undefined) return;
+    clock.clearTimeout(restartTimer);
+    restartTimer = undefined;
   };
 
   const scheduleRestart = (why: string): void => {
@@ -221,7 +226,8 @@ export async function runSupervisor(options: SupervisorOptions): Promise<Supervi
     failures++;
     const delay = Math.min(config.maxRestartDelayMs, config.restartDelayMs * 2 ** (failures - 1));
     log(`${why}; restarting in ${delay} ms`);
-    restartTimer = setTimeout(() => {
+    notifier.status(`Not serving: ${why}; restarting in ${delay} ms`);
+    restartTimer = clock.setTimeout(() => {
       restartTimer = undefined;
       if (rolling || stopping) return;
       rolling = start('restart').finally(() => {
@@ -230,15 +236,13 @@ export async function runSupervisor(options: SupervisorOptions): Promise<Supervi
     }, delay);
   };
 
-  const onExit = (g: Generation, exit: ChildExit): void => {
-    const was = g.state;
-    g.state = 'exited';
-    if (g.killTimer !== undefined) clearTimeout(g.killTimer);
+  const onExit = (g: Numbered, exit: ChildExit): void => {
+    const was = g.proc.exitedWhile;
     generations.splice(generations.indexOf(g), 1);
     if (current === g) {
       current = undefined;
       lastExit = exit;
-      if (g.readyAt !== undefined && Date.now() - g.readyAt >= STABLE_MS) failures = 0;
+      if (g.proc.readyAt !== undefined && clock.now() - g.proc.readyAt >= STABLE_MS) failures = 0;
       if (was === 'serving' && !stopping) scheduleRestart(`${label(g)} exited on its own with ${describeExit(exit)}`);
       else log(`${label(g)} exited with ${describeExit(exit)}`);
     } else if (was !== 'starting') {
@@ -247,50 +251,56 @@ export async function runSupervisor(options: SupervisorOptions): Promise<Supervi
     finishIfDone();
   };
 
-  /** Starts a generation and waits until it is ready or has failed; promotes it when ready. */
+  /** Starts a generation and hands over to it once it is ready (see handOver), or says why not. */
   const start = async (kind: 'initial' | 'roll' | 'restart'): Promise<RollResult> => {
-    const g: Generation = {
+    const g: Numbered = {
       id: nextId++,
-      proc: spawnWithSockets({
+      proc: startGeneration({
         command: config.command,
         fds: held.map((s) => s.fd),
         names: held.map((s) => s.name),
         env: config.env,
         extraEnv: { QUIESCE_SUPERVISOR_PID: String(process.pid) },
+        withoutEnv: SERVICE_MANAGER_VARIABLES,
         cwd: config.cwd,
         detached: true,
+        clock,
       }),
-      state: 'starting',
-      readyAt: undefined,
-      killTimer: undefined,
     };
     generations.push(g);
     starting = g;
     void g.proc.exited.then((exit) => onExit(g, exit));
-    const startedAt = Date.now();
     log(`${label(g)} started: ${redactSecrets(config.command.join(' '))}`);
-    const result = await g.proc.waitReady(config.readyTimeoutMs);
+    const old = current;
+    const handed = await handOver({
+      next: g.proc,
+      readyTimeoutMs: config.readyTimeoutMs,
+      settleMs: old ? config.settleMs : 0,
+      stopTimeoutMs: config.stopTimeoutMs,
+      clock,
+      stillWanted: () => !stopping && g.proc.state === 'serving',
+      onReady: () => {
+        if (starting === g) starting = undefined;
+        current = g;
+        log(`${label(g)} ready in ${Math.round(clock.now() - g.proc.startedAt)} ms${old ? `; stopping ${label(old)}` : ''}`);
+      },
+      // A stop meanwhile has already signalled the old one; a second SIGTERM would mean "hurry".
+      retireOld: () => {
+        if (old && old.proc.state === 'serving') retire(old);
+      },
+    });
     if (starting === g) starting = undefined;
-    if (result.ready && g.state === 'starting' && !stopping) {
-      g.state = 'serving';
-      g.readyAt = Date.now();
-      const old = current;
-      current = g;
-      log(`${label(g)} ready in ${g.readyAt - startedAt} ms${old ? `; stopping ${label(old)}` : ''}`);
-      if (old) {
-        // Both generations serve for settleMs more: the new one's start may have held the CPU, and an
-        // old one that drains before catching up would take busy keep-alive connections for idle.
-        if (config.settleMs > 0) await new Promise((resolve) => setTimeout(resolve, config.settleMs));
-        // A stop meanwhile has already signalled it; a second SIGTERM would mean "hurry".
-        if (old.state === 'serving') retire(old);
-      }
+    if (handed.outcome === 'ready') {
+      // READY=1 also ends a reload (Type=notify-reload); once serving, systemd ignores it.
+      if (!stopping) notifier.ready(`Serving: ${label(g)}`);
       return { outcome: 'rolled', generation: g.id, pid: g.proc.pid, reason: undefined };
     }
-    const reason = result.ready ? 'the supervisor is stopping' : result.reason;
-    if (g.state === 'starting') retire(g);
+    const reason = handed.reason === 'no longer wanted' ? 'the supervisor is stopping' : handed.reason;
     if (stopping) return { outcome: 'skipped', generation: g.id, pid: g.proc.pid, reason };
     if (current) {
       log(`${label(g)} failed: ${reason}; rolled back, ${label(current)} keeps serving`);
+      // The reload is over and the service serves: READY=1, with a status that says the old code does.
+      notifier.ready(`Reload failed: ${label(g)} ${reason}; ${label(current)} keeps serving`);
       return { outcome: 'rolled-back', generation: g.id, pid: g.proc.pid, reason };
     }
     // Nothing serves: a command that cannot be found never heals, anything else is retried.
@@ -320,10 +330,8 @@ export async function runSupervisor(options: SupervisorOptions): Promise<Supervi
       }
       return queuedRoll!;
     }
-    if (restartTimer !== undefined) {
-      clearTimeout(restartTimer);
-      restartTimer = undefined;
-    }
+    cancelRestart();
+    notifier.reloading(`Reloading: starting generation ${nextId}`);
     rolling = start(current ? 'roll' : 'restart').finally(() => {
       rolling = undefined;
     });
@@ -331,15 +339,13 @@ export async function runSupervisor(options: SupervisorOptions): Promise<Supervi
   };
 
   const stop = (signal: 'SIGTERM' | 'SIGINT' | 'SIGQUIT' = 'SIGTERM'): Promise<number> => {
-    if (restartTimer !== undefined) {
-      clearTimeout(restartTimer);
-      restartTimer = undefined;
-    }
+    cancelRestart();
     const again = stopping;
     stopping = true;
+    if (!again) notifier.stopping({ status: `Stopping (${signal})`, timeLeftMs: config.stopTimeoutMs });
     log(`${signal}: ${again ? 'passing it on again' : 'stopping'} (${generations.map(label).join(', ') || 'no generation running'})`);
     for (const g of generations) {
-      if (again) send(g, signal);
+      if (again) g.proc.signal(signal);
       else retire(g, signal);
     }
     finishIfDone();
@@ -362,7 +368,7 @@ export async function runSupervisor(options: SupervisorOptions): Promise<Supervi
     rolling = undefined;
   });
 
-  const info = (g: Generation): GenerationInfo => ({ generation: g.id, pid: g.proc.pid, state: g.state === 'exited' ? 'stopping' : g.state });
+  const info = (g: Numbered): GenerationInfo => ({ generation: g.id, pid: g.proc.pid, state: g.proc.state === 'exited' ? 'stopping' : g.proc.state });
   return {
     sockets,
     get current() {
@@ -391,6 +397,8 @@ interface Config {
   inherit: boolean;
   signals: boolean;
   log: (line: string) => void;
+  clock: Clock;
+  serviceNotifier: ServiceNotifier | undefined;
 }
 
 function validate(options: SupervisorOptions): Config {
@@ -409,6 +417,7 @@ function validate(options: SupervisorOptions): Config {
     inherit = true,
     signals = true,
     log = (line: string) => console.error(line),
+    clock = systemClock,
   } = options;
   if (!Array.isArray(listen)) {
     throw new ListenerOptionError('listen', listen, 'an array of "HOST:PORT" strings or { host, port, name? } objects');
@@ -442,6 +451,11 @@ function validate(options: SupervisorOptions): Config {
   checkBoolean('inherit', inherit);
   checkBoolean('signals', signals);
   checkLog('log', log);
+  checkClock('clock', clock);
+  const { serviceNotifier } = options;
+  if (serviceNotifier !== undefined && (serviceNotifier === null || typeof serviceNotifier !== 'object' || typeof serviceNotifier.ready !== 'function')) {
+    throw new ListenerOptionError('serviceNotifier', serviceNotifier, 'a ServiceNotifier from createServiceNotifier()');
+  }
   const prefixed = log === false ? () => {} : (line: string) => log(`quiesce run: ${line}`);
   return {
     listen: addresses,
@@ -457,5 +471,7 @@ function validate(options: SupervisorOptions): Config {
     inherit,
     signals,
     log: prefixed,
+    clock,
+    serviceNotifier,
   };
 }

@@ -146,10 +146,12 @@ describe('quiesce public API', () => {
         "HotRestartError",
         "InheritedSocketError",
         "ListenerOptionError",
+        "PID_ONE_WARNING",
         "ReusePortUnsupportedError",
         "SupervisorError",
         "acquire",
         "asAddressInUseError",
+        "createServiceNotifier",
         "diagnosePort",
         "formatPortDiagnosis",
         "hotRestart",
@@ -157,6 +159,7 @@ describe('quiesce public API', () => {
         "reportReady",
         "runCli",
         "runSupervisor",
+        "warnIfPidOne",
       ]
     `);
   });

@@ -1,6 +1,7 @@
 import { type ServerAdapter, lameDuck } from '@quiesce/drain';
 import { type Clock, Deadline, systemClock } from '@quiesce/core';
 import { type AddHookOptions, type HookFunction, createShutdownHooks } from '@quiesce/hooks';
+import { type ServiceNotifier, createServiceNotifier, warnIfPidOne } from '@quiesce/listener';
 import { type ExitCodes, type SignalPolicy, type SignalPolicyOptions, createSignalPolicy, exitCodeFor } from '@quiesce/signals';
 import { LifecycleOptionError, check } from './errors.ts';
 import { type ShutdownPhase, type ShutdownPhaseName, type ShutdownReport, formatShutdownReport } from './shutdown-report.ts';
@@ -38,6 +39,12 @@ export interface LifecycleOptions {
   onUpgraded?: (sockets: unknown[], signal: AbortSignal) => unknown;
   /** Time source. Default `systemClock`. */
   clock?: Clock;
+  /**
+   * Tells the service manager what the service does (systemd sd_notify, PM2): READY=1 when serving,
+   * STOPPING=1 and a STATUS= per phase during shutdown. Default: one for this process's environment,
+   * which does nothing without NOTIFY_SOCKET or PM2.
+   */
+  serviceNotifier?: ServiceNotifier;
 }
 
 /** A service's lifecycle: readiness, hooks, and the shutdown sequence. See {@link createLifecycle}. */
@@ -121,6 +128,7 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
   let finalReport: ShutdownReport | undefined;
   let policy: SignalPolicy | undefined;
   let cleanupHooks = 0;
+  const notifier = config.serviceNotifier ?? createServiceNotifier({ clock, log: config.log === false ? false : undefined });
 
   if (config.onUpgraded) {
     const onUpgraded = config.onUpgraded;
@@ -135,6 +143,7 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
     const at = (): number => clock.now() - started;
     const phases: ShutdownPhase[] = [];
     const step = async <T>(name: ShutdownPhaseName, work: () => Promise<T>): Promise<T> => {
+      notifier.phase(name, deadline.remainingMs());
       const startMs = at();
       try {
         return await work();
@@ -143,6 +152,7 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
       }
     };
     const deadline = new Deadline({ timeoutMs: deadlineMs, clock });
+    notifier.stopping({ status: `Shutting down (${reason})`, timeLeftMs: deadline.remainingMs() });
     const reserve = cleanupHooks > 0 ? config.cleanupReserveMs : 0;
     const drainDeadline = new Deadline({ timeoutMs: deadlineMs - reserve, signal: deadline.signal, clock });
 
@@ -187,6 +197,7 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
     };
     state = 'stopped';
     finalReport = report;
+    void notifier.stopped(`Stopped: ${outcome}, exit code ${report.exitCode}`);
     if (config.log) config.log(formatShutdownReport(report));
     return report;
   }
@@ -229,6 +240,7 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
       lifecycle.onCleanup(`${registry.name}.close`, (signal) => settle(registry.close({ signal })));
     },
     install(): Lifecycle {
+      const first = policy === undefined;
       policy ??= createSignalPolicy({
         ...config.signals,
         exitCodes: config.exitCodes,
@@ -241,6 +253,11 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
         },
       });
       policy.install();
+      if (first) {
+        warnIfPidOne({ log: config.log === false ? false : undefined });
+        // The ready moment: the server serves and the signal handlers are in (#21.1 moves it to adapter.ready()).
+        notifier.ready();
+      }
       return lifecycle;
     },
     uninstall(): void {
@@ -265,6 +282,7 @@ interface Config {
   signals: LifecycleOptions['signals'];
   onUpgraded: LifecycleOptions['onUpgraded'];
   clock: Clock;
+  serviceNotifier: ServiceNotifier | undefined;
 }
 
 function validate(options: LifecycleOptions): Config {
@@ -287,6 +305,10 @@ function validate(options: LifecycleOptions): Config {
   check.clock('clock', clock);
   if (options.onUpgraded !== undefined) check.function('onUpgraded', options.onUpgraded);
   if (options.signals !== undefined) check.object('signals', options.signals, 'an object of signal policy options');
+  const notifier = options.serviceNotifier as Partial<ServiceNotifier> | null | undefined;
+  if (notifier !== undefined && (notifier === null || typeof notifier !== 'object' || typeof notifier.ready !== 'function')) {
+    throw new LifecycleOptionError('serviceNotifier', notifier, 'a ServiceNotifier from createServiceNotifier()');
+  }
   return {
     adapter,
     deadlineMs,
@@ -297,5 +319,6 @@ function validate(options: LifecycleOptions): Config {
     signals: options.signals,
     onUpgraded: options.onUpgraded,
     clock,
+    serviceNotifier: options.serviceNotifier,
   };
 }

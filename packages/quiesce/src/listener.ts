@@ -3,7 +3,7 @@
  * `quiesce/listener`: listening sockets that survive restarts (`@quiesce/listener`, re-exported so
  * that one install is enough): `acquire()` binds or adopts systemd / `quiesce run` sockets and
  * explains EADDRINUSE, `hotRestart()` re-executes a Node server on SIGUSR2, `runSupervisor()` is
- * `quiesce run`.
+ * `quiesce run`, `createServiceNotifier()` tells systemd (sd_notify) and PM2 what the service does.
  *
  * @example
  * ```ts
@@ -37,12 +37,18 @@ export {
   type ListenAddress,
   ListenerOptionError,
   type ListenTarget,
+  PID_ONE_WARNING,
+  type PidOneOptions,
   type PortDiagnosis,
   type PortHolder,
   type PortSocket,
+  type ProcessState,
   type ReportReadyOptions,
   ReusePortUnsupportedError,
   type RollResult,
+  type ServiceNotifier,
+  type ServiceNotifierOptions,
+  type ServiceNotifierTargets,
   type Supervisor,
   SupervisorError,
   type SupervisorOptions,
@@ -50,6 +56,7 @@ export {
   type TcpState,
   acquire,
   asAddressInUseError,
+  createServiceNotifier,
   diagnosePort,
   formatPortDiagnosis,
   hotRestart,
@@ -57,4 +64,5 @@ export {
   reportReady,
   runCli,
   runSupervisor,
+  warnIfPidOne,
 } from '@quiesce/listener';

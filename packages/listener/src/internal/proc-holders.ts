@@ -2,10 +2,11 @@ import { readFile, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { redactSecrets } from '@quiesce/core';
 
-/** A process that has a socket open. */
+/** A process that has a socket open, and the fd it has it as. */
 export interface ProcHolder {
   readonly pid: number;
   readonly command: string;
+  readonly fd: number;
 }
 
 const MAX_COMMAND = 300;
@@ -14,8 +15,9 @@ const MAX_COMMAND = 300;
 export async function commandLine(procRoot: string, pid: number): Promise<string> {
   try {
     const raw = await readFile(join(procRoot, String(pid), 'cmdline'), 'utf8');
-    // Another process's arguments end up in error messages and logs: no credentials in them.
-    const command = redactSecrets(raw.split('\0').filter(Boolean).join(' '));
+    // Arguments may hold newlines (node -e '…'): one line per holder in every report. Another
+    // process's arguments end up in error messages and logs: no credentials in them.
+    const command = redactSecrets(raw.split('\0').filter(Boolean).join(' ').replace(/[\r\n\t]+/g, ' '));
     if (command) return command.length > MAX_COMMAND ? `${command.slice(0, MAX_COMMAND - 1)}…` : command;
   } catch {
     // The process may have exited; fall through to its name.
@@ -67,7 +69,7 @@ export async function socketHolders(procRoot: string, inodes: ReadonlySet<number
         if (!commands.has(pid)) commands.set(pid, commandLine(procRoot, pid));
         const command = await commands.get(pid)!;
         const list = found.get(inode) ?? [];
-        list.push({ pid, command });
+        list.push({ pid, command, fd: Number(fd) });
         found.set(inode, list);
       }
     }),

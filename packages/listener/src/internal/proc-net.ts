@@ -13,6 +13,10 @@ export interface ProcTcpRow {
   readonly state: TcpState;
   readonly uid: number;
   readonly inode: number;
+  /** Send-Q: bytes not yet acknowledged by the peer (for LISTEN: the backlog's size). */
+  readonly sendQueue: number;
+  /** Recv-Q: bytes received that the process has not read (for LISTEN: connections waiting to be accepted). */
+  readonly receiveQueue: number;
 }
 
 /** The kernel's TCP state numbers (include/net/tcp_states.h). */
@@ -81,7 +85,8 @@ export function parseProcNetTcp(text: string, family: 'IPv4' | 'IPv6', littleEnd
   for (const line of text.split('\n').slice(1)) {
     const fields = line.trim().split(/\s+/);
     if (fields.length < 10) continue;
-    const [local, remote, st] = [fields[1]!, fields[2]!, fields[3]!];
+    const [local, remote, st, queues] = [fields[1]!, fields[2]!, fields[3]!, fields[4]!];
+    const [tx = '0', rx = '0'] = queues.split(':');
     const [localHex, localPortHex] = local.split(':');
     const [remoteHex, remotePortHex] = remote.split(':');
     const state = STATES[Number.parseInt(st, 16)];
@@ -95,6 +100,8 @@ export function parseProcNetTcp(text: string, family: 'IPv4' | 'IPv6', littleEnd
       state,
       uid: Number(fields[7]),
       inode: Number(fields[9]),
+      sendQueue: Number.parseInt(tx, 16) || 0,
+      receiveQueue: Number.parseInt(rx, 16) || 0,
     });
   }
   return rows;

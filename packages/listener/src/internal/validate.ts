@@ -27,3 +27,6 @@ export function checkEnv(option: string, value: unknown): asserts value is Recor
 export function checkPid(option: string, value: unknown): asserts value is number {
   check.integer(option, value, { min: 1, max: Number.MAX_SAFE_INTEGER }, 'a process id (a whole number ≥ 1)');
 }
+
+/** Throws unless `value` is a Clock: `now()`, `setTimeout()` and `clearTimeout()`. */
+export const checkClock: OptionChecks['clock'] = check.clock;
