@@ -10,7 +10,9 @@ describe('@quiesce/core public API', () => {
         "DeadlineExceededError",
         "InvalidOptionError",
         "describeValue",
+        "eventChannel",
         "optionChecks",
+        "quiesceChannels",
         "systemClock",
       ]
     `);
