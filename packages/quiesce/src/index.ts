@@ -34,6 +34,13 @@ export {
   type ShutdownReport,
   formatShutdownReport,
 } from './shutdown-report.ts';
+export {
+  type ShutdownReportJson,
+  type ShutdownReportJsonFailure,
+  type ShutdownReportJsonOptions,
+  formatShutdownReportJson,
+  shutdownReportJson,
+} from './shutdown-report-json.ts';
 // Every export of each package below, by name; exports.test.ts fails when one is missing.
 export {
   type ChannelListener,
