@@ -5,8 +5,11 @@
  * {@link DeadlineExceededError}, the option-error base {@link InvalidOptionError} that every
  * package's option error extends, and {@link optionChecks}, the one set of option checks each
  * package binds to its own error class, {@link redactSecrets} for every message that shows a
- * configured value, and {@link runtimePermits} (Deno's permissions, asked without a prompt). `ManualClock`, for tests without fake timers, is in
- * `@quiesce/core/testing`. Web-standard APIs only, no dependencies.
+ * configured value, {@link runtimePermits} (Deno's permissions, asked without a prompt), and the
+ * event catalog: {@link quiesceChannels}, the `diagnostics_channel` channels every package publishes
+ * on, seen through {@link eventChannel} so that web-standard packages can publish without a `node:`
+ * import. `ManualClock`, for tests without fake timers, is in `@quiesce/core/testing`. Web-standard
+ * APIs only, no dependencies.
  *
  * @example
  * ```ts
@@ -27,6 +30,31 @@ export { type Clock, type TimerHandle, systemClock } from './clock.ts';
 export { Deadline, type DeadlineOptions } from './deadline.ts';
 export { describeValue } from './describe-value.ts';
 export { DeadlineExceededError, InvalidOptionError } from './errors.ts';
+export { type ChannelListener, type EventChannel, eventChannel } from './event-channel.ts';
 export { type LogOption, type OptionChecks, type OptionErrorClass, optionChecks } from './option-checks.ts';
+export {
+  type ConnectionClosedMessage,
+  type ConnectionCloseHow,
+  type DrainEndMessage,
+  type DrainProgressMessage,
+  type GenerationExitedMessage,
+  type GenerationFailedMessage,
+  type GenerationMessage,
+  type GenerationReadyMessage,
+  type GenerationRetiredMessage,
+  type GenerationSpawnedMessage,
+  type HookEndMessage,
+  type HookRunMessage,
+  type HookTotalsMessage,
+  type QuiesceChannels,
+  type RegistryCallMessage,
+  type RestartEndMessage,
+  type RestartMode,
+  type ShutdownEndMessage,
+  type ShutdownPhaseEndMessage,
+  type ShutdownPhaseStartMessage,
+  type ShutdownStartMessage,
+  quiesceChannels,
+} from './quiesce-channels.ts';
 export { redactSecrets, redactValue } from './redact-secrets.ts';
 export { type PermissionDescriptor, envReadPermitted, runtimePermits } from './runtime-permits.ts';

@@ -1,0 +1,14 @@
+import { describe, expect, it } from 'vitest';
+import * as api from './index.ts';
+
+describe('@quiesce/opentelemetry public API', () => {
+  it('exports exactly these names (a change here is a change to the public API)', () => {
+    expect(Object.keys(api).sort()).toMatchInlineSnapshot(`
+      [
+        "OpenTelemetryOptionError",
+        "createQuiesceInstrumentation",
+        "instrumentLifecycle",
+      ]
+    `);
+  });
+});
