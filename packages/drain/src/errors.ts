@@ -31,11 +31,14 @@ export class InvalidOptionError extends TypeError {
   readonly option: string;
   /** The value that was refused. */
   readonly value: unknown;
+  /** What would have been accepted, e.g. `a finite number of milliseconds ≥ 0`. */
+  readonly expected: string;
 
   constructor(option: string, value: unknown, expected: string, options?: { cause?: unknown }) {
     super(`Invalid ${option}: ${describeValue(value)}. Expected ${expected}.`, options);
     this.option = option;
     this.value = value;
+    this.expected = expected;
   }
 }
 

@@ -10,6 +10,7 @@ describe('@quiesce/drain public API', () => {
         "InvalidOptionError",
         "ResponseGate",
         "assertDuration",
+        "createFetchAdapter",
         "describeValue",
         "lameDuck",
         "withConnectionClose",
