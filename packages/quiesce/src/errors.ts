@@ -14,10 +14,13 @@ export class LifecycleOptionError extends TypeError {
   readonly code: 'QUIESCE_INVALID_OPTION' = 'QUIESCE_INVALID_OPTION';
   readonly option: string;
   readonly value: unknown;
+  /** What would have been accepted. */
+  readonly expected: string;
 
   constructor(option: string, value: unknown, expected: string, options?: { cause?: unknown }) {
     super(`Invalid ${option}: ${describeValue(value)}. Expected ${expected}.`, options);
     this.option = option;
     this.value = value;
+    this.expected = expected;
   }
 }

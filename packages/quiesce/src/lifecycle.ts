@@ -7,6 +7,7 @@ import {
   createShutdownHooks,
   systemClock,
 } from '@quiesce/hooks';
+import { reportReady } from '@quiesce/listener';
 import { type ExitCodes, type SignalPolicy, type SignalPolicyOptions, createSignalPolicy, exitCodeFor } from '@quiesce/signals';
 import { LifecycleOptionError } from './errors.ts';
 import { type ShutdownPhase, type ShutdownPhaseName, type ShutdownReport, formatShutdownReport } from './shutdown-report.ts';
@@ -33,13 +34,29 @@ export interface LifecycleOptions {
   cleanupReserveMs?: number;
   /** Where the one-line report goes. Default `console.log`; `false` for silence. */
   log?: ((line: string) => void) | false;
-  /** Exit codes for the outcomes (clean 0, forced 1, failed 1, and 128 + signal for an immediate stop). */
+  /**
+   * Exit codes for the outcomes: clean 0, failed 1 (a shutdown or cleanup hook failed or timed
+   * out), forced 1 (the deadline cut requests, sockets or hooks), error 1 (started by an uncaught
+   * error), 128 + n after an immediate stop by signal n. A failed deregistration does not change
+   * the code (see {@link ShutdownReport.exitCode}).
+   */
   exitCodes?: Partial<ExitCodes>;
   /**
    * Signal policy options for {@link Lifecycle.install} (mapping, custom waiter, `catchErrors`,
-   * `exit`). The graceful and immediate actions are the lifecycle's own.
+   * `exit`, `restart`). The graceful and immediate actions are the lifecycle's own; the process
+   * exits with the report's exit code. A `restart` handler that resolves to
+   * `{ outcome: 'restarted', exitCode }` (what `hotRestart()` returns once the new process took over,
+   * `exitCode` being this process's report's) makes the policy exit with that code.
    */
   signals?: Omit<SignalPolicyOptions, 'graceful' | 'immediate' | 'exitCodes'>;
+  /**
+   * When readiness is reported to whoever started the process (`quiesce run`, a hot-restart parent,
+   * both through `QUIESCE_READY_FD`; a no-op otherwise). `auto` (default): {@link Lifecycle.install}
+   * reports it as soon as the adapter serves ({@link ServerAdapter.ready}): the signal handlers are
+   * installed by then, so the starter may signal this process right after. `manual`: the app calls
+   * {@link Lifecycle.reportReady} once it has warmed up. Either way it is reported once per process.
+   */
+  readiness?: 'auto' | 'manual';
   /** Receives the sockets of upgraded connections (WebSocket) when the drain starts, to close them with 1001. */
   onUpgraded?: (sockets: unknown[], signal: AbortSignal) => unknown;
   /** Time source. Default `systemClock`. */
@@ -66,13 +83,25 @@ export interface Lifecycle {
    * timed-out deregistration is recorded in the report (`deregistration`) and shutdown goes on.
    */
   useRegistry(registry: DeregistrableRegistry): void;
-  /** Installs the signal policy (SIGTERM / SIGINT / SIGHUP graceful, a second one immediate). No-op if installed. */
+  /**
+   * Installs the signal policy (SIGTERM / SIGINT / SIGHUP graceful, a second one immediate; the
+   * process exits with the report's exit code). With `readiness: 'auto'` (default), then reports
+   * readiness once the adapter serves. No-op if installed.
+   */
   install(): Lifecycle;
+  /**
+   * Reports readiness to whoever started the process (`quiesce run`, a hot-restart parent) once the
+   * server serves and {@link Lifecycle.install} has run, whichever comes last. Resolves `true` when
+   * the starter was told, `false` when there is nobody to tell (or it was told already); never
+   * rejects. Call it with `readiness: 'manual'` once warmed up; with `auto`, `install()` calls it and
+   * the promise says when readiness went out.
+   */
+  reportReady(): Promise<boolean>;
   /** Removes exactly the signal listeners {@link Lifecycle.install} added. */
   uninstall(): void;
   /** Runs the shutdown sequence once; later calls return the same promise. Never rejects. */
   shutdown(reason?: string): Promise<ShutdownReport>;
-  /** Immediate stop: destroys every connection now. Returns how many were destroyed. */
+  /** Immediate stop: destroys every connection now (the adapter's `forceClose()`). Returns how many were destroyed. */
   forceClose(): number;
 }
 
@@ -95,13 +124,18 @@ export interface RegistryCallResult {
  * Creates the lifecycle of one server: the whole graceful-shutdown sequence, each step bounded by
  * one global deadline:
  * 1. intake (a signal or {@link Lifecycle.shutdown}; it happens once);
- * 2. lame duck: readiness false, every response `Connection: close`, the listener still accepts for
- *    `lameDuckMs`, idle keep-alive sockets stay open;
+ * 2. lame duck: readiness false, `adapter.beginShutdown()` (every response `Connection: close`), the
+ *    listener still accepts for `lameDuckMs`, idle keep-alive sockets stay open;
  * 3. deregistration from service registries, during the lame duck, bounded;
- * 4. stop accepting, leaving open connections alone;
- * 5. drain, concurrently with the shutdown hooks: requests finish, idle sockets close with FIN;
- * 6. at the deadline: force-close what is left, abandon hooks, record what was cut;
- * 7. cleanup hooks, then the report (logged in one line) and the exit code.
+ * 4. `adapter.stopAccepting({ signal })`, leaving open connections alone;
+ * 5. `adapter.drain({ signal })`, concurrently with the shutdown hooks: requests finish, idle
+ *    sockets close with FIN;
+ * 6. at the deadline (`signal` aborts, `cleanupReserveMs` early when there are cleanup hooks): the
+ *    adapter cuts what is left, hooks are abandoned, the report records what was cut;
+ * 7. cleanup hooks, then the report (logged in one line) and its exit code, the one the process
+ *    exits with.
+ * The lifecycle touches the server only through the adapter ({@link ServerAdapter}). Throws
+ * {@link LifecycleOptionError} on a bad option.
  *
  * @example
  * ```ts
@@ -111,14 +145,13 @@ export interface RegistryCallResult {
  *
  * const server = createServer((req, res) => res.end('ok\n'));
  * const lifecycle = createLifecycle({ adapter: createNodeAdapter(server), deadlineMs: 10_000 });
- * lifecycle.onCleanup('db', () => db.end());
- * server.listen(3000, () => lifecycle.install());
+ * lifecycle.onCleanup('goodbye', () => console.log('cleaned up'));
+ * server.listen(3000, () => lifecycle.install()); // SIGTERM now drains and exits 0
  * ```
  */
 export function createLifecycle(options: LifecycleOptions): Lifecycle {
   const config = validate(options);
   const { adapter, deadlineMs, lameDuckMs, clock } = config;
-  const tracker = adapter.tracker;
   const deregistration = createShutdownHooks({ phases: ['deregister'], clock });
   const hooks = createShutdownHooks({ phases: ['shutdown'], clock });
   const cleanup = createShutdownHooks({ phases: ['cleanup'], clock });
@@ -127,12 +160,17 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
   let finalReport: ShutdownReport | undefined;
   let policy: SignalPolicy | undefined;
   let cleanupHooks = 0;
+  let markInstalled: () => void = () => {};
+  const installed = new Promise<void>((resolve) => {
+    markInstalled = resolve;
+  });
+  let readiness: Promise<boolean> | undefined;
 
   if (config.onUpgraded) {
     const onUpgraded = config.onUpgraded;
     hooks.add('upgraded-connections', (signal) => {
-      const sockets = tracker.upgradedConnections();
-      return sockets.length > 0 ? onUpgraded(sockets, signal) : undefined;
+      const sockets = adapter.upgraded();
+      return sockets.length > 0 ? onUpgraded([...sockets], signal) : undefined;
     });
   }
 
@@ -154,7 +192,7 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
 
     // 2–3. Lame duck: not ready, Connection: close on every response, listener open; deregister meanwhile.
     state = 'lame-duck';
-    tracker.beginShutdown();
+    adapter.beginShutdown();
     const [deregistered] = await Promise.all([
       step('deregister', () => deregistration.run({ signal: drainDeadline.signal })),
       step('lame-duck', () => lameDuck(lameDuckMs, { signal: drainDeadline.signal, clock })),
@@ -166,7 +204,7 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
     // 5–6. Drain and shutdown hooks together; at the deadline both are cut.
     state = 'draining';
     const [drained, hooked] = await step('drain', () =>
-      Promise.all([tracker.drain({ signal: drainDeadline.signal }), hooks.run({ signal: drainDeadline.signal })]),
+      Promise.all([adapter.drain({ signal: drainDeadline.signal }), hooks.run({ signal: drainDeadline.signal })]),
     );
     drainDeadline.dispose();
 
@@ -175,6 +213,9 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
     const cleaned = await step('cleanup', () => cleanup.run({ signal: deadline.signal }));
     deadline.dispose();
 
+    // The exit rule: the code tells whether this process did its own work, every request it accepted
+    // answered and every hook of the application's done. Deregistration is reported, not counted:
+    // the registry forgets the instance by itself when its lease or check expires.
     const forced = drained.outcome === 'forced' || hooked.deadlineHit || cleaned.deadlineHit;
     const failed = !hooked.ok || !cleaned.ok;
     const outcome = forced ? 'forced' : failed ? 'failed' : 'clean';
@@ -220,7 +261,7 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
     onDeregister: (name, run, hookOptions) =>
       deregistration.add(name, run, { timeoutMs: DEREGISTER_TIMEOUT_MS, ...hookOptions }),
     shutdown: (reason = 'manual') => begin(reason, false),
-    forceClose: () => tracker.forceClose(),
+    forceClose: () => adapter.forceClose(),
     useRegistry(registry: DeregistrableRegistry): void {
       if (!registry || typeof registry.deregister !== 'function' || typeof registry.close !== 'function') {
         throw new LifecycleOptionError('registry', registry, 'a registry with deregister() and close(), e.g. from @quiesce/registry');
@@ -240,14 +281,21 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
         exitCodes: config.exitCodes,
         graceful: async ({ signal, reason }) => {
           const report = await begin(signal ?? describeReason(reason), reason instanceof Error);
-          return { forced: report.outcome === 'forced', failed: report.outcome === 'failed' };
+          // The exit code is the report's: decided once, here, not again by the policy.
+          return { forced: report.outcome === 'forced', failed: report.outcome === 'failed', exitCode: report.exitCode };
         },
         immediate: () => {
-          tracker.forceClose();
+          adapter.forceClose();
         },
       });
       policy.install();
+      markInstalled();
+      if (config.readiness === 'auto') void lifecycle.reportReady();
       return lifecycle;
+    },
+    reportReady(): Promise<boolean> {
+      readiness ??= Promise.all([installed, adapter.ready()]).then(() => reportReady()).catch(() => false);
+      return readiness;
     },
     uninstall(): void {
       policy?.uninstall();
@@ -263,6 +311,7 @@ function describeReason(reason: unknown): string {
 
 interface Config {
   adapter: ServerAdapter;
+  readiness: 'auto' | 'manual';
   deadlineMs: number;
   lameDuckMs: number;
   cleanupReserveMs: number;
@@ -275,10 +324,11 @@ interface Config {
 
 function validate(options: LifecycleOptions): Config {
   if (options === null || typeof options !== 'object') throw new LifecycleOptionError('options', options, 'an object');
-  const { adapter, deadlineMs = 10_000, lameDuckMs = 0, log = console.log, clock = systemClock } = options;
-  if (!adapter || typeof adapter.stopAccepting !== 'function' || !adapter.tracker) {
-    throw new LifecycleOptionError('adapter', adapter, 'a server adapter such as createNodeAdapter(server)');
+  const { adapter, deadlineMs = 10_000, lameDuckMs = 0, log = console.log, clock = systemClock, readiness = 'auto' } = options;
+  if (!isServerAdapter(adapter)) {
+    throw new LifecycleOptionError('adapter', adapter, 'a ServerAdapter such as createNodeAdapter(server), serveBun(…) or serveDeno(…)');
   }
+  if (readiness !== 'auto' && readiness !== 'manual') throw new LifecycleOptionError('readiness', readiness, '"auto" or "manual"');
   const duration = (name: string, value: unknown): number => {
     if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
       throw new LifecycleOptionError(name, value, 'a finite number of milliseconds ≥ 0');
@@ -304,6 +354,7 @@ function validate(options: LifecycleOptions): Config {
   }
   return {
     adapter,
+    readiness,
     deadlineMs,
     lameDuckMs,
     cleanupReserveMs,
@@ -313,4 +364,13 @@ function validate(options: LifecycleOptions): Config {
     onUpgraded: options.onUpgraded,
     clock,
   };
+}
+
+const ADAPTER_METHODS = ['ready', 'beginShutdown', 'stopAccepting', 'drain', 'forceClose', 'upgraded', 'stats', 'dispose'] as const;
+
+/** Every member of the contract, so that an adapter written against an older one fails here, not mid-shutdown. */
+function isServerAdapter(adapter: unknown): adapter is ServerAdapter {
+  if (adapter === null || typeof adapter !== 'object') return false;
+  const candidate = adapter as Record<string, unknown>;
+  return typeof candidate['name'] === 'string' && ADAPTER_METHODS.every((method) => typeof candidate[method] === 'function');
 }

@@ -13,8 +13,9 @@ export interface ShutdownPhase {
 }
 
 /**
- * How shutdown ended: `clean` (everything drained, every hook ok), `failed` (drained in time but a
- * hook failed or timed out), `forced` (the deadline cut requests, sockets or hooks).
+ * How shutdown ended: `clean` (everything drained, every shutdown and cleanup hook ok), `failed`
+ * (drained in time but a shutdown or cleanup hook failed or timed out), `forced` (the deadline cut
+ * requests, sockets or hooks). Deregistration results do not change it.
  */
 export type ShutdownOutcome = 'clean' | 'failed' | 'forced';
 
@@ -23,7 +24,14 @@ export interface ShutdownReport {
   /** What started it: a signal name, `manual`, or an error description. */
   readonly reason: string;
   readonly outcome: ShutdownOutcome;
-  /** The code the process exits with under the configured exit-code policy. */
+  /**
+   * The code the process exits with (the signal policy exits with exactly this): 0 when `clean`;
+   * `exitCodes.failed` (1) when a shutdown or cleanup hook failed or timed out; `exitCodes.forced`
+   * (1) when the deadline cut requests, sockets or hooks; `exitCodes.error` (1) when an uncaught
+   * error started a shutdown that was otherwise clean. A failed or timed-out deregistration is
+   * reported (in `deregistration` and by name in the line) and does not change the code: the
+   * registry drops the instance by itself when its lease or health check expires.
+   */
   readonly exitCode: number;
   readonly durationMs: number;
   readonly deadlineMs: number;
@@ -40,7 +48,8 @@ export interface ShutdownReport {
 /**
  * Formats a report as the one line Quiesce logs, e.g.
  * `quiesce: shutdown clean in 312ms (SIGTERM): lame-duck 0ms, drain 305ms; deregistered etcd ok 4ms; requests 5 completed, 0 cut; sockets 3 idle-closed, 0 preconnects, 0 force-closed; hooks 2 ok, 0 failed; exit 0`
- * (the `deregistered` part only when registries were deregistered).
+ * (the `deregistered` part only when registries were deregistered, each with its status; `hooks`
+ * counts the shutdown and cleanup hooks, which decide the exit code).
  *
  * @example
  * ```ts
@@ -53,9 +62,10 @@ export function formatShutdownReport(report: ShutdownReport): string {
     const found = report.phases.find((p) => p.name === name);
     return `${name} ${found ? ms(found.durationMs) : '-'}`;
   };
-  const all = [report.deregistration, report.hooks, report.cleanup];
-  const ok = all.reduce((n, r) => n + r.totals.ok, 0);
-  const failed = all.reduce((n, r) => n + r.totals.total - r.totals.ok, 0);
+  // The hooks that decide the exit code; deregistrations are named with their status on their own.
+  const counted = [report.hooks, report.cleanup];
+  const ok = counted.reduce((n, r) => n + r.totals.ok, 0);
+  const failed = counted.reduce((n, r) => n + r.totals.total - r.totals.ok, 0);
   const d = report.drain;
   const deregistered = report.deregistration.hooks.map((h) => `${h.name} ${h.status} ${ms(h.durationMs)}`);
   return (
