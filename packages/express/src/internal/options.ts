@@ -1,34 +1,36 @@
 import { ConnectionTracker } from '@quiesce/drain';
+import type { NodeAdapterOptions } from '@quiesce/node';
 import type { LifecycleOptions } from 'quiesce';
 import { ExpressOptionError } from '../errors.ts';
 import type { ExpressLifecycleOptions } from '../express-lifecycle.ts';
 
 /** The options split by who uses them, validated. */
 export interface ResolvedOptions {
-  readonly tracker: ConnectionTracker;
-  readonly tcpKeepAliveMs: number | false;
+  /** Every setting of the Node adapter each server gets: the drain's, the hold's and TCP keepalive. */
+  readonly node: NodeAdapterOptions;
   readonly handleSignals: boolean;
   readonly lifecycle: Omit<LifecycleOptions, 'adapter'>;
 }
 
-const LIFECYCLE_KEYS = ['deadlineMs', 'lameDuckMs', 'cleanupReserveMs', 'log', 'exitCodes', 'signals', 'onUpgraded', 'clock'] as const;
-const TRACKER_KEYS = ['idleGraceMs', 'preconnectGraceMs', 'pollMinMs', 'pollMaxMs', 'clock'] as const;
-const KNOWN = new Set<string>([...LIFECYCLE_KEYS, ...TRACKER_KEYS, 'tcpKeepAliveMs', 'handleSignals']);
+const LIFECYCLE_KEYS = ['deadlineMs', 'lameDuckMs', 'cleanupReserveMs', 'log', 'exitCodes', 'signals', 'onUpgraded', 'readiness', 'clock'] as const;
+/** The Node adapter's options; `clock` goes to both. */
+const NODE_KEYS = ['idleGraceMs', 'preconnectGraceMs', 'pollMinMs', 'pollMaxMs', 'holdMaxMs', 'tcpKeepAliveMs', 'clock'] as const;
+const KNOWN = new Set<string>([...LIFECYCLE_KEYS, ...NODE_KEYS, 'handleSignals']);
 
 /**
  * Turns an option error of a package underneath (lifecycle, drain, Node adapter) into an
- * {@link ExpressOptionError} with the same option and value; other errors pass unchanged.
+ * {@link ExpressOptionError} with the same option, value and expectation, the original as `cause`;
+ * other errors pass unchanged.
  */
 export function asOptionError(error: unknown): unknown {
-  const e = error as { option?: unknown; value?: unknown; code?: unknown };
-  if (error instanceof Error && typeof e.option === 'string' && typeof e.code === 'string' && e.code.endsWith('INVALID_OPTION')) {
-    const expected = /Expected ([\s\S]+?)\.?$/.exec(error.message)?.[1] ?? 'a valid value';
-    return new ExpressOptionError(e.option, e.value, expected, { cause: error });
-  }
-  return error;
+  if (!(error instanceof Error) || error instanceof ExpressOptionError) return error;
+  const e = error as Error & { option?: unknown; value?: unknown; expected?: unknown };
+  if (typeof e.option !== 'string' || !('value' in e)) return error;
+  const expected = typeof e.expected === 'string' ? e.expected : 'a valid value (see the cause)';
+  return new ExpressOptionError(e.option, e.value, expected, { cause: error });
 }
 
-/** Validates every option and builds the tracker. Throws {@link ExpressOptionError}. */
+/** Validates every option. Throws {@link ExpressOptionError}. */
 export function resolveOptions(options: ExpressLifecycleOptions): ResolvedOptions {
   if (options === null || typeof options !== 'object') throw new ExpressOptionError('options', options, 'an object');
   for (const key of Object.keys(options)) {
@@ -37,18 +39,23 @@ export function resolveOptions(options: ExpressLifecycleOptions): ResolvedOption
       throw new ExpressOptionError(key, value, `one of the known options: ${[...KNOWN].join(', ')}`);
     }
   }
-  const { tcpKeepAliveMs = false, handleSignals = true } = options;
+  const { handleSignals = true, tcpKeepAliveMs = false, holdMaxMs } = options;
   if (typeof handleSignals !== 'boolean') throw new ExpressOptionError('handleSignals', handleSignals, 'true or false');
   if (tcpKeepAliveMs !== false && (typeof tcpKeepAliveMs !== 'number' || !Number.isFinite(tcpKeepAliveMs) || tcpKeepAliveMs < 0)) {
     throw new ExpressOptionError('tcpKeepAliveMs', tcpKeepAliveMs, 'false or a finite number of milliseconds ≥ 0');
   }
-  let tracker: ConnectionTracker;
+  if (holdMaxMs !== undefined && (typeof holdMaxMs !== 'number' || !Number.isFinite(holdMaxMs) || holdMaxMs < 0)) {
+    throw new ExpressOptionError('holdMaxMs', holdMaxMs, 'a finite number of milliseconds ≥ 0');
+  }
+  const node = pick(options, NODE_KEYS);
+  // Each server's Node adapter builds its tracker from these when the server is added, possibly at
+  // the first listen(); building one here refuses a bad drain option now, at the call.
   try {
-    tracker = new ConnectionTracker(pick(options, TRACKER_KEYS));
+    new ConnectionTracker({ ...node });
   } catch (error) {
     throw asOptionError(error);
   }
-  return { tracker, tcpKeepAliveMs, handleSignals, lifecycle: pick(options, LIFECYCLE_KEYS) };
+  return { node, handleSignals, lifecycle: pick(options, LIFECYCLE_KEYS) };
 }
 
 function pick<T extends object, K extends keyof T>(options: T, keys: readonly K[]): Pick<T, K> {
