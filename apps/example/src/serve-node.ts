@@ -30,7 +30,8 @@ export async function serveNode(options: ServeOptions): Promise<RuntimeServer> {
     res.once('close', () => clearTimeout(timer));
   });
   const adapter = createNodeAdapter(server);
-  // Readiness is reported by server.ts once the signal handlers are installed.
+  // The lifecycle reports readiness (install(), once the server serves): acquire() must not, before
+  // the signal handlers are installed.
   const listener = await acquire(server, { port: options.port, host: options.host, readiness: 'manual' });
   return {
     runtime: 'node',

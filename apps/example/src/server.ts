@@ -11,7 +11,7 @@
  * node apps/example/dist/server.js · bun apps/example/src/server.ts · deno run -A apps/example/src/server.ts
  */
 import { type Lifecycle, RegistryEnvError, createLifecycle, registryFromEnv } from 'quiesce';
-import { asAddressInUseError, reportReady } from 'quiesce/listener';
+import { asAddressInUseError } from 'quiesce/listener';
 import { ExampleConfigError, readConfig } from './config.ts';
 import type { RuntimeServer, ServeOptions } from './runtime-server.ts';
 
@@ -54,10 +54,9 @@ const running = createLifecycle({
   signals: restart ? { restart: () => restart(() => running.shutdown('restart')) } : undefined,
 });
 lifecycle = running;
+// Signal handlers first; then the lifecycle tells `quiesce run` or a hot-restart parent that this
+// process serves (a no-op otherwise): the old process stops, and signals may come, right after.
 running.install();
-// Tell `quiesce run` or a hot-restart parent that this process serves (a no-op otherwise). Only
-// now, with the signal handlers installed: the old process stops, and signals may come, right after.
-await reportReady();
 const host = config.host.includes(':') ? `[${config.host}]` : config.host;
 console.log(`listening on http://${host}:${started.port}`);
 await register(running, started.port);

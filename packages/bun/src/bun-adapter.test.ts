@@ -1,4 +1,3 @@
-import { ConnectionTracker } from '@quiesce/drain';
 import { describe, expect, it } from 'vitest';
 import { serveBun } from './bun-adapter.ts';
 import { BunAdapterOptionError, BunRuntimeError, BunUnsupportedOptionError } from './errors.ts';
@@ -52,7 +51,7 @@ describe('serveBun options', () => {
 
   it('accepts function routes and method maps, then needs Bun to run (BunRuntimeError on Node)', () => {
     const routes = { '/a': fetch, '/b': { GET: fetch, POST: fetch }, '/c': false };
-    const attempt = () => serveBun({ routes, fetch } as never, { tracker: new ConnectionTracker() });
+    const attempt = () => serveBun({ routes, fetch } as never);
     expect(attempt).toThrow(BunRuntimeError);
     expect(attempt).toThrow(expect.objectContaining({ code: 'QUIESCE_BUN_RUNTIME_MISSING' }));
     expect(attempt).toThrow(/On Node use @quiesce\/node/);

@@ -1,36 +1,32 @@
 import {
-  ConnectionTracker,
-  type ConnectionTrackerOptions,
-  ResponseGate,
+  type FetchAdapter,
+  type FetchAdapterOptions,
+  type PromisePeek,
   type ServerAdapter,
+  type SocketCloser,
   type TrackedConnection,
-  withConnectionClose,
+  createFetchAdapter,
 } from '@quiesce/drain';
-import { type Clock, systemClock } from '@quiesce/core';
 import { inheritedListeners } from '@quiesce/listener';
 import { BunAdapterOptionError, BunRuntimeError, BunUnsupportedOptionError, check } from './errors.ts';
-import { ResponseWrites } from './internal/response-writes.ts';
 import { serveInherited } from './internal/serve-inherited.ts';
 
 /** The options of `Bun.serve`, which {@link serveBun} takes unchanged (except `fd` and static `routes`). */
 export type BunServeOptions<WebSocketData = undefined, R extends string = string> = Bun.Serve.Options<WebSocketData, R>;
 
-/** Options for {@link serveBun}'s graceful shutdown. */
-export interface BunAdapterOptions extends Omit<ConnectionTrackerOptions, 'onForce'> {
+/** Options for {@link serveBun}'s graceful shutdown: the drain's (`preconnectGraceMs`, `clock` …) and these. */
+export interface BunAdapterOptions extends Omit<FetchAdapterOptions, 'onError'> {
   /**
    * Bun's `stop(false)` closes every idle keep-alive socket together with the listener, so
-   * `stopAccepting()` first holds finished responses until no request has started and no response gone out for this long (about 1 ms when already that quiet: quiet is confirmed at a second look, after the runtime polled its sockets):
-   * every socket Bun then closes has been idle at least this long, and every busy client gets its
-   * answer (with `Connection: close`) once the listener is closed. Default 250.
+   * `stopAccepting()` first holds finished responses until no request has started and no response
+   * gone out for this long (about 1 ms when already that quiet: quiet is confirmed at a second look,
+   * after the runtime polled its sockets): every socket Bun then closes has been idle at least this
+   * long, and every busy client gets its answer (with `Connection: close`) once the listener is
+   * closed. It is the drain's idle grace too. Default 250.
    */
   idleGraceMs?: number;
-  /** Upper bound for that hold when requests keep arriving. `0` never holds. Default 1000. */
+  /** Upper bound for that hold when requests keep arriving; the deadline ends it at once. `0` never holds. Default 1000. */
   holdMaxMs?: number;
-  /**
-   * Use this tracker instead of creating one. Create it with
-   * `onForce: () => adapter.forceClose()` so that the deadline can still cut connections.
-   */
-  tracker?: ConnectionTracker;
   /**
    * Serve a listening socket this process inherited by the systemd protocol (`LISTEN_FDS`: under
    * `quiesce run` or systemd socket activation) instead of binding `port`. `Bun.serve` cannot adopt
@@ -63,8 +59,6 @@ export interface BunAdapter<WebSocketData = undefined> extends ServerAdapter {
    * argument (`requestIP()`, `port`, `hostname`, `url`; `upgrade()` returns false: no WebSockets).
    */
   readonly inherited: BunInheritedSocket | undefined;
-  /** Closes every connection now (`server.stop(true)`); what the tracker calls at the deadline. Idempotent. */
-  forceClose(): void;
 }
 
 type Handler = (this: unknown, request: Request, server: unknown) => unknown;
@@ -78,14 +72,16 @@ const HTTP_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', '
 
 /**
  * Starts `Bun.serve(options)` with graceful shutdown built in, and returns its {@link ServerAdapter}
- * for `createLifecycle`. From `tracker.beginShutdown()` on, every response carries
- * `Connection: close` (Bun then closes the socket after it). `stopAccepting()` holds responses
- * until requests stop arriving for `idleGraceMs` (at most `holdMaxMs`), closes the listener with
- * `server.stop(false)`, then lets the held responses go: no client is then caught between two
- * requests on a socket Bun closes, nor reconnecting into a listener that is closing. A request stays
- * in flight until Bun has written all of its response (`server.pendingRequests`), streamed bodies
- * included. At the deadline `server.stop(true)` cuts what is left. WebSockets are tracked as
- * upgraded connections (closed only by your `onUpgraded` hook or at the deadline).
+ * for `createLifecycle`: a thin mapping of Bun's primitives (`stop(false)`, `stop(true)`,
+ * `pendingRequests`, `Bun.peek`) onto `@quiesce/drain`'s fetch adapter. From `beginShutdown()` on,
+ * every response carries `Connection: close` (Bun then closes the socket after it).
+ * `stopAccepting()` holds responses until requests stop arriving for `idleGraceMs` (at most
+ * `holdMaxMs`, and no longer than the deadline), closes the listener with `server.stop(false)`, then
+ * lets the held responses go: no client is then caught between two requests on a socket Bun closes,
+ * nor reconnecting into a listener that is closing. A request stays in flight until Bun has written
+ * all of its response (`server.pendingRequests`), streamed bodies included. At the deadline
+ * `server.stop(true)` cuts what is left. WebSockets are tracked as upgraded connections (closed
+ * only by your `onUpgraded` hook or at the deadline).
  *
  * Under `quiesce run` or systemd socket activation (a valid `LISTEN_FDS` for this pid), the
  * adapter serves the first inherited socket instead of binding `port`: `Bun.serve` cannot adopt a
@@ -128,11 +124,12 @@ export function serveBun<WebSocketData = undefined, R extends string = string>(
   checkRoutes(given['routes']);
 
   check.object('adapterOptions', adapterOptions);
-  const { idleGraceMs = 250, holdMaxMs = 1_000, tracker: givenTracker, inherit = true, warn = console.warn, ...trackerOptions } = adapterOptions;
+  const { idleGraceMs = 250, holdMaxMs = 1_000, inherit = true, warn = console.warn, ...drainOptions } = adapterOptions;
   check.duration('idleGraceMs', idleGraceMs);
   check.duration('holdMaxMs', holdMaxMs);
-  if (givenTracker !== undefined && !(givenTracker instanceof ConnectionTracker)) {
-    throw new BunAdapterOptionError('tracker', givenTracker, 'a ConnectionTracker from @quiesce/drain');
+  if ('tracker' in drainOptions) {
+    const tracker = (drainOptions as { tracker?: unknown }).tracker;
+    throw new BunAdapterOptionError('tracker', tracker, 'no tracker: the adapter owns its own; pass its options (idleGraceMs, clock …) instead');
   }
   check.boolean('inherit', inherit);
   check.log('warn', warn);
@@ -150,158 +147,49 @@ export function serveBun<WebSocketData = undefined, R extends string = string>(
     if (warn) {
       warn(`quiesce: Bun.serve cannot adopt the inherited socket (fd ${socket.fd}, ${socket.name}); serving it through node:net + node:http instead`);
     }
-    let forced = false;
-    const served = serveInherited(socket, fetch as Handler, error as ErrorHandler | undefined, {
-      idleGraceMs,
-      holdMaxMs,
-      ...(givenTracker ? { tracker: givenTracker } : {}),
-      ...trackerOptions,
-    });
+    const served = serveInherited(socket, fetch as Handler, error as ErrorHandler | undefined, { ...drainOptions, idleGraceMs, holdMaxMs });
     return {
+      ...served.adapter,
       name: 'bun',
       server: undefined,
       inherited: { fd: socket.fd, name: socket.name, listening: served.listening },
-      tracker: served.adapter.tracker,
-      forceClose(): void {
-        if (forced) return;
-        forced = true;
-        served.adapter.tracker.forceClose();
-      },
-      stopAccepting: (stopOptions) => served.adapter.stopAccepting(stopOptions),
-      dispose: () => served.adapter.dispose(),
     };
   }
-  const clock: Clock = trackerOptions.clock ?? systemClock;
 
-  let server: Bun.Server<WebSocketData> | undefined;
-  let forced = false;
-  let disposed = false;
-  let active = 0;
-  const forceClose = (): void => {
-    if (forced) return;
-    forced = true;
-    writes.stop();
-    gate.release();
-    void server?.stop(true).catch(() => {});
-  };
-  const tracker = givenTracker ?? new ConnectionTracker({ idleGraceMs, ...trackerOptions, onForce: forceClose });
-  const gate = new ResponseGate(clock);
-  const writes = new ResponseWrites(
-    tracker,
-    clock,
-    () => server?.pendingRequests ?? 0,
-    () => active,
-  );
   const bun = (globalThis as { Bun?: typeof Bun }).Bun;
+  let server: Bun.Server<WebSocketData> | undefined;
+  const served: FetchAdapter<unknown> = createFetchAdapter<unknown>(
+    {
+      name: 'bun',
+      // stop(false) closes the listening socket before it returns (a connect right after is
+      // refused). Its promise waits for every socket, idle preconnects included (up to Bun's
+      // idleTimeout): the drain follows requests instead.
+      closeListener: () => {
+        void server?.stop(false).catch(() => {});
+        return undefined;
+      },
+      forceClose: () => void server?.stop(true).catch(() => {}),
+      // Bun says when a response is written only as a count: server.pendingRequests.
+      delivery: { pending: () => server?.pendingRequests ?? 0 },
+      peek: typeof bun?.peek === 'function' && typeof bun.peek.status === 'function' ? (bun.peek as PromisePeek) : undefined,
+    },
+    {
+      ...drainOptions,
+      idleGraceMs,
+      holdMaxMs,
+      // The server is `this` of Bun's own calls into error.
+      onError: typeof error === 'function' ? (thrown) => (error as ErrorHandler).call(server, thrown) : undefined,
+    },
+  );
+
+  // After the drain options are checked (by the fetch adapter), so that their errors show on any runtime.
   if (!bun || typeof bun.serve !== 'function') throw new BunRuntimeError();
-  /** `Bun.peek`, which reads a settled promise's value synchronously; feature-detected. */
-  const peek = typeof bun.peek === 'function' && typeof bun.peek.status === 'function' ? bun.peek : undefined;
-
-  /** `this` of Bun's last call into fetch (the server), for the error handler. */
-  let self: unknown;
-  /** A response goes to Bun: the request is no longer in the handler, and carries Connection: close from shutdown on. */
-  const handOver = (response: Response): Response => {
-    gate.departed();
-    active--;
-    writes.handedOver();
-    return tracker.closing ? withConnectionClose(response) : response;
-  };
-  const abandon = (): void => {
-    active--;
-    tracker.endRequest();
-  };
-  // Each request reaches exactly one of handOver and abandon, through these shared callbacks: no
-  // closure per request.
-  const respond = (result: unknown): unknown => {
-    // Anything but a Response (an upgrade returns undefined) is Bun's to handle as it is.
-    if (!(result instanceof Response)) {
-      abandon();
-      return result;
-    }
-    const held = gate.held;
-    return held ? held.then(() => handOver(result)) : handOver(result);
-  };
-  const giveUp = (again: unknown): never => {
-    abandon();
-    throw again;
-  };
-  const fail = (thrown: unknown): unknown => {
-    if (typeof error !== 'function') return giveUp(thrown);
-    // The application's error page goes out like any response: held, and with Connection: close.
-    let page: unknown;
-    try {
-      page = (error as ErrorHandler).call(self, thrown);
-    } catch (again) {
-      return giveUp(again);
-    }
-    return settle(page, respond, giveUp);
-  };
-
-  /** Runs each request through the handler: accounting, the gate, and Connection: close. */
-  const wrap = (handler: Handler): Handler =>
-    function (this: unknown, request: Request, bunServer: unknown): unknown {
-      if (disposed) return handler.call(this, request, bunServer);
-      self = this;
-      gate.arrived();
-      tracker.beginRequest();
-      active++;
-      let result: unknown;
-      try {
-        result = handler.call(this, request, bunServer);
-      } catch (thrown) {
-        return fail(thrown);
-      }
-      if (result instanceof Response && gate.held === undefined) return handOver(result);
-      // An async handler that did not await returns a promise already fulfilled: answer with its
-      // value now, as Bun does with such a promise, instead of chaining a promise on it (one more
-      // promise, and a microtask turn before Bun can answer).
-      if (peek !== undefined && result instanceof Promise && peek.status(result) === 'fulfilled') return respond(peek(result));
-      return settle(result, respond, fail);
-    };
-
-  const served: Record<string, unknown> = { ...given };
-  if (typeof fetch === 'function') served['fetch'] = wrap(fetch as Handler);
-  if (given['routes'] !== undefined) served['routes'] = wrapRoutes(given['routes'] as Record<string, unknown>, wrap);
-  if (websocket !== undefined) served['websocket'] = trackWebSockets(websocket as WebSocketHandlers, tracker);
-
-  server = bun.serve(served as unknown as Bun.Serve.Options<WebSocketData, R>);
-  const running = server;
-
-  let stopping: Promise<void> | undefined;
-  return {
-    name: 'bun',
-    server: running,
-    inherited: undefined,
-    tracker,
-    forceClose,
-    stopAccepting(): Promise<void> {
-      stopping ??= (async () => {
-        writes.track();
-        if (!forced && holdMaxMs > 0) await gate.hold(idleGraceMs, holdMaxMs);
-        // stop(false) closes the listening socket before it returns (a connect right after is
-        // refused), so the held responses can go at once. Its promise waits for every socket,
-        // idle preconnects included (up to Bun's idleTimeout): the drain follows requests instead.
-        if (!forced) void running.stop(false).catch(() => {});
-        gate.release();
-      })();
-      return stopping;
-    },
-    dispose(): void {
-      if (disposed) return;
-      disposed = true;
-      writes.stop();
-      gate.release();
-    },
-  };
-}
-
-/** Calls `next` with `value`, or with what it resolves to; `fail` for a throw or a rejection. */
-function settle(value: unknown, next: (value: unknown) => unknown, fail: (error: unknown) => unknown): unknown {
-  if (value instanceof Promise) return value.then(next, fail);
-  if (value !== null && typeof value === 'object' && typeof (value as PromiseLike<unknown>).then === 'function') {
-    return Promise.resolve(value as PromiseLike<unknown>).then(next, fail);
-  }
-  return next(value);
+  const serveOptions: Record<string, unknown> = { ...given };
+  if (typeof fetch === 'function') serveOptions['fetch'] = served.wrap(fetch as Handler);
+  if (given['routes'] !== undefined) serveOptions['routes'] = wrapRoutes(given['routes'] as Record<string, unknown>, served.wrap);
+  if (websocket !== undefined) serveOptions['websocket'] = trackWebSockets(websocket as WebSocketHandlers, served);
+  server = bun.serve(serveOptions as unknown as Bun.Serve.Options<WebSocketData, R>);
+  return { ...served.adapter, server, inherited: undefined };
 }
 
 /** Static route values are answered by Bun itself, so the adapter would never see those requests. */
@@ -347,26 +235,25 @@ function wrapRoutes(routes: Record<string, unknown>, wrap: (handler: Handler) =>
   return wrapped;
 }
 
+/** Closes WebSockets at the drain's request (1001, going away) and at the deadline (terminate). */
+const webSocketCloser: SocketCloser<Bun.ServerWebSocket<unknown>> = {
+  close: (ws) => ws.close(1001, 'server shutting down'),
+  destroy: (ws) => ws.terminate(),
+};
+
 /** WebSockets become upgraded connections: never closed as idle, handed to `onUpgraded`, cut at the deadline. */
-function trackWebSockets(handlers: WebSocketHandlers, tracker: ConnectionTracker): WebSocketHandlers {
+function trackWebSockets(handlers: WebSocketHandlers, adapter: FetchAdapter<unknown>): WebSocketHandlers {
   const connections = new WeakMap<object, TrackedConnection>();
   return {
     ...handlers,
     open(this: unknown, ws: Bun.ServerWebSocket<unknown>): unknown {
-      const connection = tracker.connectionOpened({
-        raw: ws,
-        close: () => ws.close(1001, 'server shutting down'),
-        destroy: () => ws.terminate(),
-      });
-      tracker.connectionUpgraded(connection);
-      connections.set(ws, connection);
+      connections.set(ws, adapter.upgradedOpened(ws, webSocketCloser));
       return handlers.open?.call(this, ws);
     },
     close(this: unknown, ws: Bun.ServerWebSocket<unknown>, code: number, reason: string): unknown {
       const connection = connections.get(ws);
-      if (connection) tracker.connectionClosed(connection);
+      if (connection) adapter.upgradedClosed(connection);
       return handlers.close?.call(this, ws, code, reason);
     },
   };
 }
-

@@ -37,9 +37,19 @@ export function redactSecrets(text: string): string {
   return out;
 }
 
-/** A configured value with {@link redactSecrets} applied to it (strings, and strings in arrays); other values as they are. */
+/**
+ * A configured value with {@link redactSecrets} applied to it (strings, and strings in arrays); other
+ * values, and arrays with nothing secret in them, as they are (the same object).
+ *
+ * @example
+ * ```ts
+ * redactValue(['http://a:b@host:2379']); // ['http://***@host:2379']
+ * ```
+ */
 export function redactValue<T>(value: T): T {
   if (typeof value === 'string') return redactSecrets(value) as T;
-  if (Array.isArray(value)) return value.map((item) => (typeof item === 'string' ? redactSecrets(item) : item)) as T;
-  return value;
+  if (!Array.isArray(value)) return value;
+  const redacted = value.map((item: unknown) => (typeof item === 'string' ? redactSecrets(item) : item));
+  // The same array when nothing was secret: callers may compare it with what they passed.
+  return (redacted.every((item, i) => item === value[i]) ? value : redacted) as T;
 }

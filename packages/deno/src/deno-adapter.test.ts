@@ -1,4 +1,3 @@
-import { ConnectionTracker } from '@quiesce/drain';
 import { describe, expect, it } from 'vitest';
 import { serveDeno } from './deno-adapter.ts';
 import { DenoAdapterOptionError, DenoRuntimeError, DenoUnsupportedOptionError } from './errors.ts';
@@ -40,7 +39,7 @@ describe('serveDeno options', () => {
   });
 
   it('needs Deno to run: DenoRuntimeError on Node', () => {
-    const attempt = () => serveDeno({ handler }, { tracker: new ConnectionTracker() });
+    const attempt = () => serveDeno({ handler });
     expect(attempt).toThrow(DenoRuntimeError);
     expect(attempt).toThrow(expect.objectContaining({ code: 'QUIESCE_DENO_RUNTIME_MISSING' }));
     expect(attempt).toThrow(/On Node use @quiesce\/node/);

@@ -8,6 +8,7 @@ describe('@quiesce/drain public API', () => {
         "ConnectionTracker",
         "DrainOptionError",
         "ResponseGate",
+        "createFetchAdapter",
         "lameDuck",
         "withConnectionClose",
       ]

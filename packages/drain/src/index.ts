@@ -3,7 +3,9 @@
  * Runtime-neutral in-flight accounting and the drain policy of a graceful shutdown: a lame duck in
  * which every response carries `Connection: close` and idle keep-alive sockets stay open, then a
  * drain that lets requests finish and closes idle sockets with FIN after a grace, then a force-close
- * at the deadline. Runtime adapters drive it; it imports no runtime API.
+ * at the deadline. Runtime adapters drive it; it imports no runtime API. `ServerAdapter` is the one
+ * contract between a server and the shutdown sequence; `createFetchAdapter` builds it for fetch-style
+ * runtimes (Bun, Deno) from their primitives.
  *
  * @example
  * ```ts
@@ -28,7 +30,16 @@ export {
 } from './connection-tracker.ts';
 export type { DrainReport } from './drain-report.ts';
 export { DrainOptionError } from './errors.ts';
+export {
+  type FetchAdapter,
+  type FetchAdapterOptions,
+  type FetchHandler,
+  type FetchRuntime,
+  type PromisePeek,
+  type ResponseDelivery,
+  createFetchAdapter,
+} from './fetch-adapter.ts';
 export { lameDuck } from './lame-duck.ts';
 export { type HoldResult, ResponseGate } from './response-gate.ts';
-export type { ServerAdapter, StopAcceptingOptions } from './server-adapter.ts';
+export type { DeadlineSignalOptions, ServerAdapter } from './server-adapter.ts';
 export { withConnectionClose } from './with-connection-close.ts';

@@ -33,6 +33,22 @@ describe('ResponseGate', () => {
     expect(clock.pendingTimers).toBe(0);
   });
 
+  it('ends the hold at once, not quiet, when the deadline aborts, and keeps responses held until release', async () => {
+    const clock = new ManualClock();
+    const gate = new ResponseGate(clock);
+    gate.departed();
+    const deadline = new AbortController();
+    const hold = gate.hold(600_000, 600_000, deadline.signal);
+    await clock.advance(40);
+    deadline.abort();
+    await expect(hold).resolves.toEqual({ heldMs: 40, quiet: false });
+    expect(gate.held).toBeInstanceOf(Promise);
+    expect(clock.pendingTimers).toBe(0);
+    await expect(gate.hold(100, 1_000, deadline.signal)).resolves.toEqual({ heldMs: 0, quiet: false });
+    gate.release();
+    expect(gate.held).toBeUndefined();
+  });
+
   it('gives up at maxMs when requests keep arriving, and reports that it was not quiet', async () => {
     const clock = new ManualClock();
     const gate = new ResponseGate(clock);

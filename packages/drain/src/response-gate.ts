@@ -74,20 +74,25 @@ export class ResponseGate {
    * confirmed at a second look 1 ms after the first that found it (so an idle server's hold lasts
    * about 1 ms): after a stall of the event loop (GC, CPU starvation, SIGSTOP) the requests that came
    * meanwhile wait unread until the runtime polls its sockets, and the stall must not pass for quiet.
-   * Responses stay held until {@link ResponseGate.release}.
+   * When `signal` (the deadline) aborts, the hold ends at once, not quiet. Responses stay held
+   * until {@link ResponseGate.release}.
    */
-  hold(quietMs: number, maxMs: number): Promise<HoldResult> {
+  hold(quietMs: number, maxMs: number, signal?: AbortSignal): Promise<HoldResult> {
     const clock = this.#clock;
     const start = clock.now();
     this.#holding = true;
     if (!this.#held) this.#held = new Promise<void>((resolve) => (this.#release = resolve));
+    if (signal?.aborted) return Promise.resolve({ heldMs: 0, quiet: false });
     return new Promise<HoldResult>((resolve) => {
       const done = (quiet: boolean): void => {
         if (this.#timer !== undefined) clock.clearTimeout(this.#timer);
         this.#timer = undefined;
         this.#settle = undefined;
+        signal?.removeEventListener('abort', onDeadline);
         resolve({ heldMs: clock.now() - start, quiet });
       };
+      const onDeadline = (): void => done(false);
+      signal?.addEventListener('abort', onDeadline, { once: true });
       this.#settle = done;
       /** The previous look found the server quiet; this one confirms it unless activity came between. */
       let seenQuiet = false;

@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import { type AddressInfo, type Socket, connect } from 'node:net';
+import { ManualClock } from '@quiesce/core/testing';
 import express from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ExpressOptionError, ExpressStateError } from './errors.ts';
@@ -93,6 +94,9 @@ async function rawConnection(port: number) {
     async closed(): Promise<'fin' | 'reset'> {
       await until(() => ended !== undefined);
       return ended!;
+    },
+    get ended(): 'fin' | 'reset' | undefined {
+      return ended;
     },
   };
 }
@@ -282,6 +286,61 @@ describe('signal handling', () => {
     const lifecycle = track(createExpressLifecycle(express(), quiet));
     await portOf(lifecycle.listen(0, '127.0.0.1'));
     expect(count()).toBe(initial);
+  });
+});
+
+describe("the user's settings reach the Node adapter of every server", () => {
+  /** An app whose lifecycle runs on a manual clock, listening, with one keep-alive client. */
+  async function started(options: ExpressLifecycleOptions) {
+    const clock = new ManualClock();
+    const instance = express();
+    instance.get('/', (_req, res) => {
+      res.send('hello\n');
+    });
+    const lifecycle = track(createExpressLifecycle(instance, { ...quiet, clock, ...options }));
+    const server = lifecycle.listen(0, '127.0.0.1');
+    const port = await portOf(server);
+    return { clock, lifecycle, server, port };
+  }
+
+  it('idleGraceMs and clock reach the response hold: the listener closes after that much quiet on that clock', async () => {
+    const { clock, lifecycle, server, port } = await started({ idleGraceMs: 400, holdMaxMs: 60_000, lameDuckMs: 100, deadlineMs: 60_000 });
+    const done = lifecycle.shutdown('test');
+    expect((await (await rawConnection(port)).get('/')).headers['connection']).toBe('close'); // at 0 a client starts reconnecting
+    await clock.advance(100); // the lame duck ends: hold until 400 ms of quiet since 0
+    await clock.advance(299);
+    expect(server.listening).toBe(true);
+    await clock.advance(2); // quiet, confirmed 1 ms on
+    await sleep(10);
+    expect(server.listening).toBe(false);
+    expect((await done).outcome).toBe('clean');
+  });
+
+  it('idleGraceMs and clock reach the drain: an idle keep-alive socket is closed after that grace on that clock', async () => {
+    const { clock, lifecycle, port } = await started({ idleGraceMs: 400, holdMaxMs: 0, lameDuckMs: 100, deadlineMs: 60_000 });
+    const idle = await rawConnection(port);
+    await idle.get('/'); // keep-alive, idle from 0
+    const done = lifecycle.shutdown('test');
+    await clock.advance(399);
+    await sleep(300); // longer than the default grace in real time: only the manual clock counts
+    expect(lifecycle.state).toBe('draining');
+    expect(idle.ended).toBeUndefined();
+    await clock.advance(2); // idle past the grace, confirmed 1 ms on
+    expect(await idle.closed()).toBe('fin');
+    expect((await done).drain).toMatchObject({ outcome: 'drained', idleClosed: 1 });
+  });
+
+  it('the deadline ends the response hold at once: holdMaxMs never outlives it', async () => {
+    const { clock, lifecycle, server, port } = await started({ idleGraceMs: 600_000, holdMaxMs: 600_000, lameDuckMs: 100, deadlineMs: 1_000 });
+    const done = lifecycle.shutdown('test');
+    await (await rawConnection(port)).get('/'); // Connection: close went out: stopAccepting will hold
+    await clock.advance(500);
+    expect(server.listening).toBe(true); // holding
+    await clock.advance(500); // the deadline
+    const report = await done;
+    expect(server.listening).toBe(false);
+    expect(report.phases.find((phase) => phase.name === 'stop-accepting')).toMatchObject({ startMs: 100, durationMs: 900 });
+    expect(report.outcome).toBe('forced');
   });
 });
 

@@ -1,7 +1,6 @@
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import { type ListenOptions, Server as NetServer } from 'node:net';
-import type { ConnectionTrackerOptions } from '@quiesce/drain';
-import type { NodeHttpServer } from '@quiesce/node';
+import type { NodeAdapterOptions, NodeHttpServer } from '@quiesce/node';
 import { type Lifecycle, type LifecycleOptions, createLifecycle } from 'quiesce';
 import { ExpressOptionError, ExpressStateError, check } from './errors.ts';
 import { type HealthHandler, livenessHandler, readinessHandler } from './health-handlers.ts';
@@ -17,18 +16,18 @@ export interface ExpressApp {
   use: (...args: never[]) => unknown;
 }
 
-/** Options for {@link createExpressLifecycle}: the lifecycle's, the drain's, and two of its own. */
-export interface ExpressLifecycleOptions
-  extends Omit<LifecycleOptions, 'adapter'>,
-    Omit<ConnectionTrackerOptions, 'onForce'> {
+/**
+ * Options for {@link createExpressLifecycle}: the lifecycle's, every setting of the Node adapter
+ * each server gets (`idleGraceMs`, `preconnectGraceMs`, `holdMaxMs`, `tcpKeepAliveMs`, `clock` …:
+ * `clock` drives the lifecycle and the adapters alike), and `handleSignals`.
+ */
+export interface ExpressLifecycleOptions extends Omit<LifecycleOptions, 'adapter'>, Omit<NodeAdapterOptions, 'listener'> {
   /**
    * Install the signal policy (SIGTERM / SIGINT / SIGHUP drain and exit; a second signal exits at
    * once) when the first server starts listening. Default `true`; with `false`, call `install()`
    * yourself or drive `shutdown()`.
    */
   handleSignals?: boolean;
-  /** Enable TCP keepalive on accepted sockets with this initial delay (ms). Default `false`. */
-  tcpKeepAliveMs?: number | false;
 }
 
 /** Callback of {@link ExpressAppLifecycle.listen}: called once, with the error if listening failed. */
@@ -85,7 +84,7 @@ export interface ExpressAppLifecycle extends ExpressLifecycle {
  * const lifecycle = createExpressLifecycle(app, { lameDuckMs: 5_000, deadlineMs: 20_000 });
  * app.get('/readyz', lifecycle.readiness);
  * app.get('/', (req, res) => res.send('hello'));
- * lifecycle.onCleanup('db', () => pool.end());
+ * lifecycle.onCleanup('log', () => console.log('bye'));
  * lifecycle.listen(3000); // SIGTERM now drains and exits 0
  * ```
  */
@@ -101,7 +100,7 @@ export function createExpressLifecycle(
     throw new ExpressOptionError('appOrServer', target, 'an Express app (express()) or the http.Server that app.listen() returned');
   }
   const config = resolveOptions(options);
-  const adapter = createServerSetAdapter('express', config.tracker, config.tcpKeepAliveMs);
+  const adapter = createServerSetAdapter('express', config.node);
   let lifecycle: Lifecycle;
   try {
     lifecycle = createLifecycle({ ...config.lifecycle, adapter });
@@ -145,6 +144,7 @@ export function createExpressLifecycle(
       lifecycle.install();
       return self;
     },
+    reportReady: () => lifecycle.reportReady(),
     uninstall: () => lifecycle.uninstall(),
     shutdown: (reason) => lifecycle.shutdown(reason),
     forceClose: () => lifecycle.forceClose(),

@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import { type Socket, connect } from 'node:net';
+import { ManualClock } from '@quiesce/core/testing';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FastifyQuiesceOptionError } from './errors.ts';
@@ -114,6 +115,9 @@ async function rawConnection(port: number) {
       await until(() => ended !== undefined);
       return ended!;
     },
+    get ended(): 'fin' | 'reset' | undefined {
+      return ended;
+    },
   };
 }
 
@@ -222,6 +226,60 @@ describe('the shutdown sequence over real sockets', () => {
     expect(report.drain.requestsCut).toBe(1);
     expect(await tooLong).toBe('cut');
     expect(events).toContain('onClose');
+  });
+});
+
+describe("the user's settings reach the Node adapter", () => {
+  it('idleGraceMs and clock reach the response hold: the listener closes after that much quiet on that clock', async () => {
+    const clock = new ManualClock();
+    const { app } = await makeApp({ ...quiet, clock, idleGraceMs: 400, holdMaxMs: 60_000, lameDuckMs: 100, deadlineMs: 60_000 });
+    const port = await listen(app);
+    const done = app.quiesce.shutdown('test');
+    expect((await (await rawConnection(port)).get('/')).headers['connection']).toBe('close'); // at 0 a client starts reconnecting
+    await clock.advance(100); // the lame duck ends: hold until 400 ms of quiet since 0
+    await clock.advance(299);
+    expect(app.server.listening).toBe(true);
+    await clock.advance(2); // quiet, confirmed 1 ms on
+    await sleep(10);
+    expect(app.server.listening).toBe(false);
+    await clock.advance(1_000);
+    expect((await done).outcome).toBe('clean');
+  });
+
+  it('idleGraceMs and clock reach the drain: an idle keep-alive socket is closed after that grace on that clock', async () => {
+    const clock = new ManualClock();
+    const { app } = await makeApp({ ...quiet, clock, idleGraceMs: 400, holdMaxMs: 0, lameDuckMs: 100, deadlineMs: 60_000 });
+    const idle = await rawConnection(await listen(app));
+    await idle.get('/'); // keep-alive, idle from 0
+    const done = app.quiesce.shutdown('test');
+    await clock.advance(399);
+    await sleep(300); // longer than the default grace in real time: only the manual clock counts
+    expect(app.quiesce.state).toBe('draining');
+    expect(idle.ended).toBeUndefined();
+    await clock.advance(2); // idle past the grace, confirmed 1 ms on
+    expect(await idle.closed()).toBe('fin');
+    await clock.advance(1_000);
+    expect((await done).drain).toMatchObject({ outcome: 'drained', idleClosed: 1 });
+  });
+
+  it('the deadline ends the response hold at once: holdMaxMs never outlives it', async () => {
+    const clock = new ManualClock();
+    // fastify.close() is a cleanup hook: the drain's deadline is deadlineMs − cleanupReserveMs = 1000.
+    const options = { idleGraceMs: 600_000, holdMaxMs: 600_000, lameDuckMs: 100, deadlineMs: 1_200, cleanupReserveMs: 200 };
+    const { app } = await makeApp({ ...quiet, clock, ...options });
+    const port = await listen(app);
+    const done = app.quiesce.shutdown('test');
+    await (await rawConnection(port)).get('/'); // Connection: close went out: stopAccepting will hold
+    await clock.advance(500);
+    expect(app.server.listening).toBe(true); // holding
+    await clock.advance(500); // the drain's deadline
+    await sleep(10);
+    expect(app.server.listening).toBe(false);
+    await clock.advance(200);
+    const report = await done;
+    expect(app.server.listening).toBe(false);
+    expect(report.phases.find((phase) => phase.name === 'stop-accepting')).toMatchObject({ startMs: 100, durationMs: 900 });
+    expect(report.outcome).toBe('forced');
   });
 });
 

@@ -1,5 +1,5 @@
-import type { ConnectionTrackerOptions, ServerAdapter } from '@quiesce/drain';
-import { type NodeAdapter, type NodeHttpServer, createNodeAdapter } from '@quiesce/node';
+import type { ServerAdapter } from '@quiesce/drain';
+import { type NodeAdapter, type NodeAdapterOptions, type NodeHttpServer, createNodeAdapter } from '@quiesce/node';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import fastifyPlugin from 'fastify-plugin';
 import { type Lifecycle, type LifecycleOptions, createLifecycle } from 'quiesce';
@@ -8,10 +8,12 @@ import { warnAboutExtraAddresses } from './internal/address-check.ts';
 import { registerHealthRoutes } from './internal/health-routes.ts';
 import { resolveOptions } from './internal/options.ts';
 
-/** Options for {@link fastifyQuiesce}: the lifecycle's, the drain's, and the plugin's own. */
-export interface FastifyQuiesceOptions
-  extends Omit<LifecycleOptions, 'adapter'>,
-    Omit<ConnectionTrackerOptions, 'onForce'> {
+/**
+ * Options for {@link fastifyQuiesce}: the lifecycle's, every setting of the Node adapter
+ * (`idleGraceMs`, `preconnectGraceMs`, `holdMaxMs`, `tcpKeepAliveMs`, `clock` …: `clock` drives the
+ * lifecycle and the adapter alike), and the plugin's own.
+ */
+export interface FastifyQuiesceOptions extends Omit<LifecycleOptions, 'adapter'>, Omit<NodeAdapterOptions, 'listener'> {
   /** Route answering `200 ready` while serving and `503 shutting down` from the signal on. Default `/readyz`; `false` for none. */
   readinessPath?: string | false;
   /** Route answering `200 ok` until the process is about to exit. Default `/healthz`; `false` for none. */
@@ -21,8 +23,6 @@ export interface FastifyQuiesceOptions
    * signal exits at once) when the server listens. Default `true`.
    */
   handleSignals?: boolean;
-  /** Enable TCP keepalive on accepted sockets with this initial delay (ms). Default `false`. */
-  tcpKeepAliveMs?: number | false;
 }
 
 declare module 'fastify' {
@@ -39,16 +39,11 @@ const quiescePlugin = async (fastify: FastifyInstance, options: FastifyQuiesceOp
   }
   let node: NodeAdapter;
   try {
-    node = createNodeAdapter(fastify.server as NodeHttpServer, { tracker: config.tracker, tcpKeepAliveMs: config.tcpKeepAliveMs });
+    node = createNodeAdapter(fastify.server as NodeHttpServer, config.node);
   } catch (error) {
     throw check.adopt(error);
   }
-  const adapter: ServerAdapter = {
-    name: 'fastify',
-    tracker: config.tracker,
-    stopAccepting: () => node.stopAccepting(),
-    dispose: () => node.dispose(),
-  };
+  const adapter: ServerAdapter = { ...node, name: 'fastify' };
   let lifecycle: Lifecycle;
   try {
     lifecycle = createLifecycle({ ...config.lifecycle, adapter });
@@ -132,7 +127,7 @@ const quiescePlugin = async (fastify: FastifyInstance, options: FastifyQuiesceOp
  *
  * const app = Fastify();
  * await app.register(fastifyQuiesce, { lameDuckMs: 5_000, deadlineMs: 20_000 });
- * app.addHook('onClose', async () => { await db.end(); }); // runs after the drain
+ * app.addHook('onClose', async () => console.log('closed')); // runs after the drain
  * app.get('/', async () => 'hello\n');
  * await app.listen({ port: 3000, host: '0.0.0.0' });
  * ```

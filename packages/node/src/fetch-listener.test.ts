@@ -157,7 +157,7 @@ describe('createFetchListener', () => {
     await once(server, 'listening');
     const port = (server.address() as AddressInfo).port;
     expect((await send(port, { headers: { connection: 'keep-alive' } })).headers['connection']).toBe('keep-alive');
-    adapter.tracker.beginShutdown();
+    adapter.beginShutdown();
     const reply = await send(port, { headers: { connection: 'keep-alive' } });
     expect(reply.headers['connection']).toBe('close');
     expect(reply.rawHeaders.filter((name) => name.toLowerCase() === 'connection')).toHaveLength(1);

@@ -1,11 +1,14 @@
 import { EventEmitter, once } from 'node:events';
 import { type Server, type ServerResponse, createServer } from 'node:http';
 import { type AddressInfo, Socket, connect, createServer as createNetServer } from 'node:net';
+import { ManualClock } from '@quiesce/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { NodeAdapterOptionError } from './errors.ts';
 import { createNodeAdapter } from './node-adapter.ts';
 
 const servers: Server[] = [];
+/** A deadline that never comes, for calls whose deadline the test does not exercise. */
+const noDeadline = new AbortController().signal;
 const sockets: Socket[] = [];
 
 afterEach(async () => {
@@ -89,7 +92,7 @@ describe('createNodeAdapter', () => {
     const port = await listen(server);
     const client = await rawConnection(port);
     expect((await client.get('/')).headers['connection']).toBe('keep-alive');
-    adapter.tracker.beginShutdown();
+    adapter.beginShutdown();
     const response = await client.get('/');
     expect(response.status).toBe(200);
     expect(response.headers['connection']).toBe('close');
@@ -104,7 +107,7 @@ describe('createNodeAdapter', () => {
     const adapter = createNodeAdapter(server);
     const port = await listen(server);
     const client = await rawConnection(port);
-    adapter.tracker.beginShutdown();
+    adapter.beginShutdown();
     expect((await client.get('/')).headers['connection']).toBe('close');
     expect(await client.closed()).toBe('fin');
   });
@@ -125,7 +128,7 @@ describe('createNodeAdapter', () => {
     const client = await rawConnection(port);
     const response = client.get('/slow');
     await arrived;
-    adapter.tracker.beginShutdown();
+    adapter.beginShutdown();
     release();
     return { client, response: await response };
   }
@@ -163,8 +166,8 @@ describe('createNodeAdapter', () => {
     client.socket.write('GET /first HTTP/1.1\r\nHost: test\r\n\r\nGET /second HTTP/1.1\r\nHost: test\r\n\r\n');
     const deadline = Date.now() + 5_000;
     while (pending.length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
-    expect(adapter.tracker.stats().inFlight).toBe(2);
-    adapter.tracker.beginShutdown();
+    expect(adapter.stats().inFlight).toBe(2);
+    adapter.beginShutdown();
     pending[0]!('first');
     pending[1]!('second');
     expect(await client.closed()).toBe('fin');
@@ -172,7 +175,7 @@ describe('createNodeAdapter', () => {
     expect(first).toMatch(/connection: keep-alive/i);
     expect(second).toMatch(/connection: close/i);
     expect(second).toMatch(/second$/);
-    expect(adapter.tracker.stats().inFlight).toBe(0);
+    expect(adapter.stats().inFlight).toBe(0);
   });
 
   it('holds the end of a response in flight at the signal while the listener closes, when clients are reconnecting', async () => {
@@ -192,14 +195,61 @@ describe('createNodeAdapter', () => {
     const other = await rawConnection(port);
     const slowResponse = slow.get('/slow');
     await slowStarted;
-    adapter.tracker.beginShutdown();
+    adapter.beginShutdown();
     expect((await other.get('/')).headers['connection']).toBe('close'); // a client is now reconnecting
     const order: string[] = [];
-    const stopped = adapter.stopAccepting().then(() => order.push('listener closed'));
+    const stopped = adapter.stopAccepting({ signal: noDeadline }).then(() => order.push('listener closed'));
     release(); // while the gate holds: the end waits for the listener to close
     await slowResponse.then(() => order.push('slow response'));
     await stopped;
     expect(order).toEqual(['listener closed', 'slow response']);
+  });
+
+  it("the response hold waits for the adapter's idleGraceMs of quiet, on the adapter's clock", async () => {
+    const clock = new ManualClock();
+    const server = createServer((_req, res) => res.end('ok'));
+    const adapter = createNodeAdapter(server, { idleGraceMs: 400, holdMaxMs: 60_000, clock });
+    const port = await listen(server);
+    const client = await rawConnection(port);
+    adapter.beginShutdown();
+    expect((await client.get('/')).headers['connection']).toBe('close'); // a client is now reconnecting
+    const stopping = adapter.stopAccepting({ signal: noDeadline });
+    await clock.advance(399);
+    expect(server.listening).toBe(true);
+    await clock.advance(2); // 400 ms of quiet, confirmed 1 ms on
+    await stopping;
+    expect(server.listening).toBe(false);
+  });
+
+  it('stops holding when the deadline aborts: the listener closes at once, long before holdMaxMs', async () => {
+    const clock = new ManualClock();
+    const server = createServer((_req, res) => res.end('ok'));
+    const adapter = createNodeAdapter(server, { idleGraceMs: 600_000, holdMaxMs: 600_000, clock });
+    const port = await listen(server);
+    const client = await rawConnection(port);
+    adapter.beginShutdown();
+    await client.get('/');
+    const deadline = new AbortController();
+    const stopping = adapter.stopAccepting({ signal: deadline.signal });
+    await clock.advance(1_000);
+    expect(server.listening).toBe(true); // holding: the quiet time is far off
+    deadline.abort();
+    await stopping;
+    expect(server.listening).toBe(false);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('ready() resolves once the server listens (at once when it already does)', async () => {
+    const server = createServer();
+    const adapter = createNodeAdapter(server);
+    let ready = false;
+    const readiness = adapter.ready().then(() => (ready = true));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(ready).toBe(false);
+    await listen(server);
+    await readiness;
+    await expect(adapter.ready()).resolves.toBeUndefined();
+    await expect(createNodeAdapter(server).ready()).resolves.toBeUndefined();
   });
 
   it('forgets pipelined requests whose connection went away before they were answered', async () => {
@@ -209,20 +259,18 @@ describe('createNodeAdapter', () => {
     const client = await rawConnection(port);
     client.socket.write('GET /a HTTP/1.1\r\nHost: test\r\n\r\nGET /b HTTP/1.1\r\nHost: test\r\n\r\nGET /c HTTP/1.1\r\nHost: test\r\n\r\n');
     const deadline = Date.now() + 5_000;
-    while (adapter.tracker.stats().inFlight < 3 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
-    expect(adapter.tracker.stats()).toMatchObject({ connections: 1, inFlight: 3 });
+    while (adapter.stats().inFlight < 3 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(adapter.stats()).toMatchObject({ connections: 1, inFlight: 3 });
     client.socket.destroy();
-    while (adapter.tracker.stats().connections > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
-    expect(adapter.tracker.stats()).toMatchObject({ connections: 0, inFlight: 0 });
-    const report = await adapter.tracker.drain({ signal: AbortSignal.timeout(5_000) });
+    while (adapter.stats().connections > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(adapter.stats()).toMatchObject({ connections: 0, inFlight: 0 });
+    const report = await adapter.drain({ signal: AbortSignal.timeout(5_000) });
     expect(report.outcome).toBe('drained');
   });
 
-  it('serves with Connection: close at once when its tracker is already shutting down (a server added late)', async () => {
-    const tracker = createNodeAdapter(createServer()).tracker;
-    tracker.beginShutdown();
+  it('serves with Connection: close at once when its adapter is already shutting down (a server added late)', async () => {
     const server = createServer((_req, res) => res.end('ok'));
-    createNodeAdapter(server, { tracker });
+    createNodeAdapter(server).beginShutdown();
     const port = await listen(server);
     const client = await rawConnection(port);
     expect((await client.get('/')).headers['connection']).toBe('close');
@@ -242,11 +290,11 @@ describe('createNodeAdapter', () => {
     const port = await listen(server);
     const client = await rawConnection(port);
     await client.get('/');
-    expect(adapter.tracker.stats().connections).toBe(1);
+    expect(adapter.stats().connections).toBe(1);
     client.socket.destroy();
     const deadline = Date.now() + 5_000;
-    while (adapter.tracker.stats().connections > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
-    expect(adapter.tracker.stats().connections).toBe(0);
+    while (adapter.stats().connections > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(adapter.stats().connections).toBe(0);
     expect(seen).toEqual(['close']);
   });
 
@@ -266,18 +314,18 @@ describe('createNodeAdapter', () => {
     const client = await rawConnection(port);
     const response = client.get('/');
     await started;
-    expect(first.tracker.stats()).toMatchObject({ connections: 1, inFlight: 1 });
-    expect(second.tracker.stats()).toMatchObject({ connections: 1, inFlight: 1 });
-    second.tracker.beginShutdown();
+    expect(first.stats()).toMatchObject({ connections: 1, inFlight: 1 });
+    expect(second.stats()).toMatchObject({ connections: 1, inFlight: 1 });
+    second.beginShutdown();
     release();
     expect((await response).headers['connection']).toBe('close');
     await client.closed();
     const deadline = Date.now() + 5_000;
-    while (first.tracker.stats().connections + second.tracker.stats().connections > 0 && Date.now() < deadline) {
+    while (first.stats().connections + second.stats().connections > 0 && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
-    expect(first.tracker.stats()).toMatchObject({ connections: 0, inFlight: 0 });
-    expect(second.tracker.stats()).toMatchObject({ connections: 0, inFlight: 0 });
+    expect(first.stats()).toMatchObject({ connections: 0, inFlight: 0 });
+    expect(second.stats()).toMatchObject({ connections: 0, inFlight: 0 });
   });
 
   it('stopAccepting refuses new connections but leaves an idle keep-alive socket open and serving', async () => {
@@ -286,8 +334,8 @@ describe('createNodeAdapter', () => {
     const port = await listen(server);
     const client = await rawConnection(port);
     await client.get('/');
-    adapter.tracker.beginShutdown();
-    await adapter.stopAccepting();
+    adapter.beginShutdown();
+    await adapter.stopAccepting({ signal: noDeadline });
     const refused = connect(port, '127.0.0.1');
     sockets.push(refused);
     const [error] = (await once(refused, 'error')) as [NodeJS.ErrnoException];
@@ -306,9 +354,9 @@ describe('createNodeAdapter', () => {
     const client = await rawConnection(port);
     await client.get('/');
     const preconnect = await rawConnection(port);
-    adapter.tracker.beginShutdown();
-    await adapter.stopAccepting();
-    const report = await adapter.tracker.drain({ signal: AbortSignal.timeout(10_000) });
+    adapter.beginShutdown();
+    await adapter.stopAccepting({ signal: noDeadline });
+    const report = await adapter.drain({ signal: AbortSignal.timeout(10_000) });
     expect(report).toMatchObject({ outcome: 'drained', idleClosed: 1, preconnectsClosed: 1, forceClosed: 0 });
     expect(await client.closed()).toBe('fin');
     expect(await preconnect.closed()).toBe('fin');
@@ -322,17 +370,17 @@ describe('createNodeAdapter', () => {
     const port = await listen(server);
     const clients = await Promise.all([1, 2, 3].map(() => rawConnection(port)));
     for (const client of clients) await client.get('/');
-    adapter.tracker.beginShutdown();
-    await adapter.stopAccepting();
-    const report = await adapter.tracker.drain({ signal: AbortSignal.timeout(10_000) });
+    adapter.beginShutdown();
+    await adapter.stopAccepting({ signal: noDeadline });
+    const report = await adapter.drain({ signal: AbortSignal.timeout(10_000) });
     // Their fds are closed (FIN sent) by then; Node reports each close on a later loop turn.
     expect(report).toMatchObject({ outcome: 'drained', idleClosed: 3, forceClosed: 0 });
     expect(closeEvents).toBe(0);
-    expect(adapter.tracker.stats().connections).toBe(0);
+    expect(adapter.stats().connections).toBe(0);
     for (const client of clients) expect(await client.closed()).toBe('fin');
     for (let turns = 0; closeEvents < 3 && turns < 500; turns++) await new Promise((resolve) => setTimeout(resolve, 10));
     expect(closeEvents).toBe(3);
-    expect(adapter.tracker.stats().connections).toBe(0); // the late close reports are ignored
+    expect(adapter.stats().connections).toBe(0); // the late close reports are ignored
   });
 
   it('ends the drain when the last response has gone out whole, not a loop turn or two later at its socket close', async () => {
@@ -347,9 +395,9 @@ describe('createNodeAdapter', () => {
     const client = await rawConnection(port);
     const response = client.get('/slow');
     for (let turns = 0; answer === undefined && turns < 500; turns++) await new Promise((resolve) => setTimeout(resolve, 10));
-    adapter.tracker.beginShutdown();
-    await adapter.stopAccepting();
-    const drained = adapter.tracker.drain({ signal: AbortSignal.timeout(10_000) });
+    adapter.beginShutdown();
+    await adapter.stopAccepting({ signal: noDeadline });
+    const drained = adapter.drain({ signal: AbortSignal.timeout(10_000) });
     answer!();
     const report = await drained;
     // Node ended the socket after the response (Connection: close); its close is reported later.
@@ -372,11 +420,11 @@ describe('createNodeAdapter', () => {
     await once(socket, 'connect');
     socket.write('GET /ws HTTP/1.1\r\nHost: test\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n');
     await once(socket, 'data');
-    expect(adapter.tracker.stats().upgraded).toBe(1);
-    expect(adapter.tracker.upgradedConnections()).toHaveLength(1);
-    adapter.tracker.beginShutdown();
-    await adapter.stopAccepting();
-    const report = await adapter.tracker.drain({ signal: AbortSignal.timeout(300) });
+    expect(adapter.stats().upgraded).toBe(1);
+    expect(adapter.upgraded()).toHaveLength(1);
+    adapter.beginShutdown();
+    await adapter.stopAccepting({ signal: noDeadline });
+    const report = await adapter.drain({ signal: AbortSignal.timeout(300) });
     expect(report).toMatchObject({ outcome: 'forced', upgradedAtStart: 1, upgradedForceClosed: 1 });
   });
 
@@ -387,7 +435,7 @@ describe('createNodeAdapter', () => {
     const client = await rawConnection(port);
     client.socket.write('GET /ws HTTP/1.1\r\nHost: test\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n');
     await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(adapter.tracker.stats().upgraded).toBe(0);
+    expect(adapter.stats().upgraded).toBe(0);
     expect(server.listenerCount('upgrade')).toBe(0);
   });
 
@@ -451,9 +499,9 @@ describe('createNodeAdapter', () => {
     try {
       const client = await rawConnection(port);
       expect((await client.get('/')).body).toBe('ok');
-      expect(adapter.tracker.stats().connections).toBe(1);
-      adapter.tracker.beginShutdown();
-      await adapter.stopAccepting();
+      expect(adapter.stats().connections).toBe(1);
+      adapter.beginShutdown();
+      await adapter.stopAccepting({ signal: noDeadline });
       expect(listener.listening).toBe(false);
       const probe = connect(port, '127.0.0.1');
       sockets.push(probe);
@@ -462,7 +510,7 @@ describe('createNodeAdapter', () => {
       // The open connection still serves, now with Connection: close.
       const second = await client.get('/');
       expect(second.headers['connection']).toBe('close');
-      const report = await adapter.tracker.drain({ signal: AbortSignal.timeout(5_000) });
+      const report = await adapter.drain({ signal: AbortSignal.timeout(5_000) });
       expect(report.outcome).toBe('drained');
     } finally {
       adapter.dispose();

@@ -5,11 +5,13 @@ import type { TLSSocket } from 'node:tls';
 import {
   ConnectionTracker,
   type ConnectionTrackerOptions,
+  type DeadlineSignalOptions,
+  type DrainReport,
   ResponseGate,
   type ServerAdapter,
-  type StopAcceptingOptions,
   type TrackedConnection,
   type TrackedRequest,
+  type TrackerStats,
 } from '@quiesce/drain';
 import { systemClock } from '@quiesce/core';
 import { closeConnectionAfter } from './connection-close.ts';
@@ -21,21 +23,25 @@ import { type TlsCarrier, socketCloser, tlsSocketOf } from './internal/socket-cl
 /** A `node:http` or `node:https` server, or one a framework created (Express, Fastify, Koa …). */
 export type NodeHttpServer = HttpServer | HttpsServer;
 
-/** Options for {@link createNodeAdapter}. */
+/** Options for {@link createNodeAdapter}: the drain's (idle grace, clock …), plus the adapter's own. */
 export interface NodeAdapterOptions extends Omit<ConnectionTrackerOptions, 'onForce'> {
+  /**
+   * A keep-alive connection with no request in flight is closed (FIN) during the drain once idle
+   * this long; the response hold (`holdMaxMs`) waits for this much quiet too. Default 250.
+   */
+  idleGraceMs?: number;
   /**
    * Enable TCP keepalive on accepted sockets with this initial delay (ms), so that connections to
    * peers that vanished are reaped by the kernel. `false` (default) leaves the socket as Node made it.
    */
   tcpKeepAliveMs?: number | false;
-  /** Use this tracker instead of creating one (its options then come from the tracker). */
-  tracker?: ConnectionTracker;
   /**
    * Upper bound (ms) for holding responses before the listener closes, when responses with
    * `Connection: close` already went out (a lame duck): clients that got one are reconnecting, and a
    * connection that reaches the kernel's accept queue just before the listener closes is reset
-   * with its request. Holding responses until no request has started and no response gone out for `idleGraceMs` means no
-   * client is between two requests when the listener closes. Default 1000; 0 turns holding off.
+   * with its request. Holding responses until no request has started and no response gone out for
+   * `idleGraceMs` means no client is between two requests when the listener closes. The deadline
+   * ends the hold at once. Default 1000; 0 turns holding off.
    */
   holdMaxMs?: number;
   /**
@@ -53,26 +59,30 @@ export interface NodeAdapter extends ServerAdapter {
 }
 
 /**
- * Attaches graceful-shutdown accounting to a Node HTTP(S) server. Wrap the server before it accepts
- * its first connection (connections accepted earlier are not tracked). From `tracker.beginShutdown()`
- * on, every response carries `Connection: close`; `stopAccepting()` closes only the listening socket
- * (unlike `server.close()`, which on Node ≥ 19 also drops idle keep-alive sockets at once and races
- * clients that are about to reuse them). Upgraded sockets are tracked apart and never closed as idle.
- * Serving stays cheap: a small record per connection, one shared listener per response, and no
- * wrapping of responses until shutdown begins (then the responses in flight are switched over).
+ * Attaches graceful-shutdown accounting to a Node HTTP(S) server and returns its {@link ServerAdapter}
+ * for `createLifecycle`. Wrap the server before it accepts its first connection (connections
+ * accepted earlier are not tracked). From `beginShutdown()` on, every response carries
+ * `Connection: close`; `stopAccepting()` closes only the listening socket (unlike `server.close()`,
+ * which on Node ≥ 19 also drops idle keep-alive sockets at once and races clients that are about to
+ * reuse them), after holding response ends for at most `holdMaxMs` when responses with
+ * `Connection: close` already went out (the deadline ends that hold at once). Upgraded sockets are
+ * tracked apart and never closed as idle. Serving stays cheap: a small record per connection, one
+ * shared listener per response, and no wrapping of responses until shutdown begins (then the
+ * responses in flight are switched over). Throws {@link NodeAdapterOptionError} on a bad option.
  *
  * @example
  * ```ts
  * import { createServer } from 'node:http';
  * import { createNodeAdapter } from '@quiesce/node';
  *
- * const server = createServer((req, res) => res.end('ok'));
+ * const server = createServer((req, res) => res.end('ok\n'));
  * const adapter = createNodeAdapter(server, { idleGraceMs: 250 });
- * server.listen(3000);
+ * server.listen(3000, '127.0.0.1');
  * process.once('SIGTERM', async () => {
- *   adapter.tracker.beginShutdown();
- *   await adapter.stopAccepting();
- *   await adapter.tracker.drain({ signal: AbortSignal.timeout(10_000) });
+ *   const signal = AbortSignal.timeout(10_000);
+ *   adapter.beginShutdown();
+ *   await adapter.stopAccepting({ signal });
+ *   console.log(await adapter.drain({ signal }));
  * });
  * ```
  */
@@ -81,7 +91,10 @@ export function createNodeAdapter(server: NodeHttpServer, options: NodeAdapterOp
     throw new NodeAdapterOptionError('server', server, 'a node:http or node:https Server (e.g. from http.createServer() or app.listen())');
   }
   check.object('options', options);
-  const { tcpKeepAliveMs = false, tracker: given, holdMaxMs = 1_000, listener: givenListener, ...trackerOptions } = options;
+  const { tcpKeepAliveMs = false, holdMaxMs = 1_000, listener: givenListener, ...trackerOptions } = options;
+  if ('tracker' in trackerOptions) {
+    throw new NodeAdapterOptionError('tracker', (trackerOptions as { tracker?: unknown }).tracker, 'no tracker: the adapter owns its own; pass its options (idleGraceMs, clock …) instead');
+  }
   if (givenListener !== undefined && !(givenListener instanceof NetServer)) {
     throw new NodeAdapterOptionError('listener', givenListener, 'a node:net Server (from net.createServer()) that hands its connections to server');
   }
@@ -96,13 +109,11 @@ export function createNodeAdapter(server: NodeHttpServer, options: NodeAdapterOp
   const listener: NetServer = givenListener ?? (server as unknown as NetServer);
   check.duration('holdMaxMs', holdMaxMs);
   check.durationOrFalse('tcpKeepAliveMs', tcpKeepAliveMs);
-  if (given !== undefined && !(given instanceof ConnectionTracker)) {
-    throw new NodeAdapterOptionError('tracker', given, 'a ConnectionTracker from @quiesce/drain');
-  }
-  const tracker = given ?? new ConnectionTracker(trackerOptions);
+  const tracker = new ConnectionTracker(trackerOptions);
+  // The hold waits for the same quiet as the idle grace, on the same clock (both validated by the tracker).
   const quietMs = trackerOptions.idleGraceMs ?? 250;
   const gate = new ResponseGate(trackerOptions.clock ?? systemClock);
-  // Per adapter, so that two adapters on one server (two trackers) keep their records apart.
+  // Per adapter, so that two adapters on one server keep their records apart.
   const connectionOf = Symbol('quiesce.connection');
   type Tagged = { [connectionOf]?: TrackedConnection; _httpMessage?: unknown };
   // The response in progress on a socket is its `_httpMessage`. Only responses queued behind it
@@ -126,7 +137,7 @@ export function createNodeAdapter(server: NodeHttpServer, options: NodeAdapterOp
   const stopWatchingShutdown = tracker.onClosing((open) => {
     closing = true;
     for (const connection of open) {
-      // Only this adapter's sockets (a shared tracker also holds other servers' connections).
+      // Only this adapter's sockets.
       const socket = connection.raw as (TlsCarrier & Tagged) | null | undefined;
       if (connection.inFlight === 0 || !socket || socket[connectionOf] !== connection) continue;
       const current = (socket[tlsSocketOf] as (Socket & Tagged) | undefined)?._httpMessage ?? socket._httpMessage;
@@ -228,29 +239,41 @@ export function createNodeAdapter(server: NodeHttpServer, options: NodeAdapterOp
   };
   server.emit = emit as typeof server.emit;
 
+  let ready: Promise<void> | undefined;
+  let stopping: Promise<void> | undefined;
   return {
     name: 'node',
     server,
-    tracker,
-    async stopAccepting(stopOptions: StopAcceptingOptions = {}): Promise<void> {
-      if (!listener.listening) return;
-      const { signal } = stopOptions;
-      if (closeResponses > 0 && holdMaxMs > 0 && !signal?.aborted) {
-        // Clients that got Connection: close are reconnecting: hold responses until they all wait.
-        const stop = (): void => gate.release();
-        signal?.addEventListener('abort', stop, { once: true });
-        await gate.hold(quietMs, holdMaxMs);
-        signal?.removeEventListener('abort', stop);
-      }
-      // net.Server#close: closes the listening handle only; http.Server#close would also call
-      // closeIdleConnections(). New connections are refused from here on.
-      if (listener.listening) NetServer.prototype.close.call(listener);
-      gate.release();
+    ready(): Promise<void> {
+      ready ??= listener.listening ? Promise.resolve() : new Promise<void>((resolve) => listener.once('listening', () => resolve()));
+      return ready;
     },
+    beginShutdown(): void {
+      tracker.beginShutdown();
+    },
+    stopAccepting(stopOptions: DeadlineSignalOptions): Promise<void> {
+      stopping ??= (async () => {
+        const signal = stopOptions?.signal;
+        tracker.beginShutdown();
+        if (!listener.listening) return;
+        // Clients that got Connection: close are reconnecting: hold responses until they all wait.
+        if (closeResponses > 0 && holdMaxMs > 0) await gate.hold(quietMs, holdMaxMs, signal);
+        // net.Server#close: closes the listening handle only; http.Server#close would also call
+        // closeIdleConnections(). New connections are refused from here on.
+        if (listener.listening) NetServer.prototype.close.call(listener);
+        gate.release();
+      })();
+      return stopping;
+    },
+    drain: (drainOptions: DeadlineSignalOptions): Promise<DrainReport> => tracker.drain({ signal: drainOptions?.signal }),
+    forceClose: (): number => tracker.forceClose(),
+    upgraded: (): readonly unknown[] => tracker.upgradedConnections(),
+    stats: (): TrackerStats => tracker.stats(),
     dispose(): void {
       if (disposed) return;
       disposed = true;
       stopWatchingShutdown();
+      gate.release();
       if (server.emit === emit) server.emit = originalEmit as typeof server.emit;
     },
   };

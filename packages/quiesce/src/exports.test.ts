@@ -83,6 +83,7 @@ describe('quiesce public API', () => {
         "SignalsRuntimeError",
         "createConsulRegistry",
         "createEtcdRegistry",
+        "createFetchAdapter",
         "createLifecycle",
         "createShutdownHooks",
         "createSignalPolicy",

@@ -25,7 +25,7 @@ function recorder(): { notifier: ServiceNotifier; calls: string[] } {
 }
 
 describe('createLifecycle tells the service manager', () => {
-  it('ready once installed (once), stopping with the whole deadline, each phase with the time left, stopped with the outcome', async () => {
+  it('ready once installed and serving (once), stopping with the whole deadline, each phase with the time left, stopped with the outcome', async () => {
     const server = createServer((_req, res) => res.end('ok'));
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
@@ -35,6 +35,9 @@ describe('createLifecycle tells the service manager', () => {
     try {
       lifecycle.install();
       lifecycle.install();
+      // The ready moment is the one readiness reporting uses: the adapter serves and the signal
+      // handlers are installed.
+      await lifecycle.reportReady();
       expect(calls).toEqual(['ready']);
       const report = await lifecycle.shutdown('test');
       expect(calls[1]).toBe('stopping Shutting down (test) 5000');

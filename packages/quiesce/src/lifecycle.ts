@@ -1,7 +1,7 @@
 import { type ServerAdapter, lameDuck } from '@quiesce/drain';
 import { type Clock, Deadline, systemClock } from '@quiesce/core';
 import { type AddHookOptions, type HookFunction, createShutdownHooks } from '@quiesce/hooks';
-import { type ServiceNotifier, createServiceNotifier, warnIfPidOne } from '@quiesce/listener';
+import { type ServiceNotifier, createServiceNotifier, reportReady, warnIfPidOne } from '@quiesce/listener';
 import { type ExitCodes, type SignalPolicy, type SignalPolicyOptions, createSignalPolicy, exitCodeFor } from '@quiesce/signals';
 import { LifecycleOptionError, check } from './errors.ts';
 import { type ShutdownPhase, type ShutdownPhaseName, type ShutdownReport, formatShutdownReport } from './shutdown-report.ts';
@@ -28,13 +28,29 @@ export interface LifecycleOptions {
   cleanupReserveMs?: number;
   /** Where the one-line report goes. Default `console.log`; `false` for silence. */
   log?: ((line: string) => void) | false;
-  /** Exit codes for the outcomes (clean 0, forced 1, failed 1, and 128 + signal for an immediate stop). */
+  /**
+   * Exit codes for the outcomes: clean 0, failed 1 (a shutdown or cleanup hook failed or timed
+   * out), forced 1 (the deadline cut requests, sockets or hooks), error 1 (started by an uncaught
+   * error), 128 + n after an immediate stop by signal n. A failed deregistration does not change
+   * the code (see {@link ShutdownReport.exitCode}).
+   */
   exitCodes?: Partial<ExitCodes>;
   /**
    * Signal policy options for {@link Lifecycle.install} (mapping, custom waiter, `catchErrors`,
-   * `exit`). The graceful and immediate actions are the lifecycle's own.
+   * `exit`, `restart`). The graceful and immediate actions are the lifecycle's own; the process
+   * exits with the report's exit code. A `restart` handler that resolves to
+   * `{ outcome: 'restarted', exitCode }` (what `hotRestart()` returns once the new process took over,
+   * `exitCode` being this process's report's) makes the policy exit with that code.
    */
   signals?: Omit<SignalPolicyOptions, 'graceful' | 'immediate' | 'exitCodes'>;
+  /**
+   * When readiness is reported to whoever started the process (`quiesce run`, a hot-restart parent,
+   * both through `QUIESCE_READY_FD`; a no-op otherwise). `auto` (default): {@link Lifecycle.install}
+   * reports it as soon as the adapter serves ({@link ServerAdapter.ready}): the signal handlers are
+   * installed by then, so the starter may signal this process right after. `manual`: the app calls
+   * {@link Lifecycle.reportReady} once it has warmed up. Either way it is reported once per process.
+   */
+  readiness?: 'auto' | 'manual';
   /** Receives the sockets of upgraded connections (WebSocket) when the drain starts, to close them with 1001. */
   onUpgraded?: (sockets: unknown[], signal: AbortSignal) => unknown;
   /** Time source. Default `systemClock`. */
@@ -67,13 +83,25 @@ export interface Lifecycle {
    * timed-out deregistration is recorded in the report (`deregistration`) and shutdown goes on.
    */
   useRegistry(registry: DeregistrableRegistry): void;
-  /** Installs the signal policy (SIGTERM / SIGINT / SIGHUP graceful, a second one immediate). No-op if installed. */
+  /**
+   * Installs the signal policy (SIGTERM / SIGINT / SIGHUP graceful, a second one immediate; the
+   * process exits with the report's exit code). With `readiness: 'auto'` (default), then reports
+   * readiness once the adapter serves. No-op if installed.
+   */
   install(): Lifecycle;
+  /**
+   * Reports readiness to whoever started the process (`quiesce run`, a hot-restart parent) once the
+   * server serves and {@link Lifecycle.install} has run, whichever comes last. Resolves `true` when
+   * the starter was told, `false` when there is nobody to tell (or it was told already); never
+   * rejects. Call it with `readiness: 'manual'` once warmed up; with `auto`, `install()` calls it and
+   * the promise says when readiness went out.
+   */
+  reportReady(): Promise<boolean>;
   /** Removes exactly the signal listeners {@link Lifecycle.install} added. */
   uninstall(): void;
   /** Runs the shutdown sequence once; later calls return the same promise. Never rejects. */
   shutdown(reason?: string): Promise<ShutdownReport>;
-  /** Immediate stop: destroys every connection now. Returns how many were destroyed. */
+  /** Immediate stop: destroys every connection now (the adapter's `forceClose()`). Returns how many were destroyed. */
   forceClose(): number;
 }
 
@@ -96,13 +124,18 @@ export interface RegistryCallResult {
  * Creates the lifecycle of one server: the whole graceful-shutdown sequence, each step bounded by
  * one global deadline:
  * 1. intake (a signal or {@link Lifecycle.shutdown}; it happens once);
- * 2. lame duck: readiness false, every response `Connection: close`, the listener still accepts for
- *    `lameDuckMs`, idle keep-alive sockets stay open;
+ * 2. lame duck: readiness false, `adapter.beginShutdown()` (every response `Connection: close`), the
+ *    listener still accepts for `lameDuckMs`, idle keep-alive sockets stay open;
  * 3. deregistration from service registries, during the lame duck, bounded;
- * 4. stop accepting, leaving open connections alone;
- * 5. drain, concurrently with the shutdown hooks: requests finish, idle sockets close with FIN;
- * 6. at the deadline: force-close what is left, abandon hooks, record what was cut;
- * 7. cleanup hooks, then the report (logged in one line) and the exit code.
+ * 4. `adapter.stopAccepting({ signal })`, leaving open connections alone;
+ * 5. `adapter.drain({ signal })`, concurrently with the shutdown hooks: requests finish, idle
+ *    sockets close with FIN;
+ * 6. at the deadline (`signal` aborts, `cleanupReserveMs` early when there are cleanup hooks): the
+ *    adapter cuts what is left, hooks are abandoned, the report records what was cut;
+ * 7. cleanup hooks, then the report (logged in one line) and its exit code, the one the process
+ *    exits with.
+ * The lifecycle touches the server only through the adapter ({@link ServerAdapter}). Throws
+ * {@link LifecycleOptionError} on a bad option.
  *
  * @example
  * ```ts
@@ -112,14 +145,13 @@ export interface RegistryCallResult {
  *
  * const server = createServer((req, res) => res.end('ok\n'));
  * const lifecycle = createLifecycle({ adapter: createNodeAdapter(server), deadlineMs: 10_000 });
- * lifecycle.onCleanup('db', () => db.end());
- * server.listen(3000, () => lifecycle.install());
+ * lifecycle.onCleanup('goodbye', () => console.log('cleaned up'));
+ * server.listen(3000, () => lifecycle.install()); // SIGTERM now drains and exits 0
  * ```
  */
 export function createLifecycle(options: LifecycleOptions): Lifecycle {
   const config = validate(options);
   const { adapter, deadlineMs, lameDuckMs, clock } = config;
-  const tracker = adapter.tracker;
   const deregistration = createShutdownHooks({ phases: ['deregister'], clock });
   const hooks = createShutdownHooks({ phases: ['shutdown'], clock });
   const cleanup = createShutdownHooks({ phases: ['cleanup'], clock });
@@ -129,12 +161,17 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
   let policy: SignalPolicy | undefined;
   let cleanupHooks = 0;
   const notifier = config.serviceNotifier ?? createServiceNotifier({ clock, log: config.log === false ? false : undefined });
+  let markInstalled: () => void = () => {};
+  const installed = new Promise<void>((resolve) => {
+    markInstalled = resolve;
+  });
+  let readiness: Promise<boolean> | undefined;
 
   if (config.onUpgraded) {
     const onUpgraded = config.onUpgraded;
     hooks.add('upgraded-connections', (signal) => {
-      const sockets = tracker.upgradedConnections();
-      return sockets.length > 0 ? onUpgraded(sockets, signal) : undefined;
+      const sockets = adapter.upgraded();
+      return sockets.length > 0 ? onUpgraded([...sockets], signal) : undefined;
     });
   }
 
@@ -158,7 +195,7 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
 
     // 2–3. Lame duck: not ready, Connection: close on every response, listener open; deregister meanwhile.
     state = 'lame-duck';
-    tracker.beginShutdown();
+    adapter.beginShutdown();
     const [deregistered] = await Promise.all([
       step('deregister', () => deregistration.run({ signal: drainDeadline.signal })),
       step('lame-duck', () => lameDuck(lameDuckMs, { signal: drainDeadline.signal, clock })),
@@ -170,7 +207,7 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
     // 5–6. Drain and shutdown hooks together; at the deadline both are cut.
     state = 'draining';
     const [drained, hooked] = await step('drain', () =>
-      Promise.all([tracker.drain({ signal: drainDeadline.signal }), hooks.run({ signal: drainDeadline.signal })]),
+      Promise.all([adapter.drain({ signal: drainDeadline.signal }), hooks.run({ signal: drainDeadline.signal })]),
     );
     drainDeadline.dispose();
 
@@ -179,6 +216,9 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
     const cleaned = await step('cleanup', () => cleanup.run({ signal: deadline.signal }));
     deadline.dispose();
 
+    // The exit rule: the code tells whether this process did its own work, every request it accepted
+    // answered and every hook of the application's done. Deregistration is reported, not counted:
+    // the registry forgets the instance by itself when its lease or check expires.
     const forced = drained.outcome === 'forced' || hooked.deadlineHit || cleaned.deadlineHit;
     const failed = !hooked.ok || !cleaned.ok;
     const outcome = forced ? 'forced' : failed ? 'failed' : 'clean';
@@ -225,7 +265,7 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
     onDeregister: (name, run, hookOptions) =>
       deregistration.add(name, run, { timeoutMs: DEREGISTER_TIMEOUT_MS, ...hookOptions }),
     shutdown: (reason = 'manual') => begin(reason, false),
-    forceClose: () => tracker.forceClose(),
+    forceClose: () => adapter.forceClose(),
     useRegistry(registry: DeregistrableRegistry): void {
       if (!registry || typeof registry.deregister !== 'function' || typeof registry.close !== 'function') {
         throw new LifecycleOptionError('registry', registry, 'a registry with deregister() and close(), e.g. from @quiesce/registry');
@@ -246,19 +286,29 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
         exitCodes: config.exitCodes,
         graceful: async ({ signal, reason }) => {
           const report = await begin(signal ?? describeReason(reason), reason instanceof Error);
-          return { forced: report.outcome === 'forced', failed: report.outcome === 'failed' };
+          // The exit code is the report's: decided once, here, not again by the policy.
+          return { forced: report.outcome === 'forced', failed: report.outcome === 'failed', exitCode: report.exitCode };
         },
         immediate: () => {
-          tracker.forceClose();
+          adapter.forceClose();
         },
       });
       policy.install();
-      if (first) {
-        warnIfPidOne({ log: config.log === false ? false : undefined });
-        // The ready moment: the server serves and the signal handlers are in (#21.1 moves it to adapter.ready()).
-        notifier.ready();
-      }
+      markInstalled();
+      if (first) warnIfPidOne({ log: config.log === false ? false : undefined });
+      if (config.readiness === 'auto') void lifecycle.reportReady();
       return lifecycle;
+    },
+    reportReady(): Promise<boolean> {
+      // One ready moment for every manager: quiesce run or a hot-restart parent (the pipe), systemd
+      // (READY=1) and PM2 (process.send('ready')).
+      readiness ??= Promise.all([installed, adapter.ready()])
+        .then(() => {
+          notifier.ready();
+          return reportReady();
+        })
+        .catch(() => false);
+      return readiness;
     },
     uninstall(): void {
       policy?.uninstall();
@@ -274,6 +324,7 @@ function describeReason(reason: unknown): string {
 
 interface Config {
   adapter: ServerAdapter;
+  readiness: 'auto' | 'manual';
   deadlineMs: number;
   lameDuckMs: number;
   cleanupReserveMs: number;
@@ -287,10 +338,11 @@ interface Config {
 
 function validate(options: LifecycleOptions): Config {
   check.object('options', options);
-  const { adapter, deadlineMs = 10_000, lameDuckMs = 0, log = console.log, clock = systemClock } = options;
-  if (!adapter || typeof adapter.stopAccepting !== 'function' || !adapter.tracker) {
-    throw new LifecycleOptionError('adapter', adapter, 'a server adapter such as createNodeAdapter(server)');
+  const { adapter, deadlineMs = 10_000, lameDuckMs = 0, log = console.log, clock = systemClock, readiness = 'auto' } = options;
+  if (!isServerAdapter(adapter)) {
+    throw new LifecycleOptionError('adapter', adapter, 'a ServerAdapter such as createNodeAdapter(server), serveBun(…) or serveDeno(…)');
   }
+  if (readiness !== 'auto' && readiness !== 'manual') throw new LifecycleOptionError('readiness', readiness, '"auto" or "manual"');
   check.positiveDuration('deadlineMs', deadlineMs);
   check.duration('lameDuckMs', lameDuckMs);
   if (lameDuckMs >= deadlineMs) {
@@ -311,6 +363,7 @@ function validate(options: LifecycleOptions): Config {
   }
   return {
     adapter,
+    readiness,
     deadlineMs,
     lameDuckMs,
     cleanupReserveMs,
@@ -321,4 +374,13 @@ function validate(options: LifecycleOptions): Config {
     clock,
     serviceNotifier: options.serviceNotifier,
   };
+}
+
+const ADAPTER_METHODS = ['ready', 'beginShutdown', 'stopAccepting', 'drain', 'forceClose', 'upgraded', 'stats', 'dispose'] as const;
+
+/** Every member of the contract, so that an adapter written against an older one fails here, not mid-shutdown. */
+function isServerAdapter(adapter: unknown): adapter is ServerAdapter {
+  if (adapter === null || typeof adapter !== 'object') return false;
+  const candidate = adapter as Record<string, unknown>;
+  return typeof candidate['name'] === 'string' && ADAPTER_METHODS.every((method) => typeof candidate[method] === 'function');
 }

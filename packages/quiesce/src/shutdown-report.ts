@@ -1,3 +1,4 @@
+import { redactSecrets } from '@quiesce/core';
 import type { DrainReport } from '@quiesce/drain';
 import type { HookResult, HooksReport } from '@quiesce/hooks';
 
@@ -13,8 +14,9 @@ export interface ShutdownPhase {
 }
 
 /**
- * How shutdown ended: `clean` (everything drained, every hook ok), `failed` (drained in time but a
- * hook failed or timed out), `forced` (the deadline cut requests, sockets or hooks).
+ * How shutdown ended: `clean` (everything drained, every shutdown and cleanup hook ok), `failed`
+ * (drained in time but a shutdown or cleanup hook failed or timed out), `forced` (the deadline cut
+ * requests, sockets or hooks). Deregistration results do not change it.
  */
 export type ShutdownOutcome = 'clean' | 'failed' | 'forced';
 
@@ -23,7 +25,14 @@ export interface ShutdownReport {
   /** What started it: a signal name, `manual`, or an error description. */
   readonly reason: string;
   readonly outcome: ShutdownOutcome;
-  /** The code the process exits with under the configured exit-code policy. */
+  /**
+   * The code the process exits with (the signal policy exits with exactly this): 0 when `clean`;
+   * `exitCodes.failed` (1) when a shutdown or cleanup hook failed or timed out; `exitCodes.forced`
+   * (1) when the deadline cut requests, sockets or hooks; `exitCodes.error` (1) when an uncaught
+   * error started a shutdown that was otherwise clean. A failed or timed-out deregistration is
+   * reported (in `deregistration` and by name in the line) and does not change the code: the
+   * registry drops the instance by itself when its lease or health check expires.
+   */
   readonly exitCode: number;
   readonly durationMs: number;
   readonly deadlineMs: number;
@@ -45,7 +54,8 @@ const MAX_MESSAGE_CHARS = 120;
 /**
  * Formats a report as the one line Quiesce logs, e.g.
  * `quiesce: shutdown clean in 312ms (SIGTERM): lame-duck 0ms, drain 305ms; deregistered etcd ok 4ms; requests 5 completed, 0 cut; sockets 3 idle-closed, 0 preconnects, 0 force-closed; hooks 2 ok, 0 failed; exit 0`
- * (the `deregistered` part only when registries were deregistered). Each hook that did not end
+ * (the `deregistered` part only when registries were deregistered, each with its status; `hooks`
+ * counts the shutdown and cleanup hooks, which decide the exit code). Each hook that did not end
  * `ok` is named after the count, with why: `hooks 1 ok, 2 failed (stop-consumers timeout after
  * 2000ms, close-db (cleanup) error "connect ECONNREFUSED 127.0.0.1:5432"); exit 1` — the error's
  * first line, at most 120 characters, and at most 5 hooks (then `+N more`).
@@ -61,11 +71,15 @@ export function formatShutdownReport(report: ShutdownReport): string {
     const found = report.phases.find((p) => p.name === name);
     return `${name} ${found ? ms(found.durationMs) : '-'}`;
   };
-  const all = [report.deregistration, report.hooks, report.cleanup];
-  const ok = all.reduce((n, r) => n + r.totals.ok, 0);
-  const failed = all.reduce((n, r) => n + r.totals.total - r.totals.ok, 0);
+  // The hooks that decide the exit code; deregistrations are named with their status on their own.
+  const counted = [report.hooks, report.cleanup];
+  const ok = counted.reduce((n, r) => n + r.totals.ok, 0);
+  const failed = counted.reduce((n, r) => n + r.totals.total - r.totals.ok, 0);
   const d = report.drain;
-  const deregistered = report.deregistration.hooks.map((h) => `${h.name} ${h.status} ${ms(h.durationMs)}`);
+  // A deregistration that did not end ok says why in its own place: it does not change the exit code.
+  const deregistered = report.deregistration.hooks.map(
+    (h) => `${h.name} ${h.status} ${ms(h.durationMs)}${h.status === 'error' ? ` (${JSON.stringify(boundedMessage(h.error))})` : ''}`,
+  );
   return (
     `quiesce: shutdown ${report.outcome} in ${ms(report.durationMs)} (${report.reason}): ` +
     `${phase('lame-duck')}, ${phase('drain')}; ` +
@@ -77,10 +91,9 @@ export function formatShutdownReport(report: ShutdownReport): string {
   );
 }
 
-/** ` (name why, …)` for every hook that did not end ok, or `''`. */
+/** ` (name why, …)` for every shutdown or cleanup hook that did not end ok, or `''`. */
 function describeFailures(report: ShutdownReport): string {
   const groups = [
-    ['deregister', report.deregistration],
     ['shutdown', report.hooks],
     ['cleanup', report.cleanup],
   ] as const;
@@ -115,6 +128,7 @@ function boundedMessage(error: unknown): string {
   } catch {
     text = 'unprintable error';
   }
-  const line = (text.split('\n', 1)[0] ?? '').replace(/\s+/g, ' ').trim() || 'no message';
+  // A message may quote a configured value: no credentials in the log line.
+  const line = redactSecrets((text.split('\n', 1)[0] ?? '').replace(/\s+/g, ' ').trim()) || 'no message';
   return line.length > MAX_MESSAGE_CHARS ? `${line.slice(0, MAX_MESSAGE_CHARS - 1)}…` : line;
 }

@@ -43,6 +43,7 @@ export {
   type ImmediateContext,
   type PolicyState,
   type RestartContext,
+  type RestartOutcome,
   type SignalPolicy,
   type SignalPolicyOptions,
   type SignalWaiter,

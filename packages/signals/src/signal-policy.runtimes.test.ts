@@ -369,6 +369,25 @@ for (const runtime of runtimes) {
       expect(await child.exited()).toEqual({ code: 0, signal: null });
     });
 
+    it('after a restart handed over (outcome restarted), the process exits with the exit code the restart reports', async () => {
+      const child = start('restarted');
+      await child.ready();
+      child.send('SIGUSR2');
+      expect(await child.exited()).toEqual({ code: 3, signal: null });
+      expect(child.lines).toContain('restart SIGUSR2');
+      expect(child.lines).not.toContain('graceful SIGUSR2');
+    });
+
+    it('after a restart that rolled back, the process keeps running and stops normally later', async () => {
+      const child = start('rolled-back');
+      await child.ready();
+      child.send('SIGUSR2');
+      await child.line('restart SIGUSR2');
+      expect(await child.answers()).toBe(true);
+      child.send('SIGTERM');
+      expect(await child.exited()).toEqual({ code: 0, signal: null });
+    });
+
     it('without a restart handler SIGUSR2 is not listened to: the default action kills the child', async () => {
       const child = start('no-restart');
       expect(await child.ready()).toBe(`ready ${runtime.name} SIGTERM,SIGINT,SIGHUP,SIGQUIT`);

@@ -173,6 +173,26 @@ describe('trigger and the exit-code policy', () => {
     expect(await run({})).toBe(0);
   });
 
+  it("exits with the exit code the graceful handler decided (a lifecycle's report), not one mapped again", async () => {
+    const exits: number[] = [];
+    const result = await createSignalPolicy({
+      graceful: () => ({ forced: true, exitCode: 3 }),
+      exit: (code) => exits.push(code),
+      exitCodes: { forced: 75 },
+    }).trigger('graceful');
+    expect(result).toEqual({ intent: 'graceful', signal: undefined, kind: 'forced', code: 3 });
+    expect(exits).toEqual([3]);
+    const clean = await createSignalPolicy({ graceful: () => ({ exitCode: 0 }), exit: false }).trigger('graceful');
+    expect(clean).toMatchObject({ kind: 'clean', code: 0 });
+  });
+
+  it('a decided exit code outside 0–255 is a bad outcome: failed, reported to onError', async () => {
+    const { errors, onError } = recorder();
+    const result = await createSignalPolicy({ graceful: () => ({ exitCode: 300 }), exit: false, onError }).trigger('graceful');
+    expect(result).toMatchObject({ kind: 'failed', code: 1 });
+    expect((errors[0]![1] as SignalsHandlerError).message).toContain('exitCode');
+  });
+
   it('a graceful handler that rejects or throws counts as failed and is reported to onError', async () => {
     for (const graceful of [
       async () => {

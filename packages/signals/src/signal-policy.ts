@@ -28,6 +28,23 @@ export interface GracefulOutcome {
   readonly forced?: boolean;
   /** Some of the work failed (`!HooksReport.ok`). */
   readonly failed?: boolean;
+  /**
+   * The exit code the handler already decided (a lifecycle's shutdown report): the process exits
+   * with it as it is, instead of the policy mapping `forced` / `failed` through `exitCodes` again.
+   * An integer from 0 to 255; anything else counts as a bad outcome (failed).
+   */
+  readonly exitCode?: number;
+}
+
+/**
+ * What a restart handler may resolve to once this process is done: `hotRestart()`'s result. With
+ * `outcome: 'restarted'` (a new process serves, this one stopped) the policy exits with `exitCode`;
+ * any other outcome (`rolled-back`, `delegated`) or value leaves the process running.
+ */
+export interface RestartOutcome {
+  readonly outcome: 'restarted' | 'rolled-back' | 'delegated';
+  /** This process's exit code after a restart: its shutdown report's. */
+  readonly exitCode: number | undefined;
 }
 
 /** The app's graceful stop. A rejection or throw counts as `failed`. */
@@ -84,7 +101,12 @@ export interface SignalPolicyOptions {
   graceful: GracefulHandler;
   /** Last words before an immediate exit: synchronous, best effort (a returned promise is not awaited). */
   immediate?: (context: ImmediateContext) => void;
-  /** Registering it makes SIGUSR2 mean `restart`. The process keeps running; while one restart is pending, further restart signals are ignored. */
+  /**
+   * Registering it makes SIGUSR2 mean `restart`. While one restart is pending, further restart
+   * signals are ignored. When it resolves to `{ outcome: 'restarted', exitCode }` ({@link RestartOutcome},
+   * what `hotRestart()` returns), the stop is decided and the process exits with `exitCode`;
+   * otherwise the process keeps running.
+   */
   restart?: (context: RestartContext) => unknown;
   /** Signal → intent overrides merged over {@link defaultSignalIntents}; `false` leaves a signal to the runtime. */
   signals?: SignalIntents;
@@ -102,13 +124,16 @@ export interface SignalPolicyOptions {
 
 /** The decided end of a stop; `done` resolves to it. */
 export interface StopResult extends StopOutcome {
-  /** `graceful` when the graceful handler settled; `immediate` when the stop was forced. */
-  readonly intent: 'graceful' | 'immediate';
-  /** For `graceful`, the signal that started it; for `immediate`, the signal that forced it; `undefined` when programmatic or an uncaught error. */
+  /**
+   * `graceful` when the graceful handler settled; `immediate` when the stop was forced; `restart`
+   * when a restart handed over to a new process and this one stopped.
+   */
+  readonly intent: 'graceful' | 'immediate' | 'restart';
+  /** The signal that started the graceful stop, forced the immediate one, or asked for the restart; `undefined` when programmatic or an uncaught error. */
   readonly signal: SignalName | undefined;
-  /** How it ended; see {@link StopKind}. */
+  /** How it ended; see {@link StopKind}. After a restart: `clean` when its exit code is 0, else `failed`. */
   readonly kind: StopKind;
-  /** The exit code the exit-code policy chose. */
+  /** The exit code: the one the graceful handler or the restart decided, else the exit-code policy's. */
   readonly code: number;
 }
 
@@ -191,9 +216,9 @@ export function createSignalPolicy(options: SignalPolicyOptions): SignalPolicy {
     }
   };
 
-  /** Fixes the result and the exit code, and moves to `stopped`. */
-  const settle = (intent: StopResult['intent'], signal: SignalName | undefined, kind: StopKind): StopResult => {
-    const code = exitCodeFor({ kind, signal }, config.exitCodes, platform());
+  /** Fixes the result and the exit code (`decided`, else the exit-code policy's), and moves to `stopped`. */
+  const settle = (intent: StopResult['intent'], signal: SignalName | undefined, kind: StopKind, decided?: number): StopResult => {
+    const code = decided ?? exitCodeFor({ kind, signal }, config.exitCodes, platform());
     const settled: StopResult = Object.freeze({ intent, signal, kind, code });
     result = settled;
     state = 'stopped';
@@ -228,35 +253,42 @@ export function createSignalPolicy(options: SignalPolicyOptions): SignalPolicy {
     }
     pending
       .then(
-        (value) => gracefulKind(value, byError),
+        (value) => gracefulEnd(value, byError),
         (error: unknown) => {
           report(error, 'graceful');
-          return 'failed' as const;
+          return { kind: 'failed' as const, code: undefined };
         },
       )
-      .then((kind) => {
+      .then(({ kind, code }) => {
         // An immediate stop may have decided the outcome while the handler was still running.
-        if (state === 'stopping' && gracefulRun === controller) exitWith(settle('graceful', signal, kind).code);
+        if (state === 'stopping' && gracefulRun === controller) exitWith(settle('graceful', signal, kind, code).code);
       });
   };
 
-  const gracefulKind = (value: unknown, byError: boolean): StopKind => {
+  /** The stop's kind, and the exit code when the handler decided it. */
+  const gracefulEnd = (value: unknown, byError: boolean): { kind: StopKind; code: number | undefined } => {
     const calm: StopKind = byError ? 'error' : 'clean';
-    if (value === undefined) return calm;
+    if (value === undefined) return { kind: calm, code: undefined };
     const outcome = value as GracefulOutcome;
     if (
       value !== null &&
       typeof value === 'object' &&
       (outcome.forced === undefined || typeof outcome.forced === 'boolean') &&
-      (outcome.failed === undefined || typeof outcome.failed === 'boolean')
+      (outcome.failed === undefined || typeof outcome.failed === 'boolean') &&
+      (outcome.exitCode === undefined || isExitCode(outcome.exitCode))
     ) {
-      return outcome.forced ? 'forced' : outcome.failed ? 'failed' : calm;
+      return { kind: outcome.forced ? 'forced' : outcome.failed ? 'failed' : calm, code: outcome.exitCode };
     }
     report(
-      new SignalsHandlerError('graceful', value, 'nothing or { forced?: boolean, failed?: boolean }', 'The stop counts as failed.'),
+      new SignalsHandlerError(
+        'graceful',
+        value,
+        'nothing or { forced?: boolean, failed?: boolean, exitCode?: an integer from 0 to 255 }',
+        'The stop counts as failed.',
+      ),
       'graceful',
     );
-    return 'failed';
+    return { kind: 'failed', code: undefined };
   };
 
   const stopNow = (signal: SignalName | undefined, reason: unknown): void => {
@@ -286,7 +318,15 @@ export function createSignalPolicy(options: SignalPolicyOptions): SignalPolicy {
       pending = Promise.reject(error);
     }
     pending
-      .catch((error: unknown) => report(error, 'restart'))
+      .then(
+        (value) => {
+          // A new process serves and this one has stopped: exit with the code its shutdown decided.
+          if (!isRestarted(value) || state === 'stopped') return;
+          const code = value.exitCode;
+          exitWith(settle('restart', signal, code === 0 ? 'clean' : 'failed', code).code);
+        },
+        (error: unknown) => report(error, 'restart'),
+      )
       .finally(() => {
         restarting = false;
       });
@@ -376,4 +416,15 @@ export function createSignalPolicy(options: SignalPolicyOptions): SignalPolicy {
       return done;
     },
   };
+}
+
+function isExitCode(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 255;
+}
+
+/** A restart handler's result that says this process is done: `{ outcome: 'restarted', exitCode }`. */
+function isRestarted(value: unknown): value is RestartOutcome & { exitCode: number } {
+  if (value === null || typeof value !== 'object') return false;
+  const result = value as Partial<RestartOutcome>;
+  return result.outcome === 'restarted' && isExitCode(result.exitCode);
 }

@@ -186,6 +186,18 @@ for (const target of FETCH_RUNTIMES) {
       expect((await s.exited).code).toBe(0);
     });
 
+    it('the deadline ends the response hold: with a 10-minute idleGraceMs and holdMaxMs the process stops at its 2 s deadline (forced, exit 1)', async () => {
+      const ten = String(600_000);
+      const s = await start(runtime, { QUIESCE_IDLE_GRACE_MS: ten, QUIESCE_HOLD_MAX_MS: ten, QUIESCE_DEADLINE_MS: '2000' });
+      // A response just went out: its client may be about to come back, so the hold waits for quiet.
+      expect((await get(s.port, '/')).status).toBe(200);
+      s.kill('SIGTERM');
+      const exit = await s.exited;
+      expect(exit.code).toBe(1);
+      expect(exit.afterMs).toBeLessThan(600_000); // the hold's own bounds were never reached
+      expect(s.stdout.join('\n')).toMatch(/quiesce: shutdown forced in \d+ms \(SIGTERM\)/);
+    });
+
     it(`an error response during the lame duck (${target.errorPage.source}) carries Connection: close too`, async () => {
       const s = await start(runtime, { QUIESCE_LAME_DUCK_MS: '3000' });
       s.kill('SIGTERM');

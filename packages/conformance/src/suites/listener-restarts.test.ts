@@ -6,6 +6,7 @@ import {
   assertClientKeptUp,
   type LoadResult,
   type Runtime,
+  type RuntimeCommand,
   ServerStartError,
   type ServerHandle,
   fixturePath,
@@ -98,6 +99,32 @@ function expectNoFailure(name: string, result: LoadResult): void {
   const failed = totals.ambiguous + totals.refused + totals.error;
   expect(failed, `${name}: ${JSON.stringify({ totals, failures: result.failures.slice(0, 5) })}`).toBe(0);
   expect(totals.ok).toBeGreaterThan(50);
+}
+
+/**
+ * SIGHUPs the supervisor `rolls` times: each time generation i + 1 becomes ready, generation i exits
+ * with code 0, and no child is left a zombie.
+ */
+async function rollGenerations(sup: ServerHandle, rolls: number): Promise<void> {
+  for (let i = 1; i <= rolls; i++) {
+    sup.kill('SIGHUP');
+    await sup.waitForLine(new RegExp(`generation ${i + 1} \\(pid \\d+\\) ready`), 30_000);
+    await sup.waitForLine(new RegExp(`generation ${i} \\(pid \\d+\\) exited with code 0`), 30_000);
+    expect(children(sup.pid).filter((child) => child.state === 'Z')).toEqual([]);
+  }
+}
+
+/** Starts `quiesce run --listen 127.0.0.1:0 -- <generation>` and waits until generation 1 is ready. */
+async function supervise(generation: RuntimeCommand, env: Record<string, string> = {}): Promise<ServerHandle> {
+  const sup = await startServer({
+    runtime: 'node',
+    script: fixturePath('listener-run.mjs'),
+    args: ['run', '--listen', '127.0.0.1:0', '--', generation.command, ...generation.args],
+    env: { ...generation.env, ...env },
+    readyPattern: /quiesce run: listening on (http:\/\/\S+)/,
+  });
+  await sup.waitForLine(/generation 1 \(pid \d+\) ready/, 30_000);
+  return sup;
 }
 
 async function pidServing(port: number): Promise<number> {
@@ -216,23 +243,11 @@ describe.each(runTargets)('quiesce run + SIGHUP under load ($runtime)', ({ runti
   it(`rolls ${ROLLS} generations with zero failed requests and no zombie; a generation that crashes at start leaves the old one serving`, async () => {
     const crashFile = join(tmpdir(), `quiesce-run-crash-${runtime}-${process.pid}-${Date.now()}`);
     const generation = runtimeCommand(runtime, fixturePath(fixture));
-    server = await startServer({
-      runtime: 'node',
-      script: fixturePath('listener-run.mjs'),
-      args: ['run', '--listen', '127.0.0.1:0', '--', generation.command, ...generation.args],
-      env: { ...generation.env, CRASH_FILE: crashFile },
-      readyPattern: /quiesce run: listening on (http:\/\/\S+)/,
-    });
+    server = await supervise(generation, { CRASH_FILE: crashFile });
     const sup = server;
     try {
-      await sup.waitForLine(/generation 1 \(pid \d+\) ready/, 30_000);
       const { keepAlive, fresh } = await underLoad(sup.port, async () => {
-        for (let i = 1; i <= ROLLS; i++) {
-          sup.kill('SIGHUP');
-          await sup.waitForLine(new RegExp(`generation ${i + 1} \\(pid \\d+\\) ready`), 30_000);
-          await sup.waitForLine(new RegExp(`generation ${i} \\(pid \\d+\\) exited with code 0`), 30_000);
-          expect(children(sup.pid).filter((child) => child.state === 'Z')).toEqual([]);
-        }
+        await rollGenerations(sup, ROLLS);
         writeFileSync(crashFile, '');
         sup.kill('SIGHUP');
         await sup.waitForLine(
@@ -270,15 +285,8 @@ describe.each(exampleTargets)('the example app under quiesce run + SIGHUP ($runt
 
   it('serves the inherited socket, rolls twice under load with zero failed requests, then stops with the supervisor', async () => {
     const generation = runtimeCommand(runtime, script);
-    server = await startServer({
-      runtime: 'node',
-      script: fixturePath('listener-run.mjs'),
-      args: ['run', '--listen', '127.0.0.1:0', '--', generation.command, ...generation.args],
-      env: generation.env,
-      readyPattern: /quiesce run: listening on (http:\/\/\S+)/,
-    });
+    server = await supervise(generation);
     const sup = server;
-    await sup.waitForLine(/generation 1 \(pid \d+\) ready/, 30_000);
     // The app adopted the supervisor's socket (it would otherwise bind its own port 3000 and fail
     // or serve elsewhere): it prints the supervisor's address.
     await sup.waitForLine(new RegExp(`^listening on http://127\\.0\\.0\\.1:${sup.port}$`), 30_000);
@@ -286,20 +294,49 @@ describe.each(exampleTargets)('the example app under quiesce run + SIGHUP ($runt
     const notice = sup.lines.find((line) => line.includes('cannot adopt the inherited socket'));
     if (runtime === 'node') expect(notice).toBeUndefined();
     else expect(notice).toMatch(runtime === 'bun' ? /^quiesce: Bun\.serve cannot adopt the inherited socket \(fd 3, listen-0\); serving it through node:net \+ node:http instead$/ : /^quiesce: Deno\.serve cannot adopt the inherited socket \(fd 3, listen-0\); serving it through node:http instead$/);
-    const { keepAlive, fresh } = await underLoad(sup.port, async () => {
-      for (let i = 1; i <= 2; i++) {
-        sup.kill('SIGHUP');
-        await sup.waitForLine(new RegExp(`generation ${i + 1} \\(pid \\d+\\) ready`), 30_000);
-        await sup.waitForLine(new RegExp(`generation ${i} \\(pid \\d+\\) exited with code 0`), 30_000);
-        expect(children(sup.pid).filter((child) => child.state === 'Z')).toEqual([]);
-      }
-    });
+    const { keepAlive, fresh } = await underLoad(sup.port, () => rollGenerations(sup, 2));
     expectNoFailure('keep-alive', keepAlive);
     expectNoFailure('fresh connections', fresh);
     expect(keepAlive.totals.connectionCloseResponses).toBeGreaterThan(0);
     const live = children(sup.pid);
     expect(live).toHaveLength(1);
     expect(await pidServing(sup.port)).toBe(live[0]!.pid);
+    sup.kill('SIGTERM');
+    expect((await sup.exited).code).toBe(0);
+    expect(sup.lines).toContain('quiesce run: exiting with code 0');
+  }, TEST_TIMEOUT_MS);
+});
+
+const readmeTargets: readonly { runtime: Runtime; readme: string; fixture: string }[] = [
+  { runtime: 'bun', readme: 'packages/bun/README.md', fixture: 'bun-readme-snippet.ts' },
+  { runtime: 'deno', readme: 'packages/deno/README.md', fixture: 'deno-readme-snippet.ts' },
+];
+
+describe.each(readmeTargets)('the @quiesce/$runtime README snippet, unchanged, under quiesce run + SIGHUP', ({ runtime, readme, fixture }) => {
+  let server: ServerHandle | undefined;
+  afterEach(async () => {
+    if (server) for (const child of children(server.pid)) strays.add(child.pid);
+    server = undefined;
+  });
+
+  it('the fixture is the README snippet, character for character', () => {
+    const snippet = /```ts\n([\s\S]*?)```/.exec(readFileSync(join(repoRoot(), readme), 'utf8'))?.[1];
+    const copy = readFileSync(fixturePath(fixture), 'utf8').replace(/^(\/\/.*\n)+/, '');
+    expect(copy).toBe(snippet);
+  });
+
+  it('reports readiness by itself and rolls twice under load with zero failed requests, then stops with the supervisor', async () => {
+    const generation = runtimeCommand(runtime, fixturePath(fixture));
+    server = await supervise(generation);
+    // supervise() waits for generation 1 to be ready: before the library reported readiness by
+    // itself, that never came, and the supervisor replaced each generation after --ready-timeout.
+    const sup = server;
+    const { keepAlive, fresh } = await underLoad(sup.port, () => rollGenerations(sup, 2));
+    expectNoFailure('keep-alive', keepAlive);
+    expectNoFailure('fresh connections', fresh);
+    expect(keepAlive.totals.connectionCloseResponses).toBeGreaterThan(0);
+    expect(children(sup.pid)).toHaveLength(1);
+    expect(sup.lines.filter((line) => /generation \d+ \(pid \d+\) failed/.test(line))).toEqual([]);
     sup.kill('SIGTERM');
     expect((await sup.exited).code).toBe(0);
     expect(sup.lines).toContain('quiesce run: exiting with code 0');

@@ -1,21 +1,23 @@
 import { ConnectionTracker } from '@quiesce/drain';
+import type { NodeAdapterOptions } from '@quiesce/node';
 import type { LifecycleOptions } from 'quiesce';
 import { ExpressOptionError, check } from '../errors.ts';
 import type { ExpressLifecycleOptions } from '../express-lifecycle.ts';
 
 /** The options split by who uses them, validated. */
 export interface ResolvedOptions {
-  readonly tracker: ConnectionTracker;
-  readonly tcpKeepAliveMs: number | false;
+  /** Every setting of the Node adapter each server gets: the drain's, the hold's and TCP keepalive. */
+  readonly node: NodeAdapterOptions;
   readonly handleSignals: boolean;
   readonly lifecycle: Omit<LifecycleOptions, 'adapter'>;
 }
 
-const LIFECYCLE_KEYS = ['deadlineMs', 'lameDuckMs', 'cleanupReserveMs', 'log', 'exitCodes', 'signals', 'onUpgraded', 'clock'] as const;
-const TRACKER_KEYS = ['idleGraceMs', 'preconnectGraceMs', 'pollMinMs', 'pollMaxMs', 'clock'] as const;
-const KNOWN = new Set<string>([...LIFECYCLE_KEYS, ...TRACKER_KEYS, 'tcpKeepAliveMs', 'handleSignals']);
+const LIFECYCLE_KEYS = ['deadlineMs', 'lameDuckMs', 'cleanupReserveMs', 'log', 'exitCodes', 'signals', 'onUpgraded', 'readiness', 'clock'] as const;
+/** The Node adapter's options; `clock` goes to both. */
+const NODE_KEYS = ['idleGraceMs', 'preconnectGraceMs', 'pollMinMs', 'pollMaxMs', 'holdMaxMs', 'tcpKeepAliveMs', 'clock'] as const;
+const KNOWN = new Set<string>([...LIFECYCLE_KEYS, ...NODE_KEYS, 'handleSignals']);
 
-/** Validates every option and builds the tracker. Throws {@link ExpressOptionError}. */
+/** Validates every option. Throws {@link ExpressOptionError}. */
 export function resolveOptions(options: ExpressLifecycleOptions): ResolvedOptions {
   check.object('options', options);
   for (const key of Object.keys(options)) {
@@ -24,16 +26,19 @@ export function resolveOptions(options: ExpressLifecycleOptions): ResolvedOption
       throw new ExpressOptionError(key, value, `one of the known options: ${[...KNOWN].join(', ')}`);
     }
   }
-  const { tcpKeepAliveMs = false, handleSignals = true } = options;
+  const { handleSignals = true, tcpKeepAliveMs = false, holdMaxMs } = options;
   check.boolean('handleSignals', handleSignals);
   check.durationOrFalse('tcpKeepAliveMs', tcpKeepAliveMs);
-  let tracker: ConnectionTracker;
+  if (holdMaxMs !== undefined) check.duration('holdMaxMs', holdMaxMs);
+  const node = pick(options, NODE_KEYS);
+  // Each server's Node adapter builds its tracker from these when the server is added, possibly at
+  // the first listen(); building one here refuses a bad drain option now, at the call.
   try {
-    tracker = new ConnectionTracker(pick(options, TRACKER_KEYS));
+    new ConnectionTracker({ ...node });
   } catch (error) {
     throw check.adopt(error);
   }
-  return { tracker, tcpKeepAliveMs, handleSignals, lifecycle: pick(options, LIFECYCLE_KEYS) };
+  return { node, handleSignals, lifecycle: pick(options, LIFECYCLE_KEYS) };
 }
 
 function pick<T extends object, K extends keyof T>(options: T, keys: readonly K[]): Pick<T, K> {

@@ -1,7 +1,7 @@
-import type { ConnectionTracker, ServerAdapter } from '@quiesce/drain';
-import { type NodeAdapter, type NodeHttpServer, createNodeAdapter } from '@quiesce/node';
+import type { DeadlineSignalOptions, DrainReport, ServerAdapter, TrackerStats } from '@quiesce/drain';
+import { type NodeAdapter, type NodeAdapterOptions, type NodeHttpServer, createNodeAdapter } from '@quiesce/node';
 
-/** A {@link ServerAdapter} over every server an app listens on, all reporting to one tracker. */
+/** A {@link ServerAdapter} over every server an app listens on. */
 export interface ServerSetAdapter extends ServerAdapter {
   /** Wraps one more server; call it before the server accepts its first connection. */
   add(server: NodeHttpServer): void;
@@ -10,25 +10,79 @@ export interface ServerSetAdapter extends ServerAdapter {
 
 /**
  * One app may listen more than once (http and https, two ports): each server gets a Node adapter
- * sharing `tracker`, so one drain covers them all and `stopAccepting` closes every listener.
+ * with the same settings, and the set drives them together: one lame duck, every listener closed,
+ * one drain whose report adds theirs up. A server added after shutdown began serves with
+ * `Connection: close` from its first response.
  */
-export function createServerSetAdapter(name: string, tracker: ConnectionTracker, tcpKeepAliveMs: number | false): ServerSetAdapter {
+export function createServerSetAdapter(name: string, options: NodeAdapterOptions): ServerSetAdapter {
   const adapters: NodeAdapter[] = [];
+  let closing = false;
+  let wakeReady: () => void = () => {};
+  let stopping: Promise<void> | undefined;
+  let draining: Promise<DrainReport> | undefined;
   return {
     name,
-    tracker,
     get servers(): readonly NodeHttpServer[] {
       return adapters.map((adapter) => adapter.server);
     },
     add(server: NodeHttpServer): void {
       if (adapters.some((adapter) => adapter.server === server)) return;
-      adapters.push(createNodeAdapter(server, { tracker, tcpKeepAliveMs }));
+      const adapter = createNodeAdapter(server, options);
+      if (closing) adapter.beginShutdown();
+      adapters.push(adapter);
+      wakeReady();
     },
-    async stopAccepting(): Promise<void> {
-      await Promise.all(adapters.map((adapter) => adapter.stopAccepting()));
+    /** Once there is a server and every server added so far listens. */
+    async ready(): Promise<void> {
+      for (;;) {
+        const current = adapters.slice();
+        if (current.length === 0) await new Promise<void>((resolve) => (wakeReady = resolve));
+        else {
+          await Promise.all(current.map((adapter) => adapter.ready()));
+          if (adapters.length === current.length) return;
+        }
+      }
+    },
+    beginShutdown(): void {
+      closing = true;
+      for (const adapter of adapters) adapter.beginShutdown();
+    },
+    stopAccepting(stopOptions: DeadlineSignalOptions): Promise<void> {
+      stopping ??= Promise.all(adapters.map((adapter) => adapter.stopAccepting(stopOptions))).then(() => {});
+      return stopping;
+    },
+    drain(drainOptions: DeadlineSignalOptions): Promise<DrainReport> {
+      draining ??= Promise.all(adapters.map((adapter) => adapter.drain(drainOptions))).then(combineReports);
+      return draining;
+    },
+    forceClose: (): number => adapters.reduce((n, adapter) => n + adapter.forceClose(), 0),
+    upgraded: (): readonly unknown[] => adapters.flatMap((adapter) => adapter.upgraded()),
+    stats(): TrackerStats {
+      const all = adapters.map((adapter) => adapter.stats());
+      const sum = (key: 'connections' | 'idle' | 'upgraded' | 'inFlight'): number => all.reduce((n, stats) => n + stats[key], 0);
+      const state = all.length === 0 ? (closing ? 'closing' : 'serving') : all[0]!.state;
+      return { state, connections: sum('connections'), idle: sum('idle'), upgraded: sum('upgraded'), inFlight: sum('inFlight') };
     },
     dispose(): void {
       for (const adapter of adapters) adapter.dispose();
     },
+  };
+}
+
+/** One report for several drains run together: forced if any was, the longest duration, counts added up. */
+function combineReports(reports: readonly DrainReport[]): DrainReport {
+  const sum = (key: Exclude<keyof DrainReport, 'outcome' | 'durationMs'>): number => reports.reduce((n, report) => n + report[key], 0);
+  return {
+    outcome: reports.some((report) => report.outcome === 'forced') ? 'forced' : 'drained',
+    durationMs: reports.reduce((max, report) => Math.max(max, report.durationMs), 0),
+    inFlightAtStart: sum('inFlightAtStart'),
+    requestsCompleted: sum('requestsCompleted'),
+    requestsCut: sum('requestsCut'),
+    idleClosed: sum('idleClosed'),
+    preconnectsClosed: sum('preconnectsClosed'),
+    forceClosed: sum('forceClosed'),
+    upgradedAtStart: sum('upgradedAtStart'),
+    upgradedForceClosed: sum('upgradedForceClosed'),
+    checks: sum('checks'),
   };
 }

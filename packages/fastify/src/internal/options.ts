@@ -1,26 +1,27 @@
-import { ConnectionTracker } from '@quiesce/drain';
+import type { NodeAdapterOptions } from '@quiesce/node';
 import type { LifecycleOptions } from 'quiesce';
 import { FastifyQuiesceOptionError, check } from '../errors.ts';
 import type { FastifyQuiesceOptions } from '../fastify-quiesce.ts';
 
 /** The options split by who uses them, validated. */
 export interface ResolvedOptions {
-  readonly tracker: ConnectionTracker;
-  readonly tcpKeepAliveMs: number | false;
+  /** Every setting of the Node adapter: the drain's, the hold's and TCP keepalive (checked by the adapter). */
+  readonly node: NodeAdapterOptions;
   readonly handleSignals: boolean;
   readonly readinessPath: string | false;
   readonly livenessPath: string | false;
   readonly lifecycle: Omit<LifecycleOptions, 'adapter'>;
 }
 
-const LIFECYCLE_KEYS = ['deadlineMs', 'lameDuckMs', 'cleanupReserveMs', 'log', 'exitCodes', 'signals', 'onUpgraded', 'clock'] as const;
-const TRACKER_KEYS = ['idleGraceMs', 'preconnectGraceMs', 'pollMinMs', 'pollMaxMs', 'clock'] as const;
-const OWN_KEYS = ['tcpKeepAliveMs', 'handleSignals', 'readinessPath', 'livenessPath'] as const;
-const KNOWN = new Set<string>([...LIFECYCLE_KEYS, ...TRACKER_KEYS, ...OWN_KEYS]);
+const LIFECYCLE_KEYS = ['deadlineMs', 'lameDuckMs', 'cleanupReserveMs', 'log', 'exitCodes', 'signals', 'onUpgraded', 'readiness', 'clock'] as const;
+/** The Node adapter's options; `clock` goes to both. */
+const NODE_KEYS = ['idleGraceMs', 'preconnectGraceMs', 'pollMinMs', 'pollMaxMs', 'holdMaxMs', 'tcpKeepAliveMs', 'clock'] as const;
+const OWN_KEYS = ['handleSignals', 'readinessPath', 'livenessPath'] as const;
+const KNOWN = new Set<string>([...LIFECYCLE_KEYS, ...NODE_KEYS, ...OWN_KEYS]);
 // Options of fastify.register() itself, which Fastify hands to the plugin along with ours.
 const REGISTER_KEYS = new Set(['prefix', 'logLevel', 'logSerializers']);
 
-/** Validates every option and builds the tracker. Throws {@link FastifyQuiesceOptionError}. */
+/** Validates the plugin's own options and splits the rest. Throws {@link FastifyQuiesceOptionError}. */
 export function resolveOptions(options: FastifyQuiesceOptions): ResolvedOptions {
   check.object('options', options);
   for (const key of Object.keys(options)) {
@@ -29,21 +30,14 @@ export function resolveOptions(options: FastifyQuiesceOptions): ResolvedOptions 
       throw new FastifyQuiesceOptionError(key, value, `one of the known options: ${[...KNOWN].join(', ')}`);
     }
   }
-  const { tcpKeepAliveMs = false, handleSignals = true, readinessPath = '/readyz', livenessPath = '/healthz' } = options;
+  const { handleSignals = true, readinessPath = '/readyz', livenessPath = '/healthz' } = options;
   check.boolean('handleSignals', handleSignals);
-  check.durationOrFalse('tcpKeepAliveMs', tcpKeepAliveMs);
   assertPath('readinessPath', readinessPath);
   assertPath('livenessPath', livenessPath);
   if (readinessPath !== false && readinessPath === livenessPath) {
     throw new FastifyQuiesceOptionError('livenessPath', livenessPath, `a path other than readinessPath (${readinessPath}), or false`);
   }
-  let tracker: ConnectionTracker;
-  try {
-    tracker = new ConnectionTracker(pick(options, TRACKER_KEYS));
-  } catch (error) {
-    throw check.adopt(error);
-  }
-  return { tracker, tcpKeepAliveMs, handleSignals, readinessPath, livenessPath, lifecycle: pick(options, LIFECYCLE_KEYS) };
+  return { node: pick(options, NODE_KEYS), handleSignals, readinessPath, livenessPath, lifecycle: pick(options, LIFECYCLE_KEYS) };
 }
 
 function assertPath(option: string, value: unknown): asserts value is string | false {

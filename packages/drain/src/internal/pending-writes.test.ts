@@ -1,14 +1,14 @@
-import { ConnectionTracker } from '@quiesce/drain';
 import { ManualClock } from '@quiesce/core/testing';
+import { ConnectionTracker } from '../connection-tracker.ts';
 import { describe, expect, it } from 'vitest';
-import { ResponseWrites } from './response-writes.ts';
+import { PendingWrites } from './pending-writes.ts';
 
 /** Bun's `pendingRequests` stand-in: a number the test moves, as Bun's writes progress. */
 function setup() {
   const clock = new ManualClock();
   const tracker = new ConnectionTracker({ clock });
   const bun = { pending: 0, active: 0 };
-  const writes = new ResponseWrites(
+  const writes = new PendingWrites(
     tracker,
     clock,
     () => bun.pending,
@@ -17,7 +17,7 @@ function setup() {
   return { clock, tracker, bun, writes };
 }
 
-describe('ResponseWrites', () => {
+describe('PendingWrites', () => {
   it('before shutdown, ends a request as soon as its response is handed to Bun, without polling', () => {
     const { clock, tracker, writes } = setup();
     tracker.beginRequest();

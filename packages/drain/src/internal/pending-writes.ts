@@ -1,28 +1,29 @@
-import type { ConnectionTracker } from '@quiesce/drain';
 import type { Clock, TimerHandle } from '@quiesce/core';
+import type { ConnectionTracker } from '../connection-tracker.ts';
 
 const MIN_POLL_MS = 1;
 const MAX_POLL_MS = 50;
 
 /**
- * Keeps a request in flight, for the tracker, until Bun has finished writing its response.
+ * Keeps a request in flight, for the tracker, until the runtime has finished writing its response,
+ * for runtimes that only count undelivered responses (`{ pending }` delivery of a fetch adapter).
  *
  * Bun gives no per-request "response sent" event, but `server.pendingRequests` counts a request
  * until its response (a streamed body included) is fully written. Exiting while it is above zero
  * cuts the response short (measured: 3.9 MB of a 32 MB body, then FIN). So once shutdown has begun,
- * requests whose response was handed to Bun stay tracked, and are released oldest first as Bun's
- * count falls; writes Bun had under way before shutdown are adopted, so the drain waits for them too.
+ * requests whose response was handed to the runtime stay tracked, and are released oldest first as
+ * the count falls; writes under way before shutdown are adopted, so the drain waits for them too.
  * Before shutdown nothing is polled: a request ends when its response is handed over. Requests are
  * counted with the tracker's `beginRequest` / `endRequest`: no object per request.
  */
-export class ResponseWrites {
+export class PendingWrites {
   readonly #tracker: ConnectionTracker;
   readonly #clock: Clock;
-  /** Bun's count of requests not yet fully answered. */
+  /** The runtime's count of requests not yet fully answered (Bun's `server.pendingRequests`). */
   readonly #pending: () => number;
-  /** Requests the adapter has not handed to Bun yet (in the handler, or held). */
+  /** Requests the adapter has not handed to the runtime yet (in the handler, or held). */
   readonly #active: () => number;
-  /** Requests whose response Bun is still writing, each counted in the tracker with `beginRequest`. */
+  /** Requests whose response the runtime is still writing, each counted in the tracker with `beginRequest`. */
   #writing = 0;
   #tracking = false;
   #stopped = false;
@@ -37,8 +38,8 @@ export class ResponseWrites {
   }
 
   /**
-   * A response was handed to Bun, for a request counted with the tracker's `beginRequest`: the
-   * request ends now, or once Bun has written it (during shutdown).
+   * A response was handed to the runtime, for a request counted with the tracker's `beginRequest`:
+   * the request ends now, or once the runtime has written it (during shutdown).
    */
   handedOver(): void {
     if (this.#stopped || (!this.#tracking && !this.#tracker.closing)) {
@@ -51,7 +52,7 @@ export class ResponseWrites {
     this.#schedule();
   }
 
-  /** From now on follow Bun's count, adopting writes Bun had under way. Idempotent. */
+  /** From now on follow the runtime's count, adopting writes it had under way. Idempotent. */
   track(): void {
     if (this.#stopped) return;
     this.#tracking = true;
@@ -59,7 +60,7 @@ export class ResponseWrites {
     this.#reconcile();
   }
 
-  /** Stops following Bun (forced stop, dispose); requests still writing are finished. Idempotent. */
+  /** Stops following the runtime (forced stop, dispose); requests still writing are finished. Idempotent. */
   stop(): void {
     this.#stopped = true;
     this.#cancelTimer();
