@@ -1,19 +1,21 @@
 import { createServer as createHttpServer } from 'node:http';
 import { type Server, type Socket, connect, createServer } from 'node:net';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { fixturesBeside, killAllChildren, listeningSocket, sleep, startChild, until } from '@quiesce/test-support';
 import { acquire } from './acquire.ts';
 import { AddressInUseError, ListenerOptionError, ReusePortUnsupportedError } from './errors.ts';
 import { diagnosePort } from './port-diagnosis.ts';
-import { fixture, killAll, listeningSocket, sleep, startChild, until } from './test-support/processes.ts';
+
+const fixture = fixturesBeside(import.meta.url);
 
 const servers: Server[] = [];
 const sockets: Socket[] = [];
 afterEach(async () => {
   for (const socket of sockets.splice(0)) socket.destroy();
   for (const server of servers.splice(0)) if (server.listening) await new Promise((resolve) => server.close(resolve));
-  await killAll();
+  await killAllChildren();
 });
-afterAll(() => killAll());
+afterAll(() => killAllChildren());
 
 /** A fresh server tracked for cleanup; acquire() never sees real LISTEN_* variables (env: {}). */
 function server(): Server {

@@ -3,16 +3,18 @@ import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { type Child, fixturesBeside, get, killAllChildren, startChild, until } from '@quiesce/test-support';
 import { HotRestartError, ListenerOptionError } from './errors.ts';
 import { hotRestart } from './hot-restart.ts';
-import { type Child, fixture, get, killAll, startChild, until } from './test-support/processes.ts';
+
+const fixture = fixturesBeside(import.meta.url);
 
 const restarted = new Set<number>();
 afterEach(async () => {
-  await killAll(restarted);
+  await killAllChildren(restarted);
   restarted.clear();
 });
-afterAll(() => killAll());
+afterAll(() => killAllChildren());
 
 const generationServer = fixture('generation-server.mjs');
 
@@ -37,7 +39,7 @@ describe('hot restart on SIGUSR2 (Node)', () => {
     expect((await get(port)).pid).toBe(child.pid);
     child.process.kill('SIGUSR2');
     const second = await readyPid(child, 0);
-    expect(await child.exited).toEqual({ code: 0, signal: null });
+    expect(await child.exited).toMatchObject({ code: 0, signal: null });
     expect(child.lines).toContain(`generation pid ${child.pid} drained`);
     expect(child.lines).toContain(`generation pid ${second} listening on http://127.0.0.1:${port} (inherited)`);
     expect((await get(port)).pid).toBe(second);
