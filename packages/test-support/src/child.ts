@@ -80,7 +80,8 @@ function installExitHook(): void {
   });
 }
 
-function withoutStatefulFlags(pattern: RegExp): RegExp {
+/** `pattern` without the `g` and `y` flags, whose `lastIndex` would make `test()` skip matches. */
+export function withoutStatefulFlags(pattern: RegExp): RegExp {
   return pattern.global || pattern.sticky ? new RegExp(pattern.source, pattern.flags.replace(/[gy]/g, '')) : pattern;
 }
 

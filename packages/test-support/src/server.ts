@@ -1,4 +1,4 @@
-import { type ChildExit, startChild } from './child.ts';
+import { type Child, type ChildExit, startChild, withoutStatefulFlags } from './child.ts';
 import { HarnessOptionError, ServerStartError } from './errors.ts';
 import { type Runtime, runtimeCommand } from './runtimes.ts';
 import { checkArgs, checkDuration, checkEnv, checkString } from './validate.ts';
@@ -28,42 +28,19 @@ export interface StartServerOptions {
 export type ServerExit = ChildExit;
 
 /** A running server child process, ready to take requests; see {@link startServer}. */
-export interface ServerHandle {
+export interface ServerHandle extends Pick<Child, 'pid' | 'stdout' | 'stderr' | 'lines' | 'exitStatus' | 'exited' | 'kill' | 'stop'> {
   readonly runtime: Runtime;
-  readonly pid: number;
   /** The URL from the ready line, e.g. `http://127.0.0.1:41234`. */
   readonly url: string;
   /** Host name from {@link ServerHandle.url} (IPv6 without brackets). */
   readonly host: string;
   /** Port from {@link ServerHandle.url}: the real port even when `PORT=0` was asked. */
   readonly port: number;
-  /** Lines printed on stdout so far (growing). */
-  readonly stdout: readonly string[];
-  /** Lines printed on stderr so far (growing). */
-  readonly stderr: readonly string[];
-  /** Lines of both streams so far, in arrival order (growing). */
-  readonly lines: readonly string[];
-  /** The exit, once it happened; `undefined` while the child runs. */
-  readonly exitStatus: ServerExit | undefined;
-  /**
-   * Resolves with the first line (stdout or stderr, from `fromLine` in {@link ServerHandle.lines},
-   * default 0 = from the start) that matches `pattern`. Rejects with `LineTimeoutError`
-   * after `timeoutMs` (default 5 000) or when the child exits without printing it.
-   */
+  /** As {@link Child.waitForLine}, with a default timeout of 5 000 ms. */
   waitForLine(pattern: RegExp, timeoutMs?: number, fromLine?: number): Promise<string>;
-  /** Sends a signal (default `SIGTERM`); returns `false` if the child had already exited. */
-  kill(signal?: NodeJS.Signals): boolean;
-  /** Resolves when the child has exited and its output is collected. Never rejects. */
-  readonly exited: Promise<ServerExit>;
-  /** For `afterEach`: SIGKILLs the child if it still runs, then resolves with its exit. Idempotent. */
-  stop(): Promise<ServerExit>;
 }
 
 const DEFAULT_READY = /listening on (http:\/\/\S+)/;
-
-function withoutStatefulFlags(pattern: RegExp): RegExp {
-  return pattern.global || pattern.sticky ? new RegExp(pattern.source, pattern.flags.replace(/[gy]/g, '')) : pattern;
-}
 
 /**
  * Spawns a server script as a real child process on `runtime`, collects its output line by line and
