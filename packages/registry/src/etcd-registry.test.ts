@@ -223,6 +223,8 @@ describe('etcd registry against a real etcd', () => {
     await via.setMode('forward');
     const registered = await waitFor(async () => (await getKey(etcd.endpoint, keyOf(target))) !== undefined, 15_000);
     expect(registered).toBeDefined();
+    // etcd stores the key before its answer reaches the registry: give the answer time to arrive.
+    expect(await waitFor(async () => reg.state === 'registered', 5_000)).toBeDefined();
     expect(reg.state).toBe('registered');
     expect(lines.some((l) => /etcd registered .* after \d+ failed attempts$/.test(l))).toBe(true);
   });
