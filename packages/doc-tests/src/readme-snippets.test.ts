@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type EtcdServer, startEtcd } from '../../registry/src/test-support/etcd-server.ts';
+import { type EtcdServer, startEtcd } from '@quiesce/test-support';
 import { type ProcessOutcome, driveProcess, freePort, holdPort } from './drive-process.ts';
 import { mismatch } from './expected-output.ts';
 import { readAllReadmes, slug, virtualSource } from './readme-plans.ts';

@@ -1,19 +1,21 @@
 import { createServer as createHttpServer } from 'node:http';
 import { type Server, type Socket, connect, createServer } from 'node:net';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { fixturesBeside, killAllChildren, listeningSocket, sleep, startChild, until } from '@quiesce/test-support';
 import { acquire } from './acquire.ts';
-import { AddressInUseError, ListenerOptionError, ReusePortUnsupportedError } from './errors.ts';
+import { AddressInUseError, ListenerOptionError } from './errors.ts';
 import { diagnosePort } from './port-diagnosis.ts';
-import { fixture, killAll, listeningSocket, sleep, startChild, until } from './test-support/processes.ts';
+
+const fixture = fixturesBeside(import.meta.url);
 
 const servers: Server[] = [];
 const sockets: Socket[] = [];
 afterEach(async () => {
   for (const socket of sockets.splice(0)) socket.destroy();
   for (const server of servers.splice(0)) if (server.listening) await new Promise((resolve) => server.close(resolve));
-  await killAll();
+  await killAllChildren();
 });
-afterAll(() => killAll());
+afterAll(() => killAllChildren());
 
 /** A fresh server tracked for cleanup; acquire() never sees real LISTEN_* variables (env: {}). */
 function server(): Server {
@@ -51,20 +53,6 @@ describe('acquire: binding', () => {
     const listener = await acquire(http, { port: 0, host: '127.0.0.1', ...quiet });
     expect(http.listening).toBe(true);
     expect(listener.source).toBe('bound');
-  });
-
-  it('refuses reusePort where the runtime would silently ignore it (Node before 22.12)', async () => {
-    const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
-    const supported = major >= 24 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12);
-    const attempt = acquire(server(), { port: 0, host: '127.0.0.1', reusePort: true, ...quiet });
-    if (supported) {
-      expect((await attempt).source).toBe('bound');
-      return;
-    }
-    const error = await rejection(attempt);
-    expect(error).toBeInstanceOf(ReusePortUnsupportedError);
-    expect((error as ReusePortUnsupportedError).code).toBe('QUIESCE_REUSEPORT_UNSUPPORTED');
-    expect((error as Error).message).toMatch(new RegExp(`Node ${process.versions.node.replace(/\./g, '\\.')}.*22\\.12`));
   });
 
   it('needs a port when nothing is inherited', async () => {

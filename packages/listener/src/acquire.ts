@@ -19,7 +19,8 @@ export interface AcquireOptions {
   inherit?: boolean;
   /**
    * Bind with SO_REUSEPORT so several processes share the port. Node before 22.12 would silently
-   * ignore it, so there it throws {@link ReusePortUnsupportedError}. Ignored for inherited sockets.
+   * ignore it, so binding there throws {@link ReusePortUnsupportedError}. Ignored for inherited
+   * sockets (on any Node), so an app that asks for it still runs under `quiesce run`.
    */
   reusePort?: boolean;
   /** Listen backlog. Default 511. */
@@ -74,7 +75,7 @@ const BIND_RETRY_DEFAULT_MS = 250;
  *
  * On EADDRINUSE it rejects with {@link AddressInUseError}, whose message names the holder's pid and
  * command line and the TCP states of the port's sockets, after retrying for `retryUntilFreeMs` if
- * given. `reusePort` on Node before 22.12 rejects with {@link ReusePortUnsupportedError}. Bad options
+ * given. Binding with `reusePort` on Node before 22.12 rejects with {@link ReusePortUnsupportedError}. Bad options
  * reject with {@link ListenerOptionError}, an inherited socket that cannot be listened on with
  * {@link InheritedSocketError}; other listen errors are passed through.
  *
@@ -114,6 +115,12 @@ export async function acquire(server: ListenableServer, options: AcquireOptions 
   }
   if (settings.port === undefined) {
     throw new ListenerOptionError('port', undefined, 'a port to bind (0 for any free one): no socket was inherited');
+  }
+  // Checked only when binding: an inherited socket ignores reusePort, so `quiesce run` serves an app
+  // that asks for it on any Node.
+  if (settings.reusePort && !reusePortSupported()) {
+    const runtime = currentRuntime();
+    throw new ReusePortUnsupportedError(runtime.name === 'node' ? 'Node' : runtime.name, runtime.version);
   }
   await bind(server, settings);
   const listener = describeListener(server, 'bound', undefined);
@@ -176,10 +183,6 @@ function validate(server: ListenableServer, options: AcquireOptions): Settings {
   if (signal !== undefined && !(signal instanceof AbortSignal)) throw new ListenerOptionError('signal', signal, 'an AbortSignal');
   if (warn !== false && typeof warn !== 'function') {
     throw new ListenerOptionError('warn', warn, 'a function that takes one line of text, or false for silence');
-  }
-  if (reusePort && !reusePortSupported()) {
-    const runtime = currentRuntime();
-    throw new ReusePortUnsupportedError(runtime.name === 'node' ? 'Node' : runtime.name, runtime.version);
   }
   return {
     port,

@@ -1,8 +1,8 @@
 import { type Server, createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { listeningSocket } from '@quiesce/test-support';
 import { asAddressInUseError } from './as-address-in-use-error.ts';
 import { AddressInUseError, ListenerOptionError } from './errors.ts';
-import { listeningSocket } from './test-support/processes.ts';
 
 const servers: Server[] = [];
 afterEach(() => {

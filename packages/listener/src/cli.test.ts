@@ -1,12 +1,14 @@
 import { type Server, createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { fixturesBeside, get, killAllChildren, listeningSocket, startChild } from '@quiesce/test-support';
 import { CLI_USAGE, runCli } from './cli.ts';
-import { fixture, get, killAll, listeningSocket, startChild } from './test-support/processes.ts';
+
+const fixture = fixturesBeside(import.meta.url);
 
 const servers: Server[] = [];
 afterEach(async () => {
   for (const server of servers.splice(0)) if (server.listening) await new Promise((resolve) => server.close(resolve));
-  await killAll();
+  await killAllChildren();
 });
 
 async function cli(argv: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {

@@ -38,7 +38,7 @@ describe('hot restart on SIGUSR2 (Node)', () => {
     expect((await get(port)).pid).toBe(child.pid);
     child.process.kill('SIGUSR2');
     const second = await readyPid(child, 0);
-    expect(await child.exited).toEqual({ code: 0, signal: null });
+    expect(await child.exited).toMatchObject({ code: 0, signal: null });
     expect(child.lines).toContain(`generation pid ${child.pid} drained`);
     expect(child.lines).toContain(`generation pid ${second} listening on http://127.0.0.1:${port} (inherited)`);
     expect((await get(port)).pid).toBe(second);

@@ -1,10 +1,12 @@
 import type { Server } from 'node:net';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { fixturesBeside, get, killAllChildren, LISTEN_PID_WRAPPER, listeningSocket, startChild } from '@quiesce/test-support';
 import { ListenerOptionError } from './errors.ts';
 import { inheritedListeners } from './inherited-listeners.ts';
-import { LISTEN_PID_WRAPPER, fixture, get, killAll, listeningSocket, startChild } from './test-support/processes.ts';
 
-afterAll(() => killAll());
+const fixture = fixturesBeside(import.meta.url);
+
+afterAll(() => killAllChildren());
 
 describe('inheritedListeners: what is not for us is ignored with one warning line', () => {
   const read = (env: Record<string, string | undefined>, pid = 4242) => {
@@ -89,7 +91,7 @@ describe('adopting sockets passed as fd 3+ (real child processes)', () => {
   const held: Server[] = [];
   afterEach(async () => {
     for (const server of held.splice(0)) if (server.listening) server.close();
-    await killAll();
+    await killAllChildren();
   });
 
   interface Acquired {

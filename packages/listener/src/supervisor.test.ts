@@ -3,24 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ManualClock } from '@quiesce/core/testing';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { type Child, childPids, fixturesBeside, get, killAllChildren, LISTEN_PID_WRAPPER, listeningSocket, processState, sleep, startChild, until } from '@quiesce/test-support';
 import { ListenerOptionError } from './errors.ts';
 import { runSupervisor } from './supervisor.ts';
-import {
-  type Child,
-  LISTEN_PID_WRAPPER,
-  childPids,
-  fixture,
-  get,
-  killAll,
-  listeningSocket,
-  processState,
-  sleep,
-  startChild,
-  until,
-} from './test-support/processes.ts';
 
-afterEach(() => killAll());
-afterAll(() => killAll());
+const fixture = fixturesBeside(import.meta.url);
+
+afterEach(() => killAllChildren());
+afterAll(() => killAllChildren());
 
 const generationServer = fixture('generation-server.mjs');
 
@@ -61,7 +51,7 @@ describe('quiesce run: rolling generations on held sockets', () => {
     expect(childPids(sup.pid)).toEqual([pidOf(readyLines(sup)[2]!)]);
 
     sup.process.kill('SIGTERM');
-    expect(await sup.exited).toEqual({ code: 0, signal: null });
+    expect(await sup.exited).toMatchObject({ code: 0, signal: null });
     expect(sup.lines).toContain('quiesce run: exiting with code 0');
   });
 
@@ -116,7 +106,7 @@ describe('quiesce run: rolling generations on held sockets', () => {
     const { sup } = await supervise({ IGNORE_SIGTERM: '1' }, ['--stop-timeout', '500']);
     sup.process.kill('SIGTERM');
     await sup.waitForLine(/still runs 500 ms after SIGTERM: SIGKILL/);
-    expect(await sup.exited).toEqual({ code: 137, signal: null });
+    expect(await sup.exited).toMatchObject({ code: 137, signal: null });
   });
 
   it('gives up at once when the command does not exist (exit 127)', async () => {

@@ -1,11 +1,10 @@
 // The Consul client against a recording stand-in for the agent's HTTP API (no Consul binary can be
 // installed here): it checks the request shapes the Consul docs give, not Consul's own behaviour.
 import { afterEach, describe, expect, it } from 'vitest';
+import { FakeConsulAgent, waitFor } from '@quiesce/test-support';
 import { createConsulRegistry } from './consul-registry.ts';
 import { RegistryRequestError, RegistryTimeoutError, RegistryUnavailableError } from './errors.ts';
 import type { ServiceRegistry } from './service-registry.ts';
-import { FakeConsulAgent } from './test-support/consul-agent.ts';
-import { waitFor } from './test-support/etcd-api.ts';
 
 const TOKEN = 'b1gs3cr3t-acl-token';
 const agents: FakeConsulAgent[] = [];

@@ -2,11 +2,10 @@
 // suites keep theirs open): a root user with the root role, a service user whose role may write
 // only under /services/, then `auth enable`, all through etcd's JSON gateway.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { authenticate, enableAuth, etcdPost, type EtcdServer, getKey, leaseTimeToLive, startEtcd } from '@quiesce/test-support';
 import { createEtcdRegistry } from './etcd-registry.ts';
 import { RegistryRequestError } from './errors.ts';
 import type { ServiceRegistry } from './service-registry.ts';
-import { authenticate, enableAuth, etcdPost, getKey, leaseTimeToLive } from './test-support/etcd-api.ts';
-import { type EtcdServer, startEtcd } from './test-support/etcd-server.ts';
 
 const ROOT_PASSWORD = 'root-secret';
 const USER = 'quiesce';

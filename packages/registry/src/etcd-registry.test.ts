@@ -1,10 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { closedPort, type EtcdServer, getKey, type HungServer, leaseTimeToLive, revokeLease, startEtcd, startHungServer, startProxy, type TcpProxy, waitFor } from '@quiesce/test-support';
 import { createEtcdRegistry } from './etcd-registry.ts';
 import { RegistryStateError, RegistryTimeoutError, RegistryUnavailableError } from './errors.ts';
 import type { ServiceRegistry } from './service-registry.ts';
-import { getKey, leaseTimeToLive, revokeLease, waitFor } from './test-support/etcd-api.ts';
-import { type EtcdServer, startEtcd } from './test-support/etcd-server.ts';
-import { type HungServer, type TcpProxy, closedPort, startHungServer, startProxy } from './test-support/net.ts';
 
 let etcd: EtcdServer;
 beforeAll(async () => {
@@ -225,6 +223,8 @@ describe('etcd registry against a real etcd', () => {
     await via.setMode('forward');
     const registered = await waitFor(async () => (await getKey(etcd.endpoint, keyOf(target))) !== undefined, 15_000);
     expect(registered).toBeDefined();
+    // etcd stores the key before its answer reaches the registry: give the answer time to arrive.
+    expect(await waitFor(async () => reg.state === 'registered', 5_000)).toBeDefined();
     expect(reg.state).toBe('registered');
     expect(lines.some((l) => /etcd registered .* after \d+ failed attempts$/.test(l))).toBe(true);
   });

@@ -1,10 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type EtcdServer, FakeConsulAgent, getKey, startEtcd } from '@quiesce/test-support';
 import { RegistryEnvError, RegistryOptionError } from './errors.ts';
 import { registryFromEnv } from './registry-from-env.ts';
 import type { ServiceRegistry } from './service-registry.ts';
-import { FakeConsulAgent } from './test-support/consul-agent.ts';
-import { getKey } from './test-support/etcd-api.ts';
-import { type EtcdServer, startEtcd } from './test-support/etcd-server.ts';
 
 let etcd: EtcdServer;
 let consul: FakeConsulAgent;

@@ -1,50 +1,38 @@
 // The same fixture (src/fixtures/register-cycle.mjs, importing the BUILT package) in real Node, Bun
 // and Deno children against a real etcd: register, keep-alive past the TTL, deregister, close, and
 // then the process must exit by itself — nothing the registry started may keep it alive.
-import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Child, assertBuilt, repoRoot } from './test-support/child.ts';
-import { getKey, leaseTimeToLive } from './test-support/etcd-api.ts';
-import { type EtcdServer, startEtcd } from './test-support/etcd-server.ts';
+import { assertBuilt, type EtcdServer, getKey, killAllChildren, leaseTimeToLive, runtimeCommand, runtimesUnderTest, startChild, startEtcd } from '@quiesce/test-support';
 
+const packageDir = fileURLToPath(new URL('../', import.meta.url));
 const fixture = new URL('./fixtures/register-cycle.mjs', import.meta.url).pathname;
 /** Generous: a cold Deno or Bun start on a loaded 2-core box can take seconds. */
 const READY_MS = 20_000;
-
-const runtimes = [
-  { name: 'node', command: process.execPath, args: (a: string[]) => [fixture, ...a] },
-  { name: 'bun', command: join(repoRoot, 'node_modules', 'bun', 'bin', 'bun.exe'), args: (a: string[]) => [fixture, ...a] },
-  // Only loopback network access: the package needs no other permission.
-  {
-    name: 'deno',
-    command: join(repoRoot, 'node_modules', 'deno', 'deno'),
-    args: (a: string[]) => ['run', '--quiet', '--no-prompt', '--allow-net=127.0.0.1', fixture, ...a],
-  },
-] as const;
+// Only loopback network access on Deno: the package needs no other permission.
+const DENO_PERMISSIONS = ['--no-prompt', '--allow-net=127.0.0.1'];
 
 let etcd: EtcdServer;
 beforeAll(async () => {
-  assertBuilt();
+  assertBuilt(packageDir);
   etcd = await startEtcd();
 });
 afterAll(async () => {
   await etcd?.stop();
 });
 
-const children: Child[] = [];
-afterEach(() => {
-  for (const child of children.splice(0)) child.kill();
-});
+afterEach(() => killAllChildren());
 
-for (const runtime of runtimes) {
-  describe(`on ${runtime.name}`, () => {
+for (const runtime of runtimesUnderTest()) {
+  describe(`on ${runtime}`, () => {
     it('registers, keeps the lease alive past its TTL, deregisters, closes, and leaves nothing running', async () => {
-      const service = `runtime-${runtime.name}-${process.pid}`;
+      const service = `runtime-${runtime}-${process.pid}`;
       const key = `/services/${service}/127.0.0.1:7000`;
-      const child = new Child(runtime.command, runtime.args([etcd.endpoint, service]), {}, `${runtime.name} register-cycle`);
-      children.push(child);
-      const line = await child.line('registered ', READY_MS);
-      expect(JSON.parse(line.slice('registered '.length))).toEqual({ runtime: runtime.name, outcome: 'ok', entry: key });
+      const command = runtimeCommand(runtime, fixture, [etcd.endpoint, service], { denoPermissions: DENO_PERMISSIONS });
+      const child = startChild(command, { stdin: 'pipe', cwd: packageDir, name: `${runtime} register-cycle` });
+      const line = await child.waitForLine(/^registered /, READY_MS);
+      expect(child.stdout).toContain(line);
+      expect(JSON.parse(line.slice('registered '.length))).toEqual({ runtime, outcome: 'ok', entry: key });
 
       const first = await getKey(etcd.endpoint, key);
       expect(first).toBeDefined();
@@ -53,12 +41,12 @@ for (const runtime of runtimes) {
       expect((await getKey(etcd.endpoint, key))?.lease).toBe(first!.lease);
       expect((await leaseTimeToLive(etcd.endpoint, first!.lease)).ttl).toBeGreaterThan(0);
 
-      child.command('deregister');
-      const deregistered = JSON.parse((await child.line('deregistered ', 10_000)).slice('deregistered '.length));
+      child.write('deregister');
+      const deregistered = JSON.parse((await child.waitForLine(/^deregistered /, 10_000)).slice('deregistered '.length));
       expect(deregistered).toMatchObject({ outcome: 'ok' });
       expect(await getKey(etcd.endpoint, key)).toBeUndefined();
-      expect(await child.line('closed ', 10_000)).toBe('closed ok');
-      expect(await child.exited(10_000)).toEqual({ code: 0, signal: null });
+      expect(await child.waitForLine(/^closed /, 10_000)).toBe('closed ok');
+      expect(await child.waitForExit(10_000)).toMatchObject({ code: 0, signal: null });
     });
   });
 }

@@ -1,14 +1,13 @@
 // No password, token or URL credential from the environment or the options ever reaches an error
 // message, an error's fields (what console.error prints), or a log line.
 import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createConsulRegistry } from './consul-registry.ts';
 import { createEtcdRegistry } from './etcd-registry.ts';
 import { RegistryRequestError } from './errors.ts';
 import { registryFromEnv } from './registry-from-env.ts';
-import { assertBuilt, repoRoot } from './test-support/child.ts';
+import { assertBuilt, runtimeBinary } from '@quiesce/test-support';
 
 const SECRET = 's3cret-Xq7';
 
@@ -63,9 +62,9 @@ describe('secrets in a refused configured value are redacted', () => {
 });
 
 describe('registryFromEnv on Deno without env access', () => {
-  const deno = join(repoRoot, 'node_modules', 'deno', 'deno');
+  const deno = runtimeBinary('deno');
   const fixture = new URL('./fixtures/env-probe.mjs', import.meta.url).pathname;
-  beforeAll(() => assertBuilt());
+  beforeAll(() => assertBuilt(new URL('../', import.meta.url)));
   const probe = (flags: string[], env: Record<string, string>) => {
     const result = spawnSync(deno, ['run', '--quiet', '--no-prompt', ...flags, fixture], {
       env: { ...process.env, DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1', ...env },

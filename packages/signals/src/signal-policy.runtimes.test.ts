@@ -1,196 +1,95 @@
 // Real signals to real Node, Bun and Deno children running src/fixtures/child.mjs against the BUILT
 // package (dist/). Checked by tsconfig.test.json, which adds Node's types for node:child_process.
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
 import { constants } from 'node:os';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  assertBuilt,
+  type Child as ChildProcess,
+  type ChildExit,
+  killAllChildren,
+  type Runtime,
+  runtimeCommand,
+  runtimesUnderTest,
+  startChild,
+} from '@quiesce/test-support';
 import { type SignalName, signalNumber } from './index.ts';
 
 const packageDir = fileURLToPath(new URL('../', import.meta.url));
-const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const childFixture = fileURLToPath(new URL('./fixtures/child.mjs', import.meta.url));
 const importProbe = fileURLToPath(new URL('./fixtures/import-probe.mjs', import.meta.url));
-const builtEntry = join(packageDir, 'dist', 'index.js');
 
 /** Generous: a cold Deno or Bun start on a loaded 2-core box can take seconds. */
 const READY_MS = 20_000;
 const LINE_MS = 10_000;
 const EXIT_MS = 10_000;
+// No permission flags on Deno: the package needs none (signals, exit and stdin are not gated in Deno).
+const DENO_PERMISSIONS = ['--no-prompt'];
 
-interface RuntimeSpec {
-  readonly name: 'node' | 'bun' | 'deno';
-  readonly command: string;
-  readonly args: (script: string, scenario: string) => string[];
-}
-
-const runtimes: readonly RuntimeSpec[] = [
-  { name: 'node', command: process.execPath, args: (script, scenario) => [script, scenario] },
-  { name: 'bun', command: join(repoRoot, 'node_modules', 'bun', 'bin', 'bun.exe'), args: (script, scenario) => [script, scenario] },
-  // No permission flags: the package needs none (signals, exit and stdin are not gated in Deno).
-  {
-    name: 'deno',
-    command: join(repoRoot, 'node_modules', 'deno', 'deno'),
-    args: (script, scenario) => ['run', '--quiet', '--no-prompt', script, scenario],
-  },
-];
-
-interface Exit {
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
-}
-
+/** A fixture child on one runtime, with the few verbs these tests speak (the fixture prints on stdout only). */
 class Child {
-  readonly lines: string[] = [];
-  stderr = '';
-  exit: Exit | undefined;
-  readonly #process: ChildProcessWithoutNullStreams;
-  readonly #listeners = new Set<() => void>();
-  readonly #name: string;
+  readonly #child: ChildProcess;
 
-  constructor(runtime: RuntimeSpec, scenario: string, script: string = childFixture) {
-    this.#name = `${runtime.name} ${scenario}`;
-    this.#process = spawn(runtime.command, runtime.args(script, scenario), {
-      cwd: packageDir,
-      env: { ...process.env, DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1', FORCE_COLOR: '0' },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    createInterface({ input: this.#process.stdout }).on('line', (line) => {
-      this.lines.push(line);
-      this.#notify();
-    });
-    this.#process.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      this.stderr += chunk;
-    });
-    // A write after the child died must not crash the test run; the exit is what gets asserted.
-    this.#process.stdin.on('error', () => {});
-    this.#process.on('error', (error) => {
-      this.stderr += `spawn error: ${error.message}\n`;
-      this.exit ??= { code: null, signal: null };
-      this.#notify();
-    });
-    // 'close', not 'exit': 'exit' can come before the last stdout lines have been read.
-    this.#process.on('close', (code, signal) => {
-      this.exit = { code, signal };
-      this.#notify();
-    });
+  constructor(runtime: Runtime, scenario: string, script: string = childFixture) {
+    const command = runtimeCommand(runtime, script, [scenario], { denoPermissions: DENO_PERMISSIONS });
+    this.#child = startChild(command, { stdin: 'pipe', cwd: packageDir, name: `${runtime} ${scenario}` });
   }
 
-  get pid(): number {
-    const { pid } = this.#process;
-    if (pid === undefined) throw new Error(`${this.#name} has no pid: ${this.stderr}`);
-    return pid;
+  /** What the child printed on stdout so far. */
+  get lines(): readonly string[] {
+    return this.#child.stdout;
+  }
+
+  /** The exit once it happened (output collected), else `undefined`. */
+  get exit(): ChildExit | undefined {
+    return this.#child.exitStatus;
   }
 
   /** Sends a real signal, as an operator or orchestrator would. */
   send(signal: NodeJS.Signals): void {
-    process.kill(this.pid, signal);
+    process.kill(this.#child.pid, signal);
   }
 
   command(line: string): void {
-    this.#process.stdin.write(`${line}\n`);
+    this.#child.write(line);
   }
 
-  /** The first line that starts with `prefix`, waiting up to `timeoutMs`. */
-  line(prefix: string, timeoutMs: number = LINE_MS): Promise<string> {
-    return this.#until(`a line starting with "${prefix}"`, timeoutMs, () => {
-      const found = this.lines.find((line) => line.startsWith(prefix));
-      if (found !== undefined) return found;
-      if (this.exit) throw this.#failure(`exited before printing a line starting with "${prefix}"`);
-      return undefined;
-    });
+  /** The first stdout line that starts with `prefix`, waiting up to `timeoutMs`. */
+  async line(prefix: string, timeoutMs: number = LINE_MS): Promise<string> {
+    const escaped = prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const line = await this.#child.waitForLine(new RegExp(`^${escaped}`), timeoutMs);
+    if (!this.#child.stdout.includes(line)) throw new Error(`"${line}" came on stderr, not stdout`);
+    return line;
   }
 
   ready(): Promise<string> {
     return this.line('ready ', READY_MS);
   }
 
-  /** How the child ended, waiting up to `timeoutMs`. */
-  exited(timeoutMs: number = EXIT_MS): Promise<Exit> {
-    return this.#until('the child to exit', timeoutMs, () => this.exit);
+  /** How the child ended (code and signal), waiting up to `timeoutMs`. */
+  async exited(timeoutMs: number = EXIT_MS): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    const { code, signal } = await this.#child.waitForExit(timeoutMs);
+    return { code, signal };
   }
 
   /** Whether the child is still running after a round trip on stdin (it answers "pong"). */
   async answers(): Promise<boolean> {
     const before = this.lines.filter((line) => line.startsWith('pong')).length;
+    const from = this.#child.lines.length;
     this.command('ping');
-    await this.#until('a pong', LINE_MS, () => {
-      if (this.lines.filter((line) => line.startsWith('pong')).length > before) return true;
-      if (this.exit) throw this.#failure('exited instead of answering ping');
-      return undefined;
-    });
+    await this.#child.waitForLine(/^pong/, LINE_MS, from);
+    if (this.lines.filter((line) => line.startsWith('pong')).length <= before) throw new Error('the pong came on stderr');
     return this.exit === undefined;
   }
 
   kill(): void {
-    if (this.exit === undefined && this.#process.exitCode === null && this.#process.signalCode === null) {
-      this.#process.kill('SIGKILL');
-    }
+    this.#child.kill('SIGKILL');
   }
-
-  #until<T>(what: string, timeoutMs: number, check: () => T | undefined): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const attempt = (): boolean => {
-        try {
-          const value = check();
-          if (value === undefined) return false;
-          resolve(value);
-        } catch (error) {
-          reject(error);
-        }
-        return true;
-      };
-      if (attempt()) return;
-      const listener = (): void => {
-        if (attempt()) done();
-      };
-      const timer = setTimeout(() => {
-        done();
-        reject(this.#failure(`did not produce ${what} within ${timeoutMs} ms`));
-      }, timeoutMs);
-      const done = (): void => {
-        clearTimeout(timer);
-        this.#listeners.delete(listener);
-      };
-      this.#listeners.add(listener);
-    });
-  }
-
-  #notify(): void {
-    for (const listener of [...this.#listeners]) listener();
-  }
-
-  #failure(message: string): Error {
-    return new Error(
-      `${this.#name} ${message}.\nexit: ${JSON.stringify(this.exit)}\nstdout:\n${this.lines.join('\n')}\nstderr:\n${this.stderr}`,
-    );
-  }
-}
-
-/** Newest modification time of the package's own source (tests and fixtures excluded). */
-function newestSourceMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) {
-      if (entry.name !== 'fixtures') newest = Math.max(newest, newestSourceMtime(path));
-    } else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts')) {
-      newest = Math.max(newest, statSync(path).mtimeMs);
-    }
-  }
-  return newest;
 }
 
 beforeAll(() => {
   // The children import dist/, so a missing or stale build would test the wrong code.
-  if (!existsSync(builtEntry)) {
-    throw new Error(`${builtEntry} is missing: run \`npx tsup\` in ${packageDir} (turbo's test task builds first).`);
-  }
-  if (statSync(builtEntry).mtimeMs < newestSourceMtime(join(packageDir, 'src'))) {
-    throw new Error(`${builtEntry} is older than src/: run \`npx tsup\` in ${packageDir} before testing.`);
-  }
+  assertBuilt(packageDir);
 });
 
 describe('signal numbers', () => {
@@ -213,8 +112,8 @@ describe('signal numbers', () => {
   });
 });
 
-for (const runtime of runtimes) {
-  describe(`on ${runtime.name}`, () => {
+for (const runtime of runtimesUnderTest()) {
+  describe(`on ${runtime}`, () => {
     const children: Child[] = [];
     const start = (scenario: string, script?: string): Child => {
       const child = new Child(runtime, scenario, script);
@@ -222,14 +121,9 @@ for (const runtime of runtimes) {
       return child;
     };
 
-    beforeAll(() => {
-      if (!existsSync(runtime.command)) {
-        throw new Error(`${runtime.name} binary not found at ${runtime.command}; run \`npm ci\` at the repository root.`);
-      }
-    });
-
-    afterEach(() => {
+    afterEach(async () => {
       for (const child of children.splice(0)) child.kill();
+      await killAllChildren();
     });
 
     it('importing and creating a policy touch nothing; uninstall() removes exactly what install() added; listeners do not keep the process alive', async () => {
@@ -242,7 +136,7 @@ for (const runtime of runtimes) {
       const signals = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGUSR2', 'SIGQUIT'];
       // Deno is detected first even though Deno 2 also has a `process` global.
       const expected =
-        runtime.name === 'deno'
+        runtime === 'deno'
           ? [
               ...signals.map((s) => `Deno.addSignalListener(${s})`),
               'globalThis.addEventListener(error)',
@@ -390,7 +284,7 @@ for (const runtime of runtimes) {
 
     it('without a restart handler SIGUSR2 is not listened to: the default action kills the child', async () => {
       const child = start('no-restart');
-      expect(await child.ready()).toBe(`ready ${runtime.name} SIGTERM,SIGINT,SIGHUP,SIGQUIT`);
+      expect(await child.ready()).toBe(`ready ${runtime} SIGTERM,SIGINT,SIGHUP,SIGQUIT`);
       child.send('SIGUSR2');
       expect(await child.exited()).toEqual({ code: null, signal: 'SIGUSR2' });
     });
@@ -409,7 +303,7 @@ for (const runtime of runtimes) {
       expect(child.lines).not.toContain('graceful SIGTERM');
     });
 
-    if (runtime.name === 'deno') {
+    if (runtime === 'deno') {
       // Deno: the policy listens through Deno.addSignalListener and Deno's 'error' / 'unhandledrejection'
       // events, none of which process.listenerCount can see, so there is no count to compare. Uninstall on
       // Deno is verified by behaviour instead (the test above: own listener kept, default SIGTERM restored).

@@ -1,9 +1,15 @@
+import {
+  killAllChildren,
+  type Runtime,
+  runtimesUnderTest,
+  type ServerExit,
+  type ServerHandle,
+  startServer,
+} from '@quiesce/test-support';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { fixturePath } from './fixtures.ts';
 import { runKeepAliveLoad } from './keep-alive-load.ts';
 import type { LoadResult } from './load-result.ts';
-import { RUNTIMES, type Runtime } from './runtimes.ts';
-import { killAllServers, type ServerExit, type ServerHandle, startServer } from './spawn-server.ts';
 
 // The baseline graceful shutdown has to beat, and proof that the harness sees it: a plain node:http
 // server (src/fixtures/plain-server.mjs) whose SIGTERM handler only calls server.close() and
@@ -15,7 +21,7 @@ afterEach(async () => {
   await server?.stop();
   server = undefined;
 });
-afterAll(() => killAllServers());
+afterAll(() => killAllChildren());
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -61,7 +67,7 @@ function expectAccounted(result: LoadResult): void {
 }
 
 describe('baseline: a bare server.close() under keep-alive load', () => {
-  for (const runtime of RUNTIMES) {
+  for (const runtime of runtimesUnderTest()) {
     it(`loses requests on ${runtime}: keep-alive clients see ambiguous failures`, async () => {
       // Handlers answer synchronously, so at SIGTERM every connection is idle server-side and is closed,
       // while each client has its next request on the wire: that request is lost.

@@ -1,12 +1,12 @@
+import { killAllChildren, startServer } from '@quiesce/test-support';
 import { afterAll, describe, expect, it } from 'vitest';
 import { assertClientKeptUp } from './client-stalls.ts';
 import { ClientStalledError, HarnessOptionError } from './errors.ts';
 import { fixturePath } from './fixtures.ts';
 import { runKeepAliveLoad } from './keep-alive-load.ts';
 import type { LoadResult } from './load-result.ts';
-import { killAllServers, startServer } from './spawn-server.ts';
 
-afterAll(killAllServers);
+afterAll(() => killAllChildren());
 
 /** A run's result with only what assertClientKeptUp reads filled in. */
 function result(ambiguous: number, error: number, longestClientStallMs: number): LoadResult {

@@ -10,22 +10,13 @@ describe('conformance harness API', () => {
         "ConnectFailure",
         "ConnectionClosedError",
         "HarnessOptionError",
-        "LineTimeoutError",
         "ProtocolFailure",
-        "RUNTIMES",
         "RefusedFailure",
-        "RuntimeMissingError",
-        "ServerStartError",
         "assertClientKeptUp",
         "fixturePath",
-        "killAllServers",
         "openConnection",
-        "repoRoot",
         "runFreshConnectionLoad",
         "runKeepAliveLoad",
-        "runtimeBinary",
-        "runtimeCommand",
-        "startServer",
       ]
     `);
   });

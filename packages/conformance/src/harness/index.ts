@@ -1,20 +1,22 @@
 /**
  * @module
  * The conformance test harness: checks graceful-shutdown servers from the outside, over real
- * sockets, the way their clients and load balancers see them. It starts server scripts as real
- * Node, Bun and Deno child processes, speaks HTTP/1.1 by hand so that headers and FIN versus RST
- * are visible, and drives bounded keep-alive and fresh-connection load that classifies every
- * request as `ok`, `refused` (safe to retry) or `ambiguous` (sent, then lost: the failure a
- * graceful shutdown must prevent). Node-only test tooling; loopback only.
+ * sockets, the way their clients and load balancers see them. Server scripts run as real Node, Bun
+ * and Deno child processes (`startServer` from `@quiesce/test-support`, where the Node under test
+ * is a parameter); this harness speaks HTTP/1.1 by hand so that headers and FIN versus RST are
+ * visible, and drives bounded keep-alive and fresh-connection load that classifies every request
+ * as `ok`, `refused` (safe to retry) or `ambiguous` (sent, then lost: the failure a graceful
+ * shutdown must prevent). Node-only test tooling; loopback only.
  *
  * @example
  * ```ts
+ * import { killAllChildren, type ServerHandle, startServer } from '@quiesce/test-support';
  * import { afterAll, afterEach, expect, it } from 'vitest';
- * import { fixturePath, killAllServers, runKeepAliveLoad, startServer, type ServerHandle } from './harness/index.ts';
+ * import { fixturePath, runKeepAliveLoad } from './harness/index.ts';
  *
  * let server: ServerHandle | undefined;
  * afterEach(async () => { await server?.stop(); });
- * afterAll(() => killAllServers());
+ * afterAll(() => killAllChildren());
  *
  * it('loses no request on SIGTERM under keep-alive load', async () => {
  *   server = await startServer({ runtime: 'node', script: fixturePath('plain-server.mjs') });
@@ -32,11 +34,8 @@ export {
   ConnectFailure,
   ConnectionClosedError,
   HarnessOptionError,
-  LineTimeoutError,
   ProtocolFailure,
   RefusedFailure,
-  RuntimeMissingError,
-  ServerStartError,
 } from './errors.ts';
 export { assertClientKeptUp, type ClientStall } from './client-stalls.ts';
 export { fixturePath } from './fixtures.ts';
@@ -60,11 +59,3 @@ export {
   type RawResponse,
   type ReadResponseOptions,
 } from './raw-http.ts';
-export { RUNTIMES, type Runtime, type RuntimeCommand, repoRoot, runtimeBinary, runtimeCommand } from './runtimes.ts';
-export {
-  killAllServers,
-  type ServerExit,
-  type ServerHandle,
-  type StartServerOptions,
-  startServer,
-} from './spawn-server.ts';

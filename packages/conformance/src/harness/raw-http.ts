@@ -7,7 +7,7 @@ import {
   RefusedFailure,
 } from './errors.ts';
 import { parseResponse } from './internal/parse-response.ts';
-import { checkDuration, checkPort, checkString } from './internal/validate.ts';
+import { checkDuration, checkPort, checkString } from '@quiesce/test-support';
 
 /** One HTTP/1.x response read off a raw connection. */
 export interface RawResponse {

@@ -1,8 +1,17 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { getKey, leaseTimeToLive, waitFor } from '../../../registry/src/test-support/etcd-api.ts';
-import { type EtcdServer, startEtcd } from '../../../registry/src/test-support/etcd-server.ts';
-import { type TcpProxy, startProxy } from '../../../registry/src/test-support/net.ts';
-import { type ServerHandle, killAllServers, openConnection, startServer } from '../harness/index.ts';
+import {
+  type EtcdServer,
+  getKey,
+  killAllChildren,
+  leaseTimeToLive,
+  type ServerHandle,
+  startEtcd,
+  startProxy,
+  startServer,
+  type TcpProxy,
+  waitFor,
+} from '@quiesce/test-support';
+import { openConnection } from '../harness/index.ts';
 import { exampleTargets } from './targets.ts';
 
 // The example server registers itself in a REAL etcd (started here on free loopback ports) when
@@ -15,13 +24,13 @@ beforeAll(async () => {
   proxy = await startProxy(Number(new URL(etcd.endpoint).port));
 });
 afterAll(async () => {
-  await killAllServers();
+  await killAllChildren();
   await proxy?.close();
   await etcd?.stop();
 });
-afterEach(killAllServers);
+afterEach(() => killAllChildren());
 
-describe.each(exampleTargets)('example server on $runtime with etcd', ({ runtime, script }) => {
+describe.each(exampleTargets)('example server on $label with etcd', ({ runtime, script }) => {
   const start = async (env: Record<string, string>): Promise<{ server: ServerHandle; key: string }> => {
     const server = await startServer({ runtime, script, env: { QUIESCE_DEADLINE_MS: '10000', ...env } });
     return { server, key: `/services/quiesce-example/127.0.0.1:${server.port}` };

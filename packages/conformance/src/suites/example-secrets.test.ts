@@ -1,13 +1,13 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { ServerStartError, killAllServers, startServer } from '../harness/index.ts';
+import { ServerStartError, killAllChildren, startServer } from '@quiesce/test-support';
 import { exampleTargets } from './targets.ts';
 
 // No password, token or URL credential the example is configured with ever reaches its output:
 // the real example process on each runtime, with the registry variables set, stdout and stderr
 // scanned whole — at start, when registration fails, and in the shutdown report.
 
-afterAll(killAllServers);
-afterEach(killAllServers);
+afterAll(() => killAllChildren());
+afterEach(() => killAllChildren());
 
 const SECRET = 'Sup3rS3cret-qz';
 /** Nothing listens on port 1: every registry call fails at once, and says so in a log line. */

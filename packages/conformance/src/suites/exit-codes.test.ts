@@ -1,13 +1,14 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { fixturePath, killAllServers, openConnection, startServer } from '../harness/index.ts';
+import { killAllChildren, startServer } from '@quiesce/test-support';
+import { fixturePath, openConnection } from '../harness/index.ts';
 
 // The exit-code rule, end to end: a real process, a real SIGTERM, the code the shell sees, and the
 // report line that must say the same. The code is the report's (decided once, in the lifecycle):
 // 0 clean; 1 when a shutdown or cleanup hook failed, when the deadline cut anything, or when an
 // uncaught error started the shutdown; a failed deregistration is named in the line and leaves 0.
 
-afterEach(killAllServers);
-afterAll(killAllServers);
+afterEach(() => killAllChildren());
+afterAll(() => killAllChildren());
 
 const outcomes: readonly { scenario: string; code: number; line: RegExp }[] = [
   { scenario: 'clean', code: 0, line: /^quiesce: shutdown clean in \d+ms \(SIGTERM\): .*; hooks 2 ok, 0 failed; exit 0$/ },

@@ -2,19 +2,16 @@ import { spawnSync } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import {
-  fixturePath,
-  killAllServers,
-  type LoadResult,
-  openConnection,
-  type RawResponse,
-  RefusedFailure,
-  runKeepAliveLoad,
+  capabilities,
+  isUnderTest,
+  killAllChildren,
   runtimeBinary,
   type ServerExit,
   type ServerHandle,
+  sleep,
   startServer,
-} from '../harness/index.ts';
-import { sleep } from './targets.ts';
+} from '@quiesce/test-support';
+import { fixturePath, type LoadResult, openConnection, type RawResponse, RefusedFailure, runKeepAliveLoad } from '../harness/index.ts';
 
 // @quiesce/bun and @quiesce/deno as clients see them, over real sockets with real signals: what the
 // example app (example-server.test.ts) does not exercise. Each runtime runs its fixture,
@@ -57,7 +54,7 @@ afterEach(async () => {
   await server?.stop();
   server = undefined;
 });
-afterAll(() => killAllServers());
+afterAll(() => killAllChildren());
 
 async function start(runtime: FetchRuntime['runtime'], env: Record<string, string> = {}): Promise<ServerHandle> {
   server = await startServer({ runtime, script: fixturePath(`${runtime}-server.ts`), env });
@@ -137,8 +134,10 @@ function summary(label: string, result: LoadResult, exit: ServerExit): string {
 
 for (const target of FETCH_RUNTIMES) {
   const { runtime, name } = target;
+  // Bun and Deno do not change with the Node line: the Node-lines matrix (QUIESCE_TEST_RUNTIMES=node) skips them.
+  const onRuntime = describe.skipIf(!isUnderTest(runtime));
 
-  describe(`@quiesce/${runtime} graceful shutdown (real ${name} process)`, () => {
+  onRuntime(`@quiesce/${runtime} graceful shutdown (real ${name} process)`, () => {
     it('new connections are refused once the lame duck ends while an in-flight request still drains, and that request ends with Connection: close', async () => {
       const { s, slow } = await startDraining(runtime, 3000, { QUIESCE_LAME_DUCK_MS: '1000' });
       s.kill('SIGTERM');
@@ -210,10 +209,11 @@ for (const target of FETCH_RUNTIMES) {
 
     // Deno 2.9's shutdown() cancels every connection still waiting for a request head: see the pin
     // in "Deno limits the adapter cannot lift".
-    const partialHeadTest = runtime === 'deno' ? it.skip : it;
+    const answersPartialHead = capabilities(runtime).answersPartialHeadOnShutdown;
+    const partialHeadTest = answersPartialHead ? it : it.skip;
     partialHeadTest(
       'a request whose head was still arriving when the listener closed is answered, with Connection: close' +
-        (runtime === 'deno'
+        (!answersPartialHead
           ? ' — impossible on Deno 2.9: shutdown() cancels every connection that is waiting for a request head, partly received ones included, and Deno.serve exposes no connection to spare it'
           : ''),
       async () => {
@@ -232,7 +232,7 @@ for (const target of FETCH_RUNTIMES) {
     );
   });
 
-  describe(`baseline: SIGTERM under 20 keep-alive clients in a tight loop (real ${name} process, no adapter)`, () => {
+  onRuntime(`baseline: SIGTERM under 20 keep-alive clients in a tight loop (real ${name} process, no adapter)`, () => {
     it(`a bare ${target.bareStop} loses requests (about one per client)`, async () => {
       const current = await startServer({ runtime, script: fixturePath(`${runtime}-bare-server.ts`) });
       server = current;
@@ -253,7 +253,7 @@ for (const target of FETCH_RUNTIMES) {
   });
 }
 
-describe('Bun only: routes, WebSocket and the error option (real Bun process)', () => {
+describe.skipIf(!isUnderTest('bun'))('Bun only: routes, WebSocket and the error option (real Bun process)', () => {
   it('routes handlers are wrapped too: a routed response during the lame duck carries Connection: close', async () => {
     const s = await start('bun', { QUIESCE_LAME_DUCK_MS: '3000' });
     expect((await get(s.port, '/routed')).connectionClose).toBe(false);
@@ -300,7 +300,7 @@ describe('Bun only: routes, WebSocket and the error option (real Bun process)', 
   });
 });
 
-describe('Bun limits the adapter cannot lift', () => {
+describe.skipIf(!isUnderTest('bun'))('Bun limits the adapter cannot lift', () => {
   // The matching skip ("preconnected sockets ... closed with FIN", TCP_DEFER_ACCEPT) is in example-server.test.ts.
   it('pins Bun 1.4 on Linux: a preconnect (connected, nothing sent) is dropped without FIN or RST when the listener closes, and a request sent on it later is reset', async () => {
     const { s, slow } = await startDraining('bun', 2500);
@@ -313,7 +313,7 @@ describe('Bun limits the adapter cannot lift', () => {
   });
 });
 
-describe('Deno only: serveDeno reusePort (real Deno process)', () => {
+describe.skipIf(!isUnderTest('deno'))('Deno only: serveDeno reusePort (real Deno process)', () => {
   const script = fixturePath('deno-reuse-port.ts');
   const run = (flags: string[]) =>
     spawnSync(runtimeBinary('deno'), ['run', '-A', '--quiet', ...flags, script], {
@@ -335,7 +335,7 @@ describe('Deno only: serveDeno reusePort (real Deno process)', () => {
   });
 });
 
-describe('Deno limits the adapter cannot lift', () => {
+describe.skipIf(!isUnderTest('deno'))('Deno limits the adapter cannot lift', () => {
   it('pins Deno 2.9: after a Connection: close response the socket stays open, and a further request on it is answered', async () => {
     const s = await start('deno', { QUIESCE_LAME_DUCK_MS: '3000' });
     const connection = await openConnection(s.port);

@@ -1,12 +1,6 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import {
-  AmbiguousFailure,
-  type ServerHandle,
-  killAllServers,
-  openConnection,
-  runKeepAliveLoad,
-  repoRoot,
-} from '../harness/index.ts';
+import { isUnderTest, killAllChildren, repoRoot, type ServerHandle, sleep } from '@quiesce/test-support';
+import { AmbiguousFailure, openConnection, runKeepAliveLoad } from '../harness/index.ts';
 import {
   type InFlightOptions,
   type StartServer,
@@ -19,7 +13,9 @@ import {
   sigtermUnderLoad,
   starter,
 } from './scenarios.ts';
-import { sleep } from './targets.ts';
+
+// Node-only behaviour: skipped when QUIESCE_TEST_RUNTIMES leaves Node out.
+const describeOnNode = describe.skipIf(!isUnderTest('node'));
 
 type Framework = 'express' | 'fastify';
 
@@ -34,8 +30,8 @@ const fixture = (framework: Framework, env: Readonly<Record<string, string>> = {
 // sockets with real signals: the example server's scenarios (scenarios.ts), once per framework, on
 // fixture apps that use each framework's own middleware / hooks. Every scenario starts its own process.
 
-afterEach(killAllServers);
-afterAll(killAllServers);
+afterEach(() => killAllChildren());
+afterAll(() => killAllChildren());
 
 interface FrameworkTarget {
   readonly name: string;
@@ -62,7 +58,7 @@ async function inFlightCompletesWhole(start: StartServer, options?: InFlightOpti
   return server;
 }
 
-describe.each(frameworks)('$name', (target) => {
+describeOnNode.each(frameworks)('$name', (target) => {
   const start = fixture(target.framework, target.env);
 
   it('prints its address, answers every route with x-pid and the app hook header, and is ready', async () => {
@@ -98,7 +94,7 @@ describe.each(frameworks)('$name', (target) => {
   });
 });
 
-describe('Express: the server from app.listen() handed to the lifecycle', () => {
+describeOnNode('Express: the server from app.listen() handed to the lifecycle', () => {
   const start = fixture('express', { EXPRESS_INPUT: 'server' });
 
   it('in-flight request completes with Connection: close after SIGTERM, and the process exits 0', async () => {
@@ -110,7 +106,7 @@ describe('Express: the server from app.listen() handed to the lifecycle', () => 
   });
 });
 
-describe('Fastify: the plugin with Fastify’s own close options', () => {
+describeOnNode('Fastify: the plugin with Fastify’s own close options', () => {
   describe.each([
     { option: 'forceCloseConnections: "idle"', env: { FASTIFY_FORCE_CLOSE_CONNECTIONS: 'idle' } },
     { option: 'forceCloseConnections: true', env: { FASTIFY_FORCE_CLOSE_CONNECTIONS: 'true' } },

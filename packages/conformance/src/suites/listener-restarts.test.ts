@@ -1,24 +1,29 @@
-import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import {
-  assertClientKeptUp,
-  type LoadResult,
+  capabilities,
+  childPids,
+  isUnderTest,
+  killAllChildren,
+  processState,
+  repoRoot,
   type Runtime,
   type RuntimeCommand,
-  ServerStartError,
-  type ServerHandle,
-  fixturePath,
-  killAllServers,
-  openConnection,
-  runFreshConnectionLoad,
-  repoRoot,
-  runKeepAliveLoad,
   runtimeCommand,
+  runtimeVersion,
+  type ServerHandle,
+  ServerStartError,
+  sleep,
   startServer,
-} from '../harness/index.ts';
-import { exampleTargets, sleep } from './targets.ts';
+  until,
+} from '@quiesce/test-support';
+import { assertClientKeptUp, type LoadResult, fixturePath, openConnection, runFreshConnectionLoad, runKeepAliveLoad } from '../harness/index.ts';
+import { exampleTargets } from './targets.ts';
+
+// Node-only behaviour: skipped when QUIESCE_TEST_RUNTIMES leaves Node out.
+const describeOnNode = describe.skipIf(!isUnderTest('node'));
 
 // Restarts under load, measured from outside: bounded keep-alive and fresh-connection load on
 // loopback while the server restarts several times, by a hot restart on SIGUSR2 (Node) or by
@@ -36,44 +41,24 @@ afterEach(async () => {
     }
   }
   strays.clear();
-  await killAllServers();
+  await killAllChildren();
 });
-afterAll(killAllServers);
+afterAll(() => killAllChildren());
 
 const ROLLS = 3;
 const TEST_TIMEOUT_MS = 180_000;
 
 /** The children of `pid` and their states (Z = zombie), from /proc. */
 function children(pid: number): { pid: number; state: string }[] {
-  const found: { pid: number; state: string }[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(ppid) === pid) found.push({ pid: Number(entry), state: state! });
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return found;
+  return childPids(pid).flatMap((child) => {
+    const state = processState(child);
+    return state === undefined ? [] : [{ pid: child, state }];
+  });
 }
 
 function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
-async function until(test: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
-  const limit = Date.now() + timeoutMs;
-  while (!(await test())) {
-    if (Date.now() > limit) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(50);
-  }
+  const state = processState(pid);
+  return state !== undefined && state !== 'Z';
 }
 
 /** Runs both loads (bounded in count and time) while `work` restarts the server; stops them after. */
@@ -137,7 +122,7 @@ async function pidServing(port: number): Promise<number> {
   }
 }
 
-describe('a second instance on a taken port (Node, the example\'s wiring)', () => {
+describeOnNode('a second instance on a taken port (Node, the example\'s wiring)', () => {
   it('exits 1 within 5 s with a message naming the port, the holder\'s pid and its state', async () => {
     const first = await startServer({ runtime: 'node', script: fixturePath('listener-node-server.mjs') });
     const started = Date.now();
@@ -161,7 +146,7 @@ describe('a second instance on a taken port (Node, the example\'s wiring)', () =
   });
 });
 
-describe('hot restart on SIGUSR2 under load (Node)', () => {
+describeOnNode('hot restart on SIGUSR2 under load (Node)', () => {
   it(`restarts ${ROLLS} times with zero failed requests; a new process that crashes at start leaves the old one serving`, async () => {
     const crashFile = join(tmpdir(), `quiesce-listener-crash-${process.pid}-${Date.now()}`);
     const server = await startServer({ runtime: 'node', script: fixturePath('listener-node-server.mjs'), env: { CRASH_FILE: crashFile } });
@@ -172,14 +157,14 @@ describe('hot restart on SIGUSR2 under load (Node)', () => {
         for (let i = 1; i <= ROLLS; i++) {
           const old = current;
           process.kill(old, 'SIGUSR2');
-          await until(() => readyLines().length === i, `hot restart ${i} to be ready`);
+          await until(() => readyLines().length === i, 30_000, `hot restart ${i} to be ready`);
           current = Number(/pid (\d+) is ready/.exec(readyLines()[i - 1]!)?.[1]);
           strays.add(current);
-          await until(() => !alive(old), `pid ${old} to drain and exit`);
+          await until(() => !alive(old), 30_000, `pid ${old} to drain and exit`);
         }
         writeFileSync(crashFile, '');
         process.kill(current, 'SIGUSR2');
-        await until(() => server.lines.some((line) => line.startsWith('hot restart rolled back:')), 'the rollback');
+        await until(() => server.lines.some((line) => line.startsWith('hot restart rolled back:')), 30_000, 'the rollback');
         await sleep(300);
         expect(alive(current)).toBe(true);
       });
@@ -199,7 +184,7 @@ describe('hot restart on SIGUSR2 under load (Node)', () => {
   }, TEST_TIMEOUT_MS);
 });
 
-describe('the example app restarts itself on SIGUSR2 (Node)', () => {
+describeOnNode('the example app restarts itself on SIGUSR2 (Node)', () => {
   it('hands its socket to a new process twice under load with zero failed requests, then stops with SIGTERM', async () => {
     const server = await startServer({ runtime: 'node', script: `${repoRoot()}/apps/example/dist/server.js` });
     const readyLines = (): string[] => server.lines.filter((line) => /^hot restart: pid \d+ is ready/.test(line));
@@ -209,10 +194,10 @@ describe('the example app restarts itself on SIGUSR2 (Node)', () => {
         for (let i = 1; i <= 2; i++) {
           const old = current;
           process.kill(old, 'SIGUSR2');
-          await until(() => readyLines().length === i, `hot restart ${i} to be ready`);
+          await until(() => readyLines().length === i, 30_000, `hot restart ${i} to be ready`);
           current = Number(/pid (\d+) is ready/.exec(readyLines()[i - 1]!)?.[1]);
           strays.add(current);
-          await until(() => !alive(old), `pid ${old} to drain and exit`);
+          await until(() => !alive(old), 30_000, `pid ${old} to drain and exit`);
         }
       });
       expectNoFailure('keep-alive', keepAlive);
@@ -220,20 +205,22 @@ describe('the example app restarts itself on SIGUSR2 (Node)', () => {
       expect(await pidServing(server.port)).toBe(current);
       expect((await server.exited).code).toBe(0); // the first process drained and exited cleanly
       process.kill(current, 'SIGTERM');
-      await until(() => !alive(current), `pid ${current} to stop on SIGTERM`);
+      await until(() => !alive(current), 30_000, `pid ${current} to stop on SIGTERM`);
     } finally {
       if (alive(current)) process.kill(current, 'SIGKILL');
     }
   }, TEST_TIMEOUT_MS);
 });
 
-const runTargets: readonly { runtime: Runtime; fixture: string }[] = [
-  { runtime: 'node', fixture: 'listener-node-server.mjs' },
-  { runtime: 'bun', fixture: 'listener-runtime-server.mjs' },
-  { runtime: 'deno', fixture: 'listener-runtime-server.mjs' },
-];
+const runTargets: readonly { runtime: Runtime; label: string; fixture: string }[] = (['node', 'bun', 'deno'] as const)
+  .filter((runtime) => isUnderTest(runtime))
+  .map((runtime) => ({
+    runtime,
+    label: `${runtime} ${runtimeVersion(runtime)}`,
+    fixture: runtime === 'node' ? 'listener-node-server.mjs' : 'listener-runtime-server.mjs',
+  }));
 
-describe.each(runTargets)('quiesce run + SIGHUP under load ($runtime)', ({ runtime, fixture }) => {
+describe.each(runTargets)('quiesce run + SIGHUP under load ($label)', ({ runtime, fixture }) => {
   let server: ServerHandle | undefined;
   afterEach(async () => {
     if (server) for (const child of children(server.pid)) strays.add(child.pid);
@@ -276,7 +263,7 @@ describe.each(runTargets)('quiesce run + SIGHUP under load ($runtime)', ({ runti
   }, TEST_TIMEOUT_MS);
 });
 
-describe.each(exampleTargets)('the example app under quiesce run + SIGHUP ($runtime)', ({ runtime, script }) => {
+describe.each(exampleTargets)('the example app under quiesce run + SIGHUP ($label)', ({ runtime, script }) => {
   let server: ServerHandle | undefined;
   afterEach(async () => {
     if (server) for (const child of children(server.pid)) strays.add(child.pid);
@@ -292,7 +279,7 @@ describe.each(exampleTargets)('the example app under quiesce run + SIGHUP ($runt
     await sup.waitForLine(new RegExp(`^listening on http://127\\.0\\.0\\.1:${sup.port}$`), 30_000);
     // Bun.serve and Deno.serve cannot adopt a socket: their adapters switch to node:net / node:http and say so.
     const notice = sup.lines.find((line) => line.includes('cannot adopt the inherited socket'));
-    if (runtime === 'node') expect(notice).toBeUndefined();
+    if (capabilities(runtime).servesInheritedSocket) expect(notice).toBeUndefined();
     else expect(notice).toMatch(runtime === 'bun' ? /^quiesce: Bun\.serve cannot adopt the inherited socket \(fd 3, listen-0\); serving it through node:net \+ node:http instead$/ : /^quiesce: Deno\.serve cannot adopt the inherited socket \(fd 3, listen-0\); serving it through node:http instead$/);
     const { keepAlive, fresh } = await underLoad(sup.port, () => rollGenerations(sup, 2));
     expectNoFailure('keep-alive', keepAlive);

@@ -5,16 +5,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TLSSocket, connect as tlsConnect } from 'node:tls';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { fixturePath, killAllServers, openConnection, startServer } from '../harness/index.ts';
-import { sleep } from './targets.ts';
+import { isUnderTest, killAllChildren, sleep, startServer } from '@quiesce/test-support';
+import { fixturePath, openConnection } from '../harness/index.ts';
+
+// Node-only behaviour: skipped when QUIESCE_TEST_RUNTIMES leaves Node out.
+const describeOnNode = describe.skipIf(!isUnderTest('node'));
 
 // Scenarios the example server does not expose (https, upgrades, an exit nobody forces), checked
 // on fixture servers that use the same lifecycle.
 
-afterEach(killAllServers);
-afterAll(killAllServers);
+afterEach(() => killAllChildren());
+afterAll(() => killAllChildren());
 
-describe('https server on node', () => {
+describeOnNode('https server on node', () => {
   let dir = '';
   const tls = { TLS_KEY: '', TLS_CERT: '' };
 
@@ -81,7 +84,7 @@ describe('https server on node', () => {
   });
 });
 
-describe('upgraded (WebSocket-style) sockets on node', () => {
+describeOnNode('upgraded (WebSocket-style) sockets on node', () => {
   it('are handed to the hook, not closed as idle, and do not hold the process past the deadline', async () => {
     const server = await startServer({ runtime: 'node', script: fixturePath('node-upgrade-server.mjs'), env: { QUIESCE_DEADLINE_MS: '1500' } });
     const conn = await openConnection(server.port);
@@ -100,7 +103,7 @@ describe('upgraded (WebSocket-style) sockets on node', () => {
   });
 });
 
-describe('nothing of ours keeps the event loop alive', () => {
+describeOnNode('nothing of ours keeps the event loop alive', () => {
   it('after shutdown with exit disabled, the process ends by itself, long before its 60 s deadline and 30 s hook timeouts', async () => {
     const server = await startServer({ runtime: 'node', script: fixturePath('node-natural-exit-server.mjs') });
     const conn = await openConnection(server.port);

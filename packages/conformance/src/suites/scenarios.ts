@@ -1,18 +1,6 @@
 import { expect } from 'vitest';
-import {
-  AmbiguousFailure,
-  assertClientKeptUp,
-  type LoadOptions,
-  type LoadResult,
-  type RawResponse,
-  type Runtime,
-  type ServerExit,
-  type ServerHandle,
-  openConnection,
-  runKeepAliveLoad,
-  startServer,
-} from '../harness/index.ts';
-import { sleep } from './targets.ts';
+import { type Runtime, type ServerExit, type ServerHandle, sleep, startServer } from '@quiesce/test-support';
+import { AmbiguousFailure, assertClientKeptUp, type LoadOptions, type LoadResult, type RawResponse, openConnection, runKeepAliveLoad } from '../harness/index.ts';
 
 // The scenarios that the example server (example-server.test.ts) and the framework fixtures
 // (frameworks.test.ts) share, over real sockets with real signals. Each one starts its own process,

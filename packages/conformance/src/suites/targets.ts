@@ -1,23 +1,21 @@
 import { join } from 'node:path';
-import { type Runtime, repoRoot } from '../harness/index.ts';
+import { isUnderTest, repoRoot, type Runtime, runtimeVersion } from '@quiesce/test-support';
 
 /** One way to run the example server: the runtime and the script it runs. */
 export interface ExampleTarget {
   readonly runtime: Runtime;
+  /** The runtime and its version, for test names: `node 22.23.5`. */
+  readonly label: string;
   readonly script: string;
 }
 
-/**
- * The example server on every runtime the suite covers. Node runs the build (`node
- * apps/example/dist/server.js`); Bun and Deno run the same source directly.
- */
-export const exampleTargets: readonly ExampleTarget[] = [
-  { runtime: 'node', script: join(repoRoot(), 'apps/example/dist/server.js') },
-  { runtime: 'bun', script: join(repoRoot(), 'apps/example/src/server.ts') },
-  { runtime: 'deno', script: join(repoRoot(), 'apps/example/src/server.ts') },
-];
+const target = (runtime: Runtime, script: string): ExampleTarget => ({ runtime, label: `${runtime} ${runtimeVersion(runtime)}`, script });
 
-/** Resolves after `ms` milliseconds. */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
+/**
+ * The example server on every runtime under test (all, unless QUIESCE_TEST_RUNTIMES narrows them).
+ * Node (the Node under test: QUIESCE_TEST_NODE) runs the build (`node apps/example/dist/server.js`);
+ * Bun and Deno run the same source directly.
+ */
+export const exampleTargets: readonly ExampleTarget[] = (['node', 'bun', 'deno'] as const)
+  .filter((runtime) => isUnderTest(runtime))
+  .map((runtime) => target(runtime, join(repoRoot(), runtime === 'node' ? 'apps/example/dist/server.js' : 'apps/example/src/server.ts')));

@@ -10,7 +10,7 @@ import type {
 } from '../load-result.ts';
 import type { RawResponse } from '../raw-http.ts';
 import { StallWatch } from './stall-watch.ts';
-import { checkDuration, checkInteger, checkPort, checkString } from './validate.ts';
+import { checkDuration, checkInteger, checkPort, checkString } from '@quiesce/test-support';
 
 /** Validated options with defaults. */
 export interface LoadSettings {

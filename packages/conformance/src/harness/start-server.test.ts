@@ -1,9 +1,17 @@
+import {
+  HarnessOptionError,
+  killAllChildren,
+  LineTimeoutError,
+  runtimesUnderTest,
+  ServerStartError,
+  type ServerHandle,
+  startServer,
+} from '@quiesce/test-support';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { HarnessOptionError, LineTimeoutError, ServerStartError } from './errors.ts';
 import { fixturePath } from './fixtures.ts';
 import { openConnection } from './raw-http.ts';
-import { RUNTIMES } from './runtimes.ts';
-import { killAllServers, type ServerHandle, startServer } from './spawn-server.ts';
+
+// startServer (from @quiesce/test-support) on the conformance fixtures, spoken to with this harness.
 
 let server: ServerHandle | undefined;
 
@@ -11,7 +19,7 @@ afterEach(async () => {
   await server?.stop();
   server = undefined;
 });
-afterAll(() => killAllServers());
+afterAll(() => killAllChildren());
 
 function isAlive(pid: number): boolean {
   try {
@@ -22,7 +30,7 @@ function isAlive(pid: number): boolean {
   }
 }
 
-for (const runtime of RUNTIMES) {
+for (const runtime of runtimesUnderTest()) {
   describe(`startServer on ${runtime}`, () => {
     it('resolves once the server prints its URL, with the real port it chose for PORT=0', async () => {
       server = await startServer({ runtime, script: fixturePath('plain-server.mjs') });
@@ -114,7 +122,7 @@ describe('startServer', () => {
     expect(failure).toBeInstanceOf(ServerStartError);
     expect(failure).toMatchObject({ reason: 'timeout' });
     expect((failure as ServerStartError).stdout[0]).toMatch(/^listening on/);
-    await killAllServers();
+    await killAllChildren();
     expect(isAlive((failure as ServerStartError).pid!)).toBe(false);
   });
 
@@ -127,12 +135,12 @@ describe('startServer', () => {
     expect(failure).toMatchObject({ name: 'ServerStartError', reason: 'url' });
   });
 
-  it('killAllServers() leaves no server child running', async () => {
+  it('killAllChildren() leaves no server child running', async () => {
     const started = await Promise.all([
       startServer({ runtime: 'node', script: fixturePath('plain-server.mjs') }),
       startServer({ runtime: 'node', script: fixturePath('plain-server.mjs') }),
     ]);
-    await killAllServers();
+    await killAllChildren();
     for (const handle of started) {
       expect(handle.exitStatus).toMatchObject({ signal: 'SIGKILL' });
       expect(isAlive(handle.pid)).toBe(false);

@@ -1,6 +1,8 @@
-// Loopback TCP helpers for the tests: free ports, a server that never answers, and a proxy that can
-// start refusing or hanging, so a registry that is down or hung can be made so mid-test.
+// Loopback TCP helpers for the tests: free ports, a listening socket to hand to a child, a plain
+// GET, a server that never answers, and a proxy that can start refusing or hanging, so a registry
+// that is down or hung can be made so mid-test.
 import { once } from 'node:events';
+import { request } from 'node:http';
 import { type AddressInfo, type Server, type Socket, connect, createServer } from 'node:net';
 
 /** A port that was free a moment ago (bind port 0, read it, release it). */
@@ -103,4 +105,46 @@ async function closeServer(server: Server, sockets: Set<Socket>): Promise<void> 
   for (const socket of sockets) socket.destroy();
   if (!server.listening) return;
   await new Promise<void>((resolve) => server.close(() => resolve()));
+}
+
+/** A TCP server listening on 127.0.0.1 (`port`, default any) that accepts nothing on its own, and its fd to pass to a child. */
+export async function listeningSocket(port = 0): Promise<{ server: Server; port: number; fd: number }> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  const fd = (server as unknown as { _handle: { fd: number } })._handle.fd;
+  return { server, port: (server.address() as AddressInfo).port, fd };
+}
+
+/** GET `path` on 127.0.0.1:`port` with a fresh connection; resolves with status, body and the `x-pid` header. */
+export function get(port: number, path = '/'): Promise<{ status: number; body: string; pid: number }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, agent: false, headers: { connection: 'close' }, timeout: 10_000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        body += chunk;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, pid: Number(res.headers['x-pid']) }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Resolves after `ms`. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Polls `test` every 50 ms until it is true; throws after `timeoutMs`, naming `what`. */
+export async function until(test: () => boolean | Promise<boolean>, timeoutMs = 15_000, what = 'condition'): Promise<void> {
+  const limit = Date.now() + timeoutMs;
+  while (!(await test())) {
+    if (Date.now() > limit) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(50);
+  }
 }

@@ -1,4 +1,5 @@
-import { HarnessOptionError, check } from '../errors.ts';
+// Option checks shared by the harnesses: each throws HarnessOptionError naming the option and the value.
+import { HarnessOptionError, check } from './errors.ts';
 
 /** Throws unless `value` is a TCP port, 1–65535. */
 export function checkPort(option: string, value: unknown): number {

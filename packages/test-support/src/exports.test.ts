@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import * as api from './index.ts';
+
+describe('@quiesce/test-support API', () => {
+  it('exports exactly these names (every package tests against them)', () => {
+    expect(Object.keys(api).sort()).toMatchInlineSnapshot(`
+      [
+        "ETCD_BIN",
+        "FakeConsulAgent",
+        "HarnessOptionError",
+        "LISTEN_PID_WRAPPER",
+        "LineTimeoutError",
+        "NODE_UNDER_TEST_VARIABLE",
+        "RUNTIMES",
+        "RUNTIMES_UNDER_TEST_VARIABLE",
+        "RuntimeMissingError",
+        "ServerStartError",
+        "assertBuilt",
+        "assertEtcdInstalled",
+        "authenticate",
+        "capabilities",
+        "checkArgs",
+        "checkDuration",
+        "checkEnv",
+        "checkInteger",
+        "checkPort",
+        "checkString",
+        "childPids",
+        "closedPort",
+        "enableAuth",
+        "etcdPost",
+        "fixturesBeside",
+        "freePort",
+        "get",
+        "getKey",
+        "isUnderTest",
+        "keysWithPrefix",
+        "killAllChildren",
+        "killTree",
+        "leaseTimeToLive",
+        "listeningSocket",
+        "nodeCapabilities",
+        "nodeLineBinary",
+        "nodeUnderTest",
+        "processState",
+        "repoRoot",
+        "revokeLease",
+        "runtimeBinary",
+        "runtimeCommand",
+        "runtimeVersion",
+        "runtimesUnderTest",
+        "sleep",
+        "startChild",
+        "startEtcd",
+        "startHungServer",
+        "startProxy",
+        "startServer",
+        "until",
+        "waitFor",
+      ]
+    `);
+  });
+});
