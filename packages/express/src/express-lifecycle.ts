@@ -139,6 +139,7 @@ export function createExpressLifecycle(
     isLive: () => lifecycle.isLive(),
     onShutdown: (name, run, hookOptions) => lifecycle.onShutdown(name, run, hookOptions),
     onCleanup: (name, run, hookOptions) => lifecycle.onCleanup(name, run, hookOptions),
+    onFlush: (name, run, hookOptions) => lifecycle.onFlush(name, run, hookOptions),
     onDeregister: (name, run, hookOptions) => lifecycle.onDeregister(name, run, hookOptions),
     install() {
       lifecycle.install();

@@ -1,5 +1,5 @@
 import process from 'node:process';
-import { type Clock, type TimerHandle, systemClock } from '@quiesce/core';
+import { type Clock, type TimerHandle, envReadPermitted, systemClock } from '@quiesce/core';
 import { ListenerOptionError } from './errors.ts';
 import { type NotifySocket, monotonicMicros, openNotifySocket, unrefTimer } from './internal/notify-socket.ts';
 import { checkBoolean, checkClock, checkEnv, checkLog, checkPid } from './internal/validate.ts';
@@ -98,14 +98,19 @@ export function createServiceNotifier(options: ServiceNotifierOptions = {}): Ser
   checkBoolean('watchdog', watchdog);
   checkLog('log', log);
 
-  const address = env['NOTIFY_SOCKET'];
+  // Only what the runtime lets this process read (Deno: --allow-env=NOTIFY_SOCKET,…): a variable it
+  // may not read counts as unset, and never crashes a server started with --allow-net alone.
+  const read = (name: string): string | undefined => (envReadPermitted(name, env) ? env[name] : undefined);
+  const address = read('NOTIFY_SOCKET');
+  // systemd-notify needs NOTIFY_SOCKET and PATH only; the whole environment may not be readable.
+  const notifyEnv = { NOTIFY_SOCKET: address, PATH: read('PATH') ?? '/usr/local/bin:/usr/bin:/bin' };
   const socket: NotifySocket | undefined =
     address !== undefined && address !== ''
-      ? openNotifySocket({ address, env, clock, report: log === false ? () => {} : log })
+      ? openNotifySocket({ address, env: notifyEnv, clock, report: log === false ? () => {} : log })
       : undefined;
   const send = typeof process.send === 'function' ? process.send.bind(process) : undefined;
-  const pm2 = env['pm_id'] !== undefined && send !== undefined;
-  const watchdogMs = socket && watchdog ? watchdogInterval(env, pid) : undefined;
+  const pm2 = read('pm_id') !== undefined && send !== undefined;
+  const watchdogMs = socket && watchdog ? watchdogInterval(read, pid) : undefined;
   let done = false;
 
   const quiet = (): boolean => done || handedOverTo !== undefined;
@@ -181,10 +186,10 @@ export function createServiceNotifier(options: ServiceNotifierOptions = {}): Ser
 }
 
 /** Half of WATCHDOG_USEC in ms when it applies to `pid`; `undefined` otherwise (sd_watchdog_enabled's rules). */
-function watchdogInterval(env: Record<string, string | undefined>, pid: number): number | undefined {
-  const usec = env['WATCHDOG_USEC'];
+function watchdogInterval(read: (name: string) => string | undefined, pid: number): number | undefined {
+  const usec = read('WATCHDOG_USEC');
   if (usec === undefined || !/^\d+$/.test(usec) || Number(usec) === 0) return undefined;
-  const owner = env['WATCHDOG_PID'];
+  const owner = read('WATCHDOG_PID');
   if (owner !== undefined && owner !== '' && Number(owner) !== pid) return undefined;
   return Math.max(1, Math.floor(Number(usec) / 2 / 1_000));
 }

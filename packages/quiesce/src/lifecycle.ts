@@ -76,6 +76,12 @@ export interface Lifecycle {
   onShutdown(name: string, run: HookFunction, options?: Omit<AddHookOptions, 'phase'>): void;
   /** Adds a final cleanup hook that runs after the drain (close the database, flush logs). */
   onCleanup(name: string, run: HookFunction, options?: Omit<AddHookOptions, 'phase'>): void;
+  /**
+   * Adds a flush that runs last, after the report is final and logged, in what is left of the
+   * deadline: telemetry of the shutdown itself (`@quiesce/opentelemetry` flushes its providers
+   * here). A flush that fails or hangs is cut by the deadline and never changes the exit code.
+   */
+  onFlush(name: string, run: HookFunction, options?: Omit<AddHookOptions, 'phase'>): void;
   /** Adds a deregistration (service registry) that runs at the start of the lame duck; default timeout 2 s. */
   onDeregister(name: string, run: HookFunction, options?: Omit<AddHookOptions, 'phase'>): void;
   /**
@@ -133,7 +139,8 @@ export interface RegistryCallResult {
  * 6. at the deadline (`signal` aborts, `cleanupReserveMs` early when there are cleanup hooks): the
  *    adapter cuts what is left, hooks are abandoned, the report records what was cut;
  * 7. cleanup hooks, then the report (logged in one line) and its exit code, the one the process
- *    exits with.
+ *    exits with;
+ * 8. flush hooks ({@link Lifecycle.onFlush}: telemetry of the shutdown), in what is left of the deadline.
  * The lifecycle touches the server only through the adapter ({@link ServerAdapter}). Throws
  * {@link LifecycleOptionError} on a bad option.
  *
@@ -155,6 +162,7 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
   const deregistration = createShutdownHooks({ phases: ['deregister'], clock });
   const hooks = createShutdownHooks({ phases: ['shutdown'], clock });
   const cleanup = createShutdownHooks({ phases: ['cleanup'], clock });
+  const flush = createShutdownHooks({ phases: ['flush'], clock });
   let state: LifecycleState = 'serving';
   let running: Promise<ShutdownReport> | undefined;
   let finalReport: ShutdownReport | undefined;
@@ -214,7 +222,6 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
     // 7. Cleanup hooks in the time that is left, then the report.
     state = 'cleanup';
     const cleaned = await step('cleanup', () => cleanup.run({ signal: deadline.signal }));
-    deadline.dispose();
 
     // The exit rule: the code tells whether this process did its own work, every request it accepted
     // answered and every hook of the application's done. Deregistration is reported, not counted:
@@ -239,6 +246,10 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
     finalReport = report;
     void notifier.stopped(`Stopped: ${outcome}, exit code ${report.exitCode}`);
     if (config.log) config.log(formatShutdownReport(report));
+
+    // 8. Flush what observes the shutdown (the report included), last, in what is left of the deadline.
+    await flush.run({ signal: deadline.signal });
+    deadline.dispose();
     return report;
   }
 
@@ -258,6 +269,7 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
     isReady: () => state === 'serving',
     isLive: () => state !== 'stopped',
     onShutdown: (name, run, hookOptions) => hooks.add(name, run, { ...hookOptions }),
+    onFlush: (name, run, hookOptions) => flush.add(name, run, { ...hookOptions }),
     onCleanup: (name, run, hookOptions) => {
       cleanup.add(name, run, { ...hookOptions });
       cleanupHooks++;
