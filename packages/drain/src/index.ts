@@ -18,7 +18,7 @@
  * console.log(await tracker.drain({ signal: AbortSignal.timeout(10_000) })); // outcome: 'drained'
  * ```
  */
-export type { ConnectionHandle, SocketCloser, TrackedConnection, TrackedRequest } from './connection-handle.ts';
+export type { ConnectionHandle, ConnectionState, SocketCloser, TrackedConnection, TrackedRequest } from './connection-handle.ts';
 export {
   ConnectionTracker,
   type ConnectionTrackerOptions,
