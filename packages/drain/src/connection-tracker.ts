@@ -1,14 +1,13 @@
-import { type Clock, type TimerHandle, systemClock } from '@quiesce/hooks';
+import { type Clock, systemClock } from '@quiesce/hooks';
 import type { ConnectionHandle, SocketCloser, TrackedConnection, TrackedRequest } from './connection-handle.ts';
 import type { DrainReport } from './drain-report.ts';
 import { DrainOptionError, assertDuration } from './errors.ts';
 import { ActivityBatches } from './internal/activity-batches.ts';
-import { CONFIRM_MS } from './internal/confirm-delay.ts';
+import { type IoWait, afterIo } from './internal/after-io.ts';
 import { ConnectionList } from './internal/connection-list.ts';
 import {
   ACTIVE,
   CLOSED,
-  CONFIRMING,
   type ConnectionKind,
   ConnectionRecord,
   FRESH,
@@ -109,7 +108,8 @@ interface DrainRun {
  * Each connection has one state (`new`, `active`, `idle`, `upgraded`, `closed`, after Go's
  * `ConnState`) and sits in one list per state, in the order it entered it. The idle ones are
  * therefore in order of their last activity, and the drain sets one timer, for when the first of
- * them reaches its grace; events (a response, a close) move connections between lists and end the
+ * them reaches its grace (then one more look, right after the runtime's next I/O poll, confirms
+ * that it stayed idle); events (a response, a close) move connections between lists and end the
  * drain the moment nothing is left. There is no polling: with nothing due, no timer is pending.
  * Serving costs little per request: no allocation, and activity is timed in batches, not with a
  * clock reading each.
@@ -141,7 +141,6 @@ export class ConnectionTracker {
   readonly #lists: readonly ConnectionList[];
   readonly #fresh: ConnectionList;
   readonly #idle: ConnectionList;
-  readonly #confirming: ConnectionList;
   /** While serving, connection activity is stamped in batches rather than at each event. */
   readonly #activity: ActivityBatches;
   readonly #kinds: ConnectionKind[] = [];
@@ -156,9 +155,11 @@ export class ConnectionTracker {
   #state = SERVING;
   #draining: Promise<DrainReport> | undefined;
   #run: DrainRun | undefined;
-  /** The drain's one timer: the confirming look, or the moment the first connection's grace ends. */
-  #timer: TimerHandle | undefined;
-  #timerDue = Number.POSITIVE_INFINITY;
+  /** The drain's one wait for its next look: the confirming look, or when the first grace ends. */
+  #wait: IoWait | undefined;
+  #waitDue = Number.POSITIVE_INFINITY;
+  /** When the drain last looked: a connection that was past its grace then, and is idle since, is closed. */
+  #lookedAt = Number.NEGATIVE_INFINITY;
 
   constructor(options: ConnectionTrackerOptions = {}) {
     if (options === null || typeof options !== 'object') throw new DrainOptionError('options', options, 'an object');
@@ -185,7 +186,6 @@ export class ConnectionTracker {
     this.#lists = Array.from({ length: LISTED_PHASES }, () => new ConnectionList());
     this.#fresh = this.#lists[FRESH]!;
     this.#idle = this.#lists[IDLE]!;
-    this.#confirming = this.#lists[CONFIRMING]!;
     // An idle connection closes at most a batch late: at most half the shortest grace, and 50 ms.
     const batchMs = Math.max(1, Math.min(50, Math.floor(Math.min(idleGraceMs, preconnectGraceMs) / 2)));
     this.#activity = new ActivityBatches(clock, batchMs, [this.#fresh, this.#idle]);
@@ -423,11 +423,7 @@ export class ConnectionTracker {
 
   /** The runtime sockets of upgraded connections, for a hook that closes them (WebSocket 1001). */
   upgradedConnections(): unknown[] {
-    const sockets: unknown[] = [];
-    this.#lists[UPGRADED]!.forEach((record) => {
-      sockets.push(record.raw);
-    });
-    return sockets;
+    return this.#recordsIn(UPGRADED).map((record) => record.raw);
   }
 
   /** Counts at this moment. */
@@ -435,15 +431,15 @@ export class ConnectionTracker {
     const lists = this.#lists;
     const upgraded = lists[UPGRADED]!.size;
     const busy = lists[ACTIVE]!.size;
-    const idle = lists[FRESH]!.size + lists[IDLE]!.size + lists[CONFIRMING]!.size + lists[RELEASING]!.size;
+    const idle = lists[FRESH]!.size + lists[IDLE]!.size + lists[RELEASING]!.size;
     return { state: this.state, connections: idle + busy + upgraded, idle, upgraded, inFlight: this.#inFlight };
   }
 
   /**
    * Drains: waits for in-flight requests, closes connections that stay idle past the grace (FIN),
    * and resolves as soon as nothing is left. A connection past its grace is closed at a second,
-   * confirming look after the runtime has polled its sockets ({@link CONFIRM_MS}), so that a
-   * request left unread by a stalled event loop is seen first. When `signal` aborts (the
+   * confirming look right after the runtime's next I/O poll, so that a request left unread by a
+   * stalled event loop is seen first. When `signal` aborts (the
    * deadline), destroys every remaining connection, upgraded ones included, and resolves with
    * outcome `forced`. Idempotent; a non-signal throws a {@link DrainOptionError}.
    */
@@ -557,13 +553,18 @@ export class ConnectionTracker {
     if (this.#state !== SERVING) this.#completed += count;
   }
 
+  /** The connections in `phase`, in the order they entered it. */
+  #recordsIn(phase: number): ConnectionRecord[] {
+    const records: ConnectionRecord[] = [];
+    this.#lists[phase]!.forEach((record) => {
+      records.push(record);
+    });
+    return records;
+  }
+
   #openRecords(): ConnectionRecord[] {
     const records: ConnectionRecord[] = [];
-    for (const list of this.#lists) {
-      list.forEach((record) => {
-        records.push(record);
-      });
-    }
+    for (let phase = 0; phase < LISTED_PHASES; phase++) records.push(...this.#recordsIn(phase));
     return records;
   }
 
@@ -581,79 +582,95 @@ export class ConnectionTracker {
       this.#end('drained');
       return;
     }
-    if (this.#timer !== undefined && this.#fresh.size + this.#idle.size + this.#confirming.size === 0) this.#clearTimer();
+    if (this.#wait !== undefined && this.#fresh.size + this.#idle.size === 0) this.#stopWaiting();
   }
 
-  /** Makes the drain look at `due` (a clock reading) at the latest. */
+  /** Makes the drain look again at `due` (a clock reading) at the latest. */
   #lookAt(due: number): void {
     if (this.#state !== DRAINING) return;
-    if (this.#timer !== undefined) {
-      if (this.#timerDue <= due) return;
-      this.#clock.clearTimeout(this.#timer);
+    if (this.#wait !== undefined) {
+      if (this.#waitDue <= due) return;
+      this.#wait.cancel();
     }
-    this.#timerDue = due;
-    this.#timer = this.#clock.setTimeout(this.#onTimer, Math.max(0, Math.ceil(due - this.#clock.now())));
+    this.#waitDue = due;
+    const clock = this.#clock;
+    const timer = clock.setTimeout(this.#onWake, Math.max(0, Math.ceil(due - clock.now())));
+    this.#wait = { cancel: () => clock.clearTimeout(timer) };
   }
 
-  #clearTimer(): void {
-    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
-    this.#timer = undefined;
-    this.#timerDue = Number.POSITIVE_INFINITY;
+  /** Makes the drain look again right after the runtime's next I/O poll. */
+  #lookAfterIo(): void {
+    if (this.#state !== DRAINING) return;
+    this.#wait?.cancel();
+    this.#waitDue = this.#clock.now();
+    this.#wait = afterIo(this.#clock, this.#onWake);
   }
 
-  readonly #onTimer = (): void => {
-    this.#timer = undefined;
-    this.#timerDue = Number.POSITIVE_INFINITY;
+  #stopWaiting(): void {
+    this.#wait?.cancel();
+    this.#wait = undefined;
+    this.#waitDue = Number.POSITIVE_INFINITY;
+  }
+
+  readonly #onWake = (): void => {
+    this.#wait = undefined;
+    this.#waitDue = Number.POSITIVE_INFINITY;
     if (this.#state === DRAINING) this.#look();
   };
 
   /**
-   * One look of the drain: closes (FIN) the connections the previous look found past their grace
-   * and that stayed idle since (any activity moved them out of the `confirming` list; bytes that
-   * arrived unparsed restart their grace), then moves the connections now past their grace to
-   * `confirming`, and sets the one timer: the confirming look, or when the next grace ends.
+   * One look of the drain, at each list's head (the longest idle first). A connection that was
+   * past its grace at the previous look and idle since (any activity moved it out of its place) is
+   * closed with FIN, unless bytes arrived unparsed (then its grace starts again). One that is past
+   * its grace only now is confirmed at the next look, right after the runtime's next I/O poll: if
+   * the event loop was held up, a request may be waiting unread in the socket, and the poll reads
+   * it. Then the one wait is set: that confirming look, or when the next grace ends.
    */
   #look(): void {
     const run = this.#run!;
     const now = this.#clock.now();
-    // The list is re-read at each step: a closer may report other connections closed at once.
-    for (let record = this.#confirming.head; record !== undefined; record = this.#confirming.head) {
-      const bytes = record.bytesRead();
-      if (bytes !== record.lastBytes) {
-        // Bytes of a request the server has not parsed yet: not idle, the grace starts again.
-        this.#confirming.remove(record);
-        this.#enterWaiting(record, (record.bits & HAD_REQUEST) === 0 ? FRESH : IDLE);
-        continue;
-      }
-      if ((record.bits & HAD_REQUEST) === 0) run.preconnectsClosed++;
-      else run.idleClosed++;
-      this.#move(record, RELEASING);
-      // Closed for good on return: forget it now, not when the runtime reports the close.
-      const closed = record.kind.closer.close(record.target) === true;
-      // The closer may have reported closes (this one, others), which may have ended the drain.
-      if (this.#state !== DRAINING) return;
-      if (closed && record.phase === RELEASING) this.#remove(record);
-    }
-    // Past the grace: confirmed at the next look, after the runtime has polled its sockets (if the
-    // event loop was held up, a request may be waiting unread in the socket; the poll reads it).
+    const previous = this.#lookedAt;
+    this.#lookedAt = now;
+    let confirm = false;
     let nextDue = Number.POSITIVE_INFINITY;
     for (const [list, graceMs] of [
       [this.#fresh, this.#preconnectGraceMs],
       [this.#idle, this.#idleGraceMs],
     ] as const) {
+      // The head is re-read at each step: a closer may report other connections closed at once.
       for (let record = list.head; record !== undefined; record = list.head) {
-        if (now - record.lastActivity < graceMs) {
-          nextDue = Math.min(nextDue, record.lastActivity + graceMs);
+        const due = record.lastActivity + graceMs;
+        if (due > now) {
+          nextDue = Math.min(nextDue, due);
           break;
         }
-        this.#move(record, CONFIRMING);
+        if (due > previous) {
+          // Past the grace only now (and so is everyone behind it): confirmed at the next look.
+          confirm = true;
+          break;
+        }
+        const bytes = record.bytesRead();
+        if (bytes !== record.lastBytes) {
+          // Bytes of a request the server has not parsed yet: not idle, the grace starts again.
+          list.remove(record);
+          this.#enterWaiting(record, record.phase as typeof FRESH | typeof IDLE);
+          continue;
+        }
+        if (list === this.#fresh) run.preconnectsClosed++;
+        else run.idleClosed++;
+        this.#move(record, RELEASING);
+        // Closed for good on return: forget it now, not when the runtime reports the close.
+        const closed = record.kind.closer.close(record.target) === true;
+        // The closer may have reported closes (this one, others), which may have ended the drain.
+        if (this.#state !== DRAINING) return;
+        if (closed && record.phase === RELEASING) this.#remove(record);
       }
     }
     if (this.#nothingLeft()) {
       this.#end('drained');
       return;
     }
-    if (this.#confirming.size > 0) this.#lookAt(now + CONFIRM_MS);
+    if (confirm) this.#lookAfterIo();
     else if (nextDue !== Number.POSITIVE_INFINITY) this.#lookAt(nextDue);
   }
 
@@ -680,7 +697,7 @@ export class ConnectionTracker {
   #end(outcome: 'drained' | 'forced', cut = { requests: 0, connections: 0, upgraded: 0 }): void {
     const run = this.#run!;
     this.#state = outcome === 'drained' ? DRAINED : FORCED;
-    this.#clearTimer();
+    this.#stopWaiting();
     run.signal?.removeEventListener('abort', this.#onDeadline);
     run.resolve({
       outcome,

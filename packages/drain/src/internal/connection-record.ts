@@ -2,19 +2,18 @@ import type { ConnectionHandle, ConnectionState, SocketCloser, TrackedConnection
 
 /**
  * Where a connection is, one list per phase (see `ConnectionList`). The first four are the public
- * states `new`, `idle`, `active`, `upgraded`; the next two exist only while draining, for a `new` or
- * `idle` connection that the drain found past its grace (it waits for the confirming look) or asked
- * to close (it waits for the runtime to report the close); `CLOSED` is in no list.
+ * states `new`, `idle`, `active`, `upgraded`; `RELEASING` exists only while draining, for a `new`
+ * or `idle` connection that the drain asked to close (it waits for the runtime to report the
+ * close); `CLOSED` is in no list.
  */
 export const FRESH = 0;
 export const IDLE = 1;
 export const ACTIVE = 2;
 export const UPGRADED = 3;
-export const CONFIRMING = 4;
-export const RELEASING = 5;
-export const CLOSED = 6;
+export const RELEASING = 4;
+export const CLOSED = 5;
 /** How many phases have a list. */
-export const LISTED_PHASES = 6;
+export const LISTED_PHASES = 5;
 
 const PHASE_MASK = 7;
 /** {@link ConnectionRecord.bits}: the connection has had a request (a `new` one has not). */
@@ -80,7 +79,7 @@ export class ConnectionRecord implements TrackedConnection {
 
   get state(): ConnectionState {
     const phase = this.bits & PHASE_MASK;
-    if (phase === CONFIRMING || phase === RELEASING) return (this.bits & HAD_REQUEST) === 0 ? 'new' : 'idle';
+    if (phase === RELEASING) return (this.bits & HAD_REQUEST) === 0 ? 'new' : 'idle';
     return STATE_NAMES[phase]!;
   }
 
@@ -111,7 +110,7 @@ export class ConnectionRecord implements TrackedConnection {
   }
 }
 
-const STATE_NAMES: readonly ConnectionState[] = ['new', 'idle', 'active', 'upgraded', 'idle', 'idle', 'closed'];
+const STATE_NAMES: readonly ConnectionState[] = ['new', 'idle', 'active', 'upgraded', 'idle', 'closed'];
 
 /**
  * A clock reading rounded up to a whole millisecond: a small integer, which V8 stores in the record
