@@ -458,10 +458,15 @@ describe('ConnectionTracker: shutdown and drain', () => {
     expect(b.socket.events).toEqual(['destroy']);
   });
 
-  it('tells onClosing listeners once, synchronously, with the connections open when shutdown begins', () => {
-    const { tracker, open } = setup();
+  it('tells onClosing listeners once, synchronously, with the connections that have a request in flight when shutdown begins', () => {
+    const { tracker, open, request } = setup();
     const a = open('a').conn;
     const b = open('b').conn;
+    const c = open('c').conn;
+    open('never used');
+    tracker.requestStarted(a);
+    tracker.requestStarted(b);
+    request(c); // idle: not listed
     tracker.connectionClosed(b);
     const seen: (readonly unknown[])[] = [];
     tracker.onClosing((list) => seen.push(list));

@@ -151,7 +151,7 @@ export class ConnectionTracker {
   /** Requests that ended (or whose connection closed) from shutdown on. */
   #completed = 0;
   readonly #pending = new Set<object>();
-  readonly #closingListeners: ((open: readonly TrackedConnection[]) => void)[] = [];
+  readonly #closingListeners: ((active: readonly TrackedConnection[]) => void)[] = [];
   #state = SERVING;
   #draining: Promise<DrainReport> | undefined;
   #run: DrainRun | undefined;
@@ -372,23 +372,24 @@ export class ConnectionTracker {
 
   /**
    * Calls `listener` once, synchronously, when shutdown begins (at once if it already has), with the
-   * connections open at that moment, so that an adapter can switch the responses in flight to
-   * `Connection: close` then instead of preparing every response for it. Returns a function that
-   * removes the listener. A listener that throws does not keep the others from running;
-   * {@link ConnectionTracker.beginShutdown} rethrows the first error. A non-function throws a
-   * {@link DrainOptionError}.
+   * connections that have a request in flight at that moment (state `active`), so that an adapter
+   * can switch the responses in flight to `Connection: close` then instead of preparing every
+   * response for it. Idle connections are not listed: with thousands of them, shutdown would pay
+   * for a list nobody reads. Returns a function that removes the listener. A listener that throws
+   * does not keep the others from running; {@link ConnectionTracker.beginShutdown} rethrows the
+   * first error. A non-function throws a {@link DrainOptionError}.
    *
    * @example
    * ```ts
-   * const off = tracker.onClosing((open) => {
-   *   for (const conn of open) if (conn.state === 'active') markClosing(conn.raw);
+   * const off = tracker.onClosing((active) => {
+   *   for (const conn of active) markClosing(conn.raw);
    * });
    * ```
    */
-  onClosing(listener: (open: readonly TrackedConnection[]) => void): () => void {
+  onClosing(listener: (active: readonly TrackedConnection[]) => void): () => void {
     if (typeof listener !== 'function') throw new DrainOptionError('listener', listener, 'a function');
     if (this.#state !== SERVING) {
-      listener(this.#openRecords());
+      listener(this.#recordsIn(ACTIVE));
       return () => {};
     }
     this.#closingListeners.push(listener);
@@ -409,11 +410,11 @@ export class ConnectionTracker {
     this.#state = CLOSING;
     const listeners = this.#closingListeners.splice(0);
     if (listeners.length === 0) return;
-    const open = this.#openRecords();
+    const active = this.#recordsIn(ACTIVE);
     let failure: { error: unknown } | undefined;
     for (const listener of listeners) {
       try {
-        listener(open);
+        listener(active);
       } catch (error) {
         failure ??= { error };
       }
