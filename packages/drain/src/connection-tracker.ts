@@ -659,12 +659,14 @@ export class ConnectionTracker {
         }
         if (list === this.#fresh) run.preconnectsClosed++;
         else run.idleClosed++;
-        this.#move(record, RELEASING);
-        // Closed for good on return: forget it now, not when the runtime reports the close.
+        const phase = record.phase;
         const closed = record.kind.closer.close(record.target) === true;
         // The closer may have reported closes (this one, others), which may have ended the drain.
         if (this.#state !== DRAINING) return;
-        if (closed && record.phase === RELEASING) this.#remove(record);
+        if (record.phase !== phase) continue;
+        // Closed for good on return: forget it now, not when the runtime reports the close.
+        if (closed) this.#remove(record);
+        else this.#move(record, RELEASING);
       }
     }
     if (this.#nothingLeft()) {
