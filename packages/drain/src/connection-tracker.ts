@@ -15,6 +15,7 @@ import {
   IDLE,
   LISTED_PHASES,
   ONE_IN_FLIGHT,
+  PHASE_MASK,
   RELEASING,
   UNSETTLED,
   UPGRADED,
@@ -141,6 +142,7 @@ export class ConnectionTracker {
   readonly #lists: readonly ConnectionList[];
   readonly #fresh: ConnectionList;
   readonly #idle: ConnectionList;
+  readonly #active: ConnectionList;
   /** While serving, connection activity is stamped in batches rather than at each event. */
   readonly #activity: ActivityBatches;
   readonly #kinds: ConnectionKind[] = [];
@@ -186,6 +188,7 @@ export class ConnectionTracker {
     this.#lists = Array.from({ length: LISTED_PHASES }, () => new ConnectionList());
     this.#fresh = this.#lists[FRESH]!;
     this.#idle = this.#lists[IDLE]!;
+    this.#active = this.#lists[ACTIVE]!;
     // An idle connection closes at most a batch late: at most half the shortest grace, and 50 ms.
     const batchMs = Math.max(1, Math.min(50, Math.floor(Math.min(idleGraceMs, preconnectGraceMs) / 2)));
     this.#activity = new ActivityBatches(clock, batchMs, [this.#fresh, this.#idle]);
@@ -284,14 +287,18 @@ export class ConnectionTracker {
       return LOOSE_REQUEST;
     }
     const phase = record.phase;
-    if (phase === CLOSED || phase === UPGRADED) return record;
-    if (phase !== ACTIVE) {
-      this.#move(record, ACTIVE);
-      record.bits |= HAD_REQUEST;
+    if (phase === ACTIVE) {
+      // Pipelined: another request on a connection that has one in flight.
+      record.bits += ONE_IN_FLIGHT;
+      this.#inFlight++;
+      return record;
     }
-    record.bits += ONE_IN_FLIGHT;
+    if (phase === CLOSED || phase === UPGRADED) return record;
+    this.#lists[phase]!.remove(record);
+    this.#active.push(record);
+    record.bits = ((record.bits & ~PHASE_MASK) | ACTIVE | HAD_REQUEST) + ONE_IN_FLIGHT;
     this.#inFlight++;
-    if (phase !== ACTIVE && this.#state === DRAINING) this.#afterChange();
+    if (this.#state === DRAINING) this.#afterChange();
     return record;
   }
 
@@ -318,37 +325,33 @@ export class ConnectionTracker {
     }
     if (record.phase !== ACTIVE) return;
     record.bits -= ONE_IN_FLIGHT;
-    if (record.inFlight === 0) {
-      this.#lists[ACTIVE]!.remove(record);
-      this.#enterWaiting(record, IDLE);
+    if (record.bits < ONE_IN_FLIGHT) {
+      // Its last request: idle from now on, at the tail of the idle list (the most recent activity).
+      this.#active.remove(record);
+      this.#idle.push(record);
+      record.setPhase(IDLE);
+      if (this.#state === SERVING) this.#activity.note(record);
+      else this.#stamp(record, this.#idleGraceMs);
     }
     this.#ended();
   }
 
-  /**
-   * @deprecated Use {@link ConnectionTracker.requestStarted} with the connection.
-   */
+  /** @deprecated The same as {@link ConnectionTracker.requestStarted} with the connection. */
   requestStartedOn(connection: TrackedConnection): void {
-    if (this.#own(connection) !== undefined) this.requestStarted(connection);
+    this.requestStarted(connection);
   }
 
-  /**
-   * @deprecated Use {@link ConnectionTracker.requestFinished} with the connection.
-   */
+  /** @deprecated The same as {@link ConnectionTracker.requestFinished} with the connection. */
   requestFinishedOn(connection: TrackedConnection): void {
-    if (this.#own(connection) !== undefined) this.requestFinished(connection);
+    this.requestFinished(connection);
   }
 
-  /**
-   * @deprecated Use {@link ConnectionTracker.requestStarted} without a connection.
-   */
+  /** @deprecated The same as {@link ConnectionTracker.requestStarted} without a connection. */
   beginRequest(): void {
     this.requestStarted();
   }
 
-  /**
-   * @deprecated Use {@link ConnectionTracker.requestFinished} without a connection.
-   */
+  /** @deprecated The same as {@link ConnectionTracker.requestFinished} without a connection. */
   endRequest(): void {
     this.requestFinished();
   }
@@ -512,15 +515,16 @@ export class ConnectionTracker {
   #enterWaiting(record: ConnectionRecord, phase: typeof FRESH | typeof IDLE): void {
     record.setPhase(phase);
     this.#lists[phase]!.push(record);
-    if (this.#state === SERVING) {
-      this.#activity.note(record);
-      return;
-    }
-    const now = this.#clock.now();
+    if (this.#state === SERVING) this.#activity.note(record);
+    else this.#stamp(record, phase === FRESH ? this.#preconnectGraceMs : this.#idleGraceMs);
+  }
+
+  /** Stamps the activity of `record` (from shutdown on); while draining, the drain looks again when its grace ends. */
+  #stamp(record: ConnectionRecord, graceMs: number): void {
     record.bits &= ~UNSETTLED;
-    record.lastActivity = wholeMs(now);
+    record.lastActivity = wholeMs(this.#clock.now());
     record.lastBytes = record.bytesRead();
-    if (this.#state === DRAINING) this.#lookAt(record.lastActivity + (phase === FRESH ? this.#preconnectGraceMs : this.#idleGraceMs));
+    if (this.#state === DRAINING) this.#lookAt(record.lastActivity + graceMs);
   }
 
   /** Moves `record` (in a list) to the list of `phase`. */
@@ -533,6 +537,9 @@ export class ConnectionTracker {
   /** Forgets `record` (in a list): `closed`, and its requests count as ended. */
   #remove(record: ConnectionRecord): void {
     this.#lists[record.phase]!.remove(record);
+    // The adapter may keep a closed connection for a while: it must not keep its neighbours alive.
+    record.prev = undefined;
+    record.next = undefined;
     this.#dropRequests(record);
     record.setPhase(CLOSED);
   }

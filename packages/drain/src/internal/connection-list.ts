@@ -21,15 +21,17 @@ export class ConnectionList {
     this.size++;
   }
 
-  /** Unlinks `record`, which is in this list. */
+  /**
+   * Unlinks `record`, which is in this list. Its own links are left as they are: the next `push`
+   * sets them (a request moves a connection between two lists twice), and a closed connection's
+   * are cleared by the tracker.
+   */
   remove(record: ConnectionRecord): void {
     const { prev, next } = record;
     if (prev) prev.next = next;
     else this.head = next;
     if (next) next.prev = prev;
     else this.tail = prev;
-    record.prev = undefined;
-    record.next = undefined;
     this.size--;
   }
 

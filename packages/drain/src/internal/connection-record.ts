@@ -15,7 +15,8 @@ export const CLOSED = 5;
 /** How many phases have a list. */
 export const LISTED_PHASES = 5;
 
-const PHASE_MASK = 7;
+/** {@link ConnectionRecord.bits}: the phase. */
+export const PHASE_MASK = 7;
 /** {@link ConnectionRecord.bits}: the connection has had a request (a `new` one has not). */
 export const HAD_REQUEST = 8;
 /** {@link ConnectionRecord.bits}: its activity is noted but not stamped yet (see `ActivityBatches`). */
