@@ -12,7 +12,10 @@
 // every idle socket closed with FIN; the distance to the floor row (process.exit()) is shown as a
 // ratio. Ratios are medians of per-round ratios (each round runs every server once, in an order
 // that rotates from round to round), with the rounds' range.
-// Each trial starts a fresh server.
+// Each trial starts a fresh server. Node servers also report the CPU time they spent from SIGTERM to
+// exit, and whether a young-generation GC ran meanwhile (lib/shutdown-cpu.mjs): on a busy machine
+// wall times spread widely, CPU time much less.
+import { fileURLToPath } from 'node:url';
 import { parseArgs, sleep } from './lib/cli.mjs';
 import { ensureFdLimit } from './lib/fd-limit.mjs';
 import { describeEnvironment } from './lib/environment.mjs';
@@ -63,6 +66,27 @@ for (const v of selectVariants(settings.runtimes)) {
 }
 const runnable = variants.filter((v) => !v.pending);
 
+const shutdownCpu = fileURLToPath(new URL('./lib/shutdown-cpu.mjs', import.meta.url));
+/** Starts a server of `v`; Node servers get the shutdown-CPU preload. */
+function start(v, env = {}) {
+  if (v.runtime !== 'node') return startVariant(v, env);
+  return startVariant(v, { ...env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${shutdownCpu}`.trim() });
+}
+
+/** The preload's line (`shutdown-cpu <ms> young-gc <yes|no>`), which may come in just after the exit. */
+async function cpuOf(v, server) {
+  if (v.runtime !== 'node') return { cpuMs: Number.NaN, youngGc: undefined };
+  for (let i = 0; i < 20; i++) {
+    const line = server.lines.find((l) => l.startsWith('shutdown-cpu '));
+    if (line) {
+      const [, ms, gc] = /^shutdown-cpu ([\d.]+) young-gc (yes|no)/.exec(line) ?? [];
+      return { cpuMs: Number(ms), youngGc: gc === 'yes' };
+    }
+    await sleep(25);
+  }
+  return { cpuMs: Number.NaN, youngGc: undefined };
+}
+
 /**
  * Waits for the exit, at most `exitTimeoutMs`; then kills the server and says so. `exitedAt` is read
  * here, a microtask after the child's exit event (the harness's `afterMs` is whole milliseconds).
@@ -75,7 +99,7 @@ async function exitOf(server) {
 }
 
 async function idleTrial(v) {
-  const server = await startVariant(v, { QUIESCE_LAME_DUCK_MS: String(v.lameDuckMs ?? 0) });
+  const server = await start(v, { QUIESCE_LAME_DUCK_MS: String(v.lameDuckMs ?? 0) });
   const clients = await holdIdleConnections(server.port, settings.connections);
   try {
     await sleep(settings.idleMs);
@@ -88,6 +112,7 @@ async function idleTrial(v) {
     const log = server.lines.filter((l) => /quiesce:/.test(l));
     return {
       exitMs,
+      ...(await cpuOf(v, server)),
       afterLameDuckMs: exitMs - (v.lameDuckMs ?? 0),
       // Only Quiesce says how many idle sockets it closed itself; the kernel closes the rest at exit.
       // (On Bun and Deno the runtime's stop() / shutdown() closes them: Quiesce cannot see their sockets.)
@@ -104,7 +129,7 @@ async function idleTrial(v) {
 }
 
 async function inFlightTrial(v) {
-  const server = await startVariant(v);
+  const server = await start(v);
   const connection = await openConnection(server.port);
   const pending = connection.request({ path: `/slow?ms=${settings.slowMs}`, timeoutMs: settings.exitTimeoutMs });
   pending.catch(() => {});
@@ -125,6 +150,7 @@ async function inFlightTrial(v) {
   return {
     responseToExitMs: exit && response ? exit.exitedAt - respondedAt : Number.NaN,
     exitMs: exit ? exit.exitedAt - killedAt : Number.NaN,
+    ...(await cpuOf(v, server)),
     status: response?.status ?? failure,
     connectionClose: response?.connectionClose ?? false,
     closedBy,
@@ -192,6 +218,8 @@ for (const v of variants) {
     shutdown: v.floor ? 'process.exit()' : v.shutdown,
     idleExitMs: round(median(idle.map((t) => t.exitMs)), 1),
     idleRange: range(idle.map((t) => t.exitMs), 0),
+    idleCpuMs: v.runtime === 'node' ? `${round(median(idle.map((t) => t.cpuMs)), 1)} (${range(idle.map((t) => t.cpuMs))})` : undefined,
+    idleYoungGc: v.runtime === 'node' ? `${idle.filter((t) => t.youngGc).length}/${idle.length}` : undefined,
     idleAfterLameDuckMs: v.lameDuckMs ? round(median(idle.map((t) => t.afterLameDuckMs)), 1) : undefined,
     idleClosedByServer: idle.every((t) => Number.isNaN(t.closedByServer)) ? undefined : `${sum(idle, 'closedByServer')}`,
     closedWith: `${sum(idle, 'fin')} FIN / ${sum(idle, 'reset')} RST${sum(idle, 'other') ? ` / ${sum(idle, 'other')} other` : ''}`,
@@ -229,6 +257,8 @@ const columns = [
   { key: 'idleRange', title: 'rounds' },
   { key: 'idleAfterLameDuckMs', title: 'after lame duck' },
   { key: 'idleVsFastest', title: 'idle vs fastest peer (rounds)', align: 'left' },
+  { key: 'idleCpuMs', title: 'idle: server CPU ms (rounds)' },
+  { key: 'idleYoungGc', title: 'young GC' },
   { key: 'idleClosedByServer', title: 'closed by the server (all runs)' },
   { key: 'closedWith', title: `${settings.connections} idle sockets closed with (all runs)`, align: 'left' },
   { key: 'responseToExitMs', title: 'in flight: response→exit ms' },
@@ -252,7 +282,10 @@ for (const row of rows.filter((r) => r.variant === 'quiesce')) {
   for (const peer of peersOf(row)) {
     const idle = roundRatios(row, peer, 'idle', 'exitMs', row.idleAfterLameDuckMs !== undefined ? 'afterLameDuckMs' : 'exitMs');
     const response = row.responseToExitMs !== undefined && !peer.idleOnly ? roundRatios(row, peer, 'inFlight', 'responseToExitMs') : undefined;
-    console.log(`  ${row.label} vs ${peer.label}: idle ${fmtRatio(idle) ?? '-'}${response ? `, response→exit ${fmtRatio(response)}` : ''}`);
+    const cpu = row.runtime === 'node' ? roundRatios(row, peer, 'idle', 'cpuMs') : undefined;
+    console.log(
+      `  ${row.label} vs ${peer.label}: idle ${fmtRatio(idle) ?? '-'}${response ? `, response→exit ${fmtRatio(response)}` : ''}${cpu ? `, idle server CPU ${fmtRatio(cpu)}` : ''}`,
+    );
   }
 }
 const quiesceLogs = Object.entries(trials)
@@ -271,6 +304,7 @@ const file = writeResult('shutdown-latency', {
     'Goal: Quiesce no slower than the fastest peer of its runtime in the same run (idle exit and response→exit), all FIN. vs fastest peer / vs floor = median of per-round ratios (each round runs every server once, in a rotating order), with the range over rounds.',
     'idle: exit ms = SIGTERM to process exit as the parent sees it. The idle clients live in a process of their own, stopped (SIGSTOP) while the shutdown is timed, as remote clients would be; they report afterwards how each socket was closed.',
     'in flight: response→exit = the client reading the complete response to the process exit.',
+    'idle: server CPU ms = user+system CPU time of the server from SIGTERM to exit (Node, process.cpuUsage() in a preload, lib/shutdown-cpu.mjs); young GC = rounds in which a young-generation GC ran in that window (it costs ~3-4 ms of it, and runs or not depending on how full the young generation happens to be at SIGTERM).',
     `Every wrapper gets a ${10_000} ms deadline; Quiesce runs createLifecycle with lameDuckMs 0 unless the row says otherwise.`,
     'After a process exits, the kernel closes what is left with FIN, so FIN counts alone do not prove a graceful close; "closed by the server" is what Quiesce reports it closed itself before exiting (the others do not say).',
   ],
