@@ -46,7 +46,7 @@ describe('serveBun options', () => {
   });
 
   it('passes tracker options to the tracker it creates (their errors name the option)', () => {
-    expect(() => serveBun({ fetch }, { pollMinMs: 0 })).toThrow(/Invalid pollMinMs: 0/);
+    expect(() => serveBun({ fetch }, { preconnectGraceMs: -1 })).toThrow(/Invalid preconnectGraceMs: -1/);
   });
 
   it('accepts function routes and method maps, then needs Bun to run (BunRuntimeError on Node)', () => {

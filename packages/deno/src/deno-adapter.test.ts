@@ -35,7 +35,7 @@ describe('serveDeno options', () => {
   });
 
   it('passes tracker options to the tracker it creates (their errors name the option)', () => {
-    expect(() => serveDeno({ handler }, { pollMinMs: 0 })).toThrow(/Invalid pollMinMs: 0/);
+    expect(() => serveDeno({ handler }, { preconnectGraceMs: -1 })).toThrow(/Invalid preconnectGraceMs: -1/);
   });
 
   it('needs Deno to run: DenoRuntimeError on Node', () => {

@@ -1,12 +1,26 @@
 import { type Clock, systemClock } from '@quiesce/core';
-import type { ConnectionHandle, SocketCloser, TrackedConnection, TrackedRequest } from './connection-handle.ts';
+import type { SocketCloser, TrackedConnection } from './connection-handle.ts';
 import type { DrainReport } from './drain-report.ts';
 import { DrainOptionError, check } from './errors.ts';
 import { ActivityBatches } from './internal/activity-batches.ts';
-import { Backoff } from './internal/backoff.ts';
-import { CONFIRM_MS } from './internal/confirm-delay.ts';
+import { type IoWait, afterIo } from './internal/after-io.ts';
 import { ConnectionList } from './internal/connection-list.ts';
-import { CLOSE_REQUESTED, ConnectionRecord, GONE, IDLE_SEEN, UPGRADED, handleCloser, wholeMs } from './internal/connection-record.ts';
+import {
+  ACTIVE,
+  CLOSED,
+  type ConnectionKind,
+  ConnectionRecord,
+  FRESH,
+  HAD_REQUEST,
+  IDLE,
+  LISTED_PHASES,
+  ONE_IN_FLIGHT,
+  PHASE_MASK,
+  RELEASING,
+  UNSETTLED,
+  UPGRADED,
+  wholeMs,
+} from './internal/connection-record.ts';
 
 /**
  * Where a tracker is in its life: `serving`; `closing` from the signal on (every response carries
@@ -26,10 +40,6 @@ export interface ConnectionTrackerOptions {
   idleGraceMs?: number;
   /** The same for connections that never sent a request (browser preconnects). Default 100. */
   preconnectGraceMs?: number;
-  /** First poll interval while draining; it doubles up to `pollMaxMs`. Default 5. */
-  pollMinMs?: number;
-  /** Longest poll interval while draining. Default 500. */
-  pollMaxMs?: number;
   /** Time source. Default `systemClock`. */
   clock?: Clock;
   /**
@@ -49,15 +59,32 @@ export interface DrainOptions {
 export interface TrackerStats {
   readonly state: DrainState;
   readonly connections: number;
+  /** Open connections with no request in flight (`new` and `idle` ones). */
   readonly idle: number;
   readonly upgraded: number;
   readonly inFlight: number;
 }
 
-interface RequestRecord extends TrackedRequest {
-  done: boolean;
-  /** Counted in its connection's `inFlight` (else in the tracker's set of requests). */
-  onConnection: boolean;
+/** At most this many kinds of connection (closers) are remembered per tracker; more get one kind each. */
+const KINDS_KEPT = 4;
+
+const SERVING = 0;
+const CLOSING = 1;
+const DRAINING = 2;
+const DRAINED = 3;
+const FORCED = 4;
+const STATE_NAMES: readonly DrainState[] = ['serving', 'closing', 'draining', 'drained', 'forced'];
+
+/** What a drain counts for its report. */
+interface DrainRun {
+  readonly startedAt: number;
+  readonly inFlightAtStart: number;
+  readonly completedBefore: number;
+  readonly upgradedAtStart: number;
+  idleClosed: number;
+  preconnectsClosed: number;
+  resolve: (report: DrainReport) => void;
+  signal: AbortSignal | undefined;
 }
 
 /**
@@ -65,16 +92,30 @@ interface RequestRecord extends TrackedRequest {
  * lame duck (answer everything with `Connection: close`, keep idle sockets open), then drain (let
  * in-flight requests finish, close idle connections after a grace with FIN, never touch upgraded
  * ones), then force-close whatever is left at the deadline. No runtime API is used here: adapters
- * report events and provide a {@link ConnectionHandle} per connection, or the runtime's socket and
- * a closer shared by all sockets ({@link ConnectionTracker.socketOpened}). Serving costs little
- * per request: activity before shutdown is timed in batches, not with a clock reading each.
+ * report events and give each connection's runtime socket with a {@link SocketCloser} shared by all
+ * sockets of its kind.
+ *
+ * Each connection has one state (`new`, `active`, `idle`, `upgraded`, `closed`, after Go's
+ * `ConnState`) and sits in one list per state, in the order it entered it. The idle ones are
+ * therefore in order of their last activity, and the drain sets one timer, for when the first of
+ * them reaches its grace (then one more look, right after the runtime's next I/O poll, confirms
+ * that it stayed idle); events (a response, a close) move connections between lists and end the
+ * drain the moment nothing is left. There is no polling: with nothing due, no timer is pending.
+ * Serving costs little per request: no allocation, and activity is timed in batches, not with a
+ * clock reading each.
  *
  * @example
  * ```ts
  * const tracker = new ConnectionTracker({ idleGraceMs: 250 });
+ * const closer = { close: (s: Socket) => s.end(), destroy: (s: Socket) => s.destroy(), bytesRead: (s: Socket) => s.bytesRead };
  * server.on('connection', (socket) => {
- *   const conn = tracker.connectionOpened({ close: () => socket.end(), destroy: () => socket.destroy() });
+ *   const conn = tracker.socketOpened(socket, closer);
  *   socket.on('close', () => tracker.connectionClosed(conn));
+ * });
+ * server.on('request', (req, res) => {
+ *   const conn = connectionOf(req.socket);
+ *   tracker.requestStarted(conn);
+ *   res.on('close', () => tracker.requestFinished(conn));
  * });
  * // on SIGTERM:
  * tracker.beginShutdown();
@@ -85,72 +126,78 @@ export class ConnectionTracker {
   readonly #clock: Clock;
   readonly #idleGraceMs: number;
   readonly #preconnectGraceMs: number;
-  readonly #pollMinMs: number;
-  readonly #pollMaxMs: number;
   readonly #onForce: (() => void) | undefined;
-  /** While serving, connection activity is stamped in batches rather than at each request. */
+  /** One list per phase of a connection, indexed by the phase (see `connection-record.ts`). */
+  readonly #lists: readonly ConnectionList[];
+  readonly #fresh: ConnectionList;
+  readonly #idle: ConnectionList;
+  readonly #active: ConnectionList;
+  /** While serving, connection activity is stamped in batches rather than at each event. */
   readonly #activity: ActivityBatches;
-  readonly #connections = new ConnectionList();
-  /** Requests in flight that are not counted on a connection (see {@link RequestRecord.onConnection}). */
-  readonly #requests = new Set<RequestRecord>();
-  /** Requests in flight counted on their connections: the sum of their `inFlight`. */
-  #onConnections = 0;
-  /** Requests in flight recorded with {@link ConnectionTracker.beginRequest}. */
+  readonly #kinds: ConnectionKind[] = [];
+  /** Requests in flight: those on connections, and the {@link ConnectionTracker.#loose} ones. */
+  #inFlight = 0;
+  /** Requests in flight without a connection the tracker knows. */
   #loose = 0;
+  /** Requests that ended (or whose connection closed) from shutdown on. */
+  #completed = 0;
   readonly #pending = new Set<object>();
-  readonly #closingListeners: ((open: readonly TrackedConnection[]) => void)[] = [];
-  #nextId = 1;
-  #state: DrainState = 'serving';
-  #completedSinceShutdown = 0;
-  #wake: (() => void) | undefined;
+  readonly #closingListeners: ((active: readonly TrackedConnection[]) => void)[] = [];
+  #state = SERVING;
   #draining: Promise<DrainReport> | undefined;
+  #run: DrainRun | undefined;
+  /** The drain's one wait for its next look: the confirming look, or when the first grace ends. */
+  #wait: IoWait | undefined;
+  #waitDue = Number.POSITIVE_INFINITY;
+  /** When the drain last looked: a connection that was past its grace then, and is idle since, is closed. */
+  #lookedAt = Number.NEGATIVE_INFINITY;
 
   constructor(options: ConnectionTrackerOptions = {}) {
     check.object('options', options);
-    const { idleGraceMs = 250, preconnectGraceMs = 100, pollMinMs = 5, pollMaxMs = 500, clock = systemClock, onForce } = options;
+    const { idleGraceMs = 250, preconnectGraceMs = 100, clock = systemClock, onForce } = options;
     check.duration('idleGraceMs', idleGraceMs);
     check.duration('preconnectGraceMs', preconnectGraceMs);
-    check.duration('pollMinMs', pollMinMs);
-    check.duration('pollMaxMs', pollMaxMs);
-    if (pollMinMs < 1) throw new DrainOptionError('pollMinMs', pollMinMs, 'at least 1 ms (a drain never busy-loops)');
-    if (pollMaxMs < pollMinMs) throw new DrainOptionError('pollMaxMs', pollMaxMs, `at least pollMinMs (${pollMinMs})`);
+    // Options of the polling drain, gone: a value for one fails here rather than being ignored.
+    for (const removed of ['pollMinMs', 'pollMaxMs'] as const) {
+      const value = (options as Record<string, unknown>)[removed];
+      if (value !== undefined) {
+        throw new DrainOptionError(
+          removed,
+          value,
+          'no value: the drain no longer polls (it looks when a connection is due and when something happens); remove the option',
+        );
+      }
+    }
     check.clock('clock', clock);
     if (onForce !== undefined) check.function('onForce', onForce);
     this.#clock = clock;
     this.#idleGraceMs = idleGraceMs;
     this.#preconnectGraceMs = preconnectGraceMs;
-    this.#pollMinMs = pollMinMs;
-    this.#pollMaxMs = pollMaxMs;
     this.#onForce = onForce;
+    this.#lists = Array.from({ length: LISTED_PHASES }, () => new ConnectionList());
+    this.#fresh = this.#lists[FRESH]!;
+    this.#idle = this.#lists[IDLE]!;
+    this.#active = this.#lists[ACTIVE]!;
     // An idle connection closes at most a batch late: at most half the shortest grace, and 50 ms.
     const batchMs = Math.max(1, Math.min(50, Math.floor(Math.min(idleGraceMs, preconnectGraceMs) / 2)));
-    this.#activity = new ActivityBatches(clock, batchMs);
+    this.#activity = new ActivityBatches(clock, batchMs, [this.#fresh, this.#idle]);
   }
 
   /** The current state; see {@link DrainState}. */
   get state(): DrainState {
-    return this.#state;
+    return STATE_NAMES[this.#state]!;
   }
 
   /** True from {@link ConnectionTracker.beginShutdown} on: every response must carry `Connection: close`. */
   get closing(): boolean {
-    return this.#state !== 'serving';
-  }
-
-  /** Records a new connection. Connections accepted after the drain ended are destroyed at once. */
-  connectionOpened(handle: ConnectionHandle): TrackedConnection {
-    if (!handle || typeof handle.close !== 'function' || typeof handle.destroy !== 'function') {
-      throw new DrainOptionError('handle', handle, 'an object with close() and destroy()');
-    }
-    return this.#open(handle, handleCloser as SocketCloser<unknown>);
+    return this.#state !== SERVING;
   }
 
   /**
    * Records a new connection given its runtime socket and the {@link SocketCloser} shared by every
-   * socket of its kind: the same as {@link ConnectionTracker.connectionOpened}, without a handle
-   * and closures per connection. `raw` of the returned connection is `socket`. Connections accepted
-   * after the drain ended are destroyed at once; a closer without `close` and `destroy` throws a
-   * {@link DrainOptionError}.
+   * socket of its kind (no handle or closures per connection). `raw` of the returned connection is
+   * `socket`; its state is `new`. Connections accepted after the drain ended are destroyed at once;
+   * a closer without `close` and `destroy` throws a {@link DrainOptionError}.
    *
    * @example
    * ```ts
@@ -165,116 +212,106 @@ export class ConnectionTracker {
     if (!closer || typeof closer.close !== 'function' || typeof closer.destroy !== 'function') {
       throw new DrainOptionError('closer', closer, 'an object with close(socket) and destroy(socket)');
     }
-    return this.#open(socket, closer as SocketCloser<unknown>);
+    return this.#open(socket, this.#kindOf(closer as SocketCloser<unknown>));
   }
 
-  /** Records that a connection is gone (closed by either side). Idempotent; ignores what is not a connection of a tracker. */
+  /**
+   * Records that a connection is gone (closed by either side): its state becomes `closed`, and its
+   * requests in flight count as ended. Idempotent; ignores what is not an open connection of this tracker.
+   */
   connectionClosed(connection: TrackedConnection): void {
-    const record = connection;
-    if (!(record instanceof ConnectionRecord) || (record.flags & GONE) !== 0) return;
+    const record = this.#own(connection);
+    if (record === undefined || record.phase === CLOSED) return;
     this.#remove(record);
-    this.#poke();
+    if (this.#state === DRAINING) this.#afterChange();
   }
 
-  /** Marks a connection as upgraded: it is no longer HTTP, never idle, and is destroyed only at the deadline. */
+  /**
+   * Marks a connection as `upgraded`: it is no longer HTTP, never idle, and is destroyed only at the
+   * deadline. Its requests in flight count as ended.
+   */
   connectionUpgraded(connection: TrackedConnection): void {
-    const record = connection;
-    if (!(record instanceof ConnectionRecord)) return;
-    record.flags |= UPGRADED;
+    const record = this.#own(connection);
+    if (record === undefined) return;
+    const phase = record.phase;
+    if (phase === CLOSED || phase === UPGRADED) return;
     this.#dropRequests(record);
-  }
-
-  /** Records a request; pass the connection when the runtime exposes it. */
-  requestStarted(connection?: TrackedConnection): TrackedRequest {
-    const record = connection;
-    const startedAt = this.#clock.now();
-    const onConnection = record instanceof ConnectionRecord && (record.flags & (GONE | UPGRADED)) === 0;
-    const request: RequestRecord = { connection: record, startedAt, done: false, onConnection };
-    if (onConnection) this.#started(record as ConnectionRecord);
-    else this.#requests.add(request);
-    return request;
-  }
-
-  /** Records that a request's response was sent or abandoned. Idempotent. */
-  requestFinished(request: TrackedRequest): void {
-    this.#finish(request as RequestRecord);
-    this.#poke();
+    this.#move(record, UPGRADED);
+    if (this.#state === DRAINING) this.#afterChange();
   }
 
   /**
-   * Records a request on `connection` without a request object, for adapters that see exactly one
-   * end for each start (a response's `close` event): call {@link ConnectionTracker.requestFinishedOn}
-   * once for each call. Costs no allocation. Ignored on a connection that is closed or upgraded.
+   * Records that a request started, on `connection` (now `active`) when the runtime exposes it, else
+   * as a request on a connection the tracker does not know (Bun, Deno, sockets accepted before the
+   * adapter). Call {@link ConnectionTracker.requestFinished} exactly once for each call, with the
+   * same argument. Costs no allocation and no clock reading. Ignored on a connection that is closed
+   * or upgraded.
    *
    * @example
    * ```ts
-   * tracker.requestStartedOn(conn);
-   * res.once('close', () => tracker.requestFinishedOn(conn));
+   * tracker.requestStarted(conn);
+   * res.once('close', () => tracker.requestFinished(conn));
    * ```
    */
-  requestStartedOn(connection: TrackedConnection): void {
-    const record = connection;
-    // No clock reading: a connection with a request in flight is never idle, and the request's end sets the time.
-    if (record instanceof ConnectionRecord && (record.flags & (GONE | UPGRADED)) === 0) this.#started(record);
+  requestStarted(connection?: TrackedConnection): void {
+    const record = connection === undefined ? undefined : this.#own(connection);
+    if (record === undefined) {
+      this.#loose++;
+      this.#inFlight++;
+      return;
+    }
+    const phase = record.phase;
+    if (phase === ACTIVE) {
+      // Pipelined: another request on a connection that has one in flight.
+      record.bits += ONE_IN_FLIGHT;
+      this.#inFlight++;
+      return;
+    }
+    if (phase === CLOSED || phase === UPGRADED) return;
+    this.#lists[phase]!.remove(record);
+    this.#active.push(record);
+    record.bits = ((record.bits & ~PHASE_MASK) | ACTIVE | HAD_REQUEST) + ONE_IN_FLIGHT;
+    this.#inFlight++;
+    if (this.#state === DRAINING) this.#afterChange();
   }
 
   /**
-   * Records that one of the requests reported with {@link ConnectionTracker.requestStartedOn} on
-   * `connection` was answered or abandoned. Ignored once the connection is closed or upgraded (its
-   * requests ended then).
+   * Records that a request's response was sent or abandoned: pass what was passed to
+   * {@link ConnectionTracker.requestStarted} (the connection, or nothing). The connection becomes
+   * `idle` when it was its last request in flight. Ignored once the connection is closed or
+   * upgraded (its requests ended then), and for a request without a connection when none is in
+   * flight (the deadline cut them).
    *
    * @example
    * ```ts
-   * res.once('close', () => tracker.requestFinishedOn(conn));
+   * res.once('close', () => tracker.requestFinished(conn));
    * ```
    */
-  requestFinishedOn(connection: TrackedConnection): void {
-    const record = connection;
-    if (!(record instanceof ConnectionRecord) || (record.flags & (GONE | UPGRADED)) !== 0 || record.inFlight === 0) return;
-    this.#finished(record);
-    this.#poke();
-  }
-
-  /**
-   * Records a request that has neither a request object nor a connection, for adapters of runtimes
-   * that expose no connections (Bun, Deno) and see exactly one end for each start: call
-   * {@link ConnectionTracker.endRequest} once for each call. Costs no allocation and no clock
-   * reading, so it suits the path every request takes.
-   *
-   * @example
-   * ```ts
-   * tracker.beginRequest();
-   * try {
-   *   return await handler(request);
-   * } finally {
-   *   tracker.endRequest();
-   * }
-   * ```
-   */
-  beginRequest(): void {
-    this.#loose++;
-  }
-
-  /**
-   * Records that one of the requests reported with {@link ConnectionTracker.beginRequest} was
-   * answered or abandoned. Ignored when none is in flight (at the deadline they were cut).
-   *
-   * @example
-   * ```ts
-   * tracker.endRequest();
-   * ```
-   */
-  endRequest(): void {
-    if (this.#loose === 0) return;
-    this.#loose--;
-    if (this.#state !== 'serving') this.#completedSinceShutdown++;
-    this.#poke();
+  requestFinished(connection?: TrackedConnection): void {
+    const record = connection === undefined ? undefined : this.#own(connection);
+    if (record === undefined) {
+      if (this.#loose === 0) return;
+      this.#loose--;
+      this.#ended();
+      return;
+    }
+    if (record.phase !== ACTIVE) return;
+    record.bits -= ONE_IN_FLIGHT;
+    if (record.bits < ONE_IN_FLIGHT) {
+      // Its last request: idle from now on, at the tail of the idle list (the most recent activity).
+      this.#active.remove(record);
+      this.#idle.push(record);
+      record.setPhase(IDLE);
+      if (this.#state === SERVING) this.#activity.note(record);
+      else this.#stamp(record, this.#idleGraceMs);
+    }
+    this.#ended();
   }
 
   /**
    * Makes the drain also wait for `work` that is neither a request nor a connection, such as a
    * runtime flushing responses it has already been handed (Deno's `server.finished`). It is not
-   * counted in the report; at the deadline it is abandoned.
+   * counted in the report; at the deadline it is abandoned. A non-promise throws a {@link DrainOptionError}.
    */
   waitFor(work: PromiseLike<unknown>): void {
     if (!work || typeof (work as PromiseLike<unknown>).then !== 'function') {
@@ -283,31 +320,31 @@ export class ConnectionTracker {
     const token = {};
     this.#pending.add(token);
     const done = (): void => {
-      this.#pending.delete(token);
-      this.#poke();
+      if (this.#pending.delete(token) && this.#state === DRAINING) this.#afterChange();
     };
     work.then(done, done);
   }
 
   /**
    * Calls `listener` once, synchronously, when shutdown begins (at once if it already has), with the
-   * connections open at that moment, so that an adapter can switch the responses in flight to
-   * `Connection: close` then instead of preparing every response for it. Returns a function that
-   * removes the listener. A listener that throws does not keep the others from running;
-   * {@link ConnectionTracker.beginShutdown} rethrows the first error. A non-function throws a
-   * {@link DrainOptionError}.
+   * connections that have a request in flight at that moment (state `active`), so that an adapter
+   * can switch the responses in flight to `Connection: close` then instead of preparing every
+   * response for it. Idle connections are not listed: with thousands of them, shutdown would pay
+   * for a list nobody reads. Returns a function that removes the listener. A listener that throws
+   * does not keep the others from running; {@link ConnectionTracker.beginShutdown} rethrows the
+   * first error. A non-function throws a {@link DrainOptionError}.
    *
    * @example
    * ```ts
-   * const off = tracker.onClosing((open) => {
-   *   for (const conn of open) if (conn.inFlight > 0) markClosing(conn.raw);
+   * const off = tracker.onClosing((active) => {
+   *   for (const conn of active) markClosing(conn.raw);
    * });
    * ```
    */
-  onClosing(listener: (open: readonly TrackedConnection[]) => void): () => void {
+  onClosing(listener: (active: readonly TrackedConnection[]) => void): () => void {
     if (typeof listener !== 'function') throw new DrainOptionError('listener', listener, 'a function');
-    if (this.#state !== 'serving') {
-      listener(this.#connections.toArray());
+    if (this.#state !== SERVING) {
+      listener(this.#recordsIn(ACTIVE));
       return () => {};
     }
     this.#closingListeners.push(listener);
@@ -322,17 +359,17 @@ export class ConnectionTracker {
    * `Connection: close`; idle connections stay open (the lame duck). Idempotent.
    */
   beginShutdown(): void {
-    if (this.#state !== 'serving') return;
+    if (this.#state !== SERVING) return;
     // From now on idle times matter: stamp the activity noted so far, and read the clock at each event.
     this.#activity.settle();
-    this.#state = 'closing';
+    this.#state = CLOSING;
     const listeners = this.#closingListeners.splice(0);
     if (listeners.length === 0) return;
-    const open = this.#connections.toArray();
+    const active = this.#recordsIn(ACTIVE);
     let failure: { error: unknown } | undefined;
     for (const listener of listeners) {
       try {
-        listener(open);
+        listener(active);
       } catch (error) {
         failure ??= { error };
       }
@@ -342,253 +379,299 @@ export class ConnectionTracker {
 
   /** The runtime sockets of upgraded connections, for a hook that closes them (WebSocket 1001). */
   upgradedConnections(): unknown[] {
-    const sockets: unknown[] = [];
-    this.#connections.forEach((c) => {
-      if ((c.flags & UPGRADED) !== 0) sockets.push(c.raw);
-    });
-    return sockets;
+    return this.#recordsIn(UPGRADED).map((record) => record.raw);
   }
 
   /** Counts at this moment. */
   stats(): TrackerStats {
-    let idle = 0;
-    let upgraded = 0;
-    this.#connections.forEach((c) => {
-      if ((c.flags & UPGRADED) !== 0) upgraded++;
-      else if (c.inFlight === 0) idle++;
-    });
-    return { state: this.#state, connections: this.#connections.size, idle, upgraded, inFlight: this.#inFlight() };
+    const lists = this.#lists;
+    const upgraded = lists[UPGRADED]!.size;
+    const busy = lists[ACTIVE]!.size;
+    const idle = lists[FRESH]!.size + lists[IDLE]!.size + lists[RELEASING]!.size;
+    return { state: this.state, connections: idle + busy + upgraded, idle, upgraded, inFlight: this.#inFlight };
   }
 
   /**
    * Drains: waits for in-flight requests, closes connections that stay idle past the grace (FIN),
-   * and resolves as soon as nothing is left. When `signal` aborts (the deadline), destroys every
-   * remaining connection, upgraded ones included, and resolves with outcome `forced`. Polls with
-   * backoff and wakes early on every request end or connection close. Idempotent.
+   * and resolves as soon as nothing is left. A connection past its grace is closed at a second,
+   * confirming look right after the runtime's next I/O poll, so that a request left unread by a
+   * stalled event loop is seen first. When `signal` aborts (the
+   * deadline), destroys every remaining connection, upgraded ones included, and resolves with
+   * outcome `forced`. Idempotent; a non-signal throws a {@link DrainOptionError}.
    */
   drain(options: DrainOptions = {}): Promise<DrainReport> {
     if (this.#draining) return this.#draining;
     const { signal } = options;
     if (signal !== undefined) check.signal('signal', signal);
     this.beginShutdown();
-    this.#state = 'draining';
-    this.#draining = this.#runDrain(signal);
+    this.#state = DRAINING;
+    this.#draining = new Promise<DrainReport>((resolve) => {
+      this.#run = {
+        startedAt: this.#clock.now(),
+        inFlightAtStart: this.#inFlight,
+        completedBefore: this.#completed,
+        upgradedAtStart: this.#lists[UPGRADED]!.size,
+        idleClosed: 0,
+        preconnectsClosed: 0,
+        resolve,
+        signal,
+      };
+    });
+    if (signal?.aborted) this.#onDeadline();
+    else {
+      signal?.addEventListener('abort', this.#onDeadline, { once: true });
+      this.#look();
+    }
     return this.#draining;
   }
 
   /** Destroys every connection now (an immediate stop). Returns how many were destroyed. */
   forceClose(): number {
-    const records = this.#connections.toArray();
+    const records = this.#openRecords();
     for (const record of records) {
-      record.closer.destroy(record.target);
+      record.kind.closer.destroy(record.target);
       this.connectionClosed(record);
     }
     this.#onForce?.();
     return records.length;
   }
 
-  #open(target: unknown, closer: SocketCloser<unknown>): ConnectionRecord {
-    const record = new ConnectionRecord(this.#nextId++, target, closer);
-    if (this.#state === 'drained' || this.#state === 'forced') {
-      record.flags = GONE;
-      closer.destroy(target);
+  /** `connection` as a record of this tracker, or undefined. */
+  #own(connection: TrackedConnection | undefined): ConnectionRecord | undefined {
+    return connection instanceof ConnectionRecord && connection.kind.owner === this ? connection : undefined;
+  }
+
+  #kindOf(closer: SocketCloser<unknown>): ConnectionKind {
+    for (const kind of this.#kinds) if (kind.closer === closer) return kind;
+    const kind: ConnectionKind = { owner: this, closer };
+    // A closer per socket (not what the API asks for) must not grow this list without bound.
+    if (this.#kinds.length < KINDS_KEPT) this.#kinds.push(kind);
+    return kind;
+  }
+
+  #open(target: unknown, kind: ConnectionKind): ConnectionRecord {
+    const record = new ConnectionRecord(target, kind);
+    if (this.#state === DRAINED || this.#state === FORCED) {
+      record.bits = CLOSED;
+      kind.closer.destroy(target);
       return record;
     }
-    this.#connections.add(record);
-    this.#active(record);
+    this.#enterWaiting(record, FRESH);
     return record;
   }
 
+  /**
+   * Appends `record` (in no list) to the `new` or `idle` list with its activity time: noted for the
+   * batch while serving, else read now; while draining, the drain looks again when its grace ends.
+   */
+  #enterWaiting(record: ConnectionRecord, phase: typeof FRESH | typeof IDLE): void {
+    record.setPhase(phase);
+    this.#lists[phase]!.push(record);
+    if (this.#state === SERVING) this.#activity.note(record);
+    else this.#stamp(record, phase === FRESH ? this.#preconnectGraceMs : this.#idleGraceMs);
+  }
+
+  /** Stamps the activity of `record` (from shutdown on); while draining, the drain looks again when its grace ends. */
+  #stamp(record: ConnectionRecord, graceMs: number): void {
+    record.bits &= ~UNSETTLED;
+    record.lastActivity = wholeMs(this.#clock.now());
+    record.lastBytes = record.bytesRead();
+    if (this.#state === DRAINING) this.#lookAt(record.lastActivity + graceMs);
+  }
+
+  /** Moves `record` (in a list) to the list of `phase`. */
+  #move(record: ConnectionRecord, phase: number): void {
+    this.#lists[record.phase]!.remove(record);
+    record.setPhase(phase);
+    this.#lists[phase]!.push(record);
+  }
+
+  /** Forgets `record` (in a list): `closed`, and its requests count as ended. */
   #remove(record: ConnectionRecord): void {
-    record.flags |= GONE;
-    this.#connections.remove(record);
+    this.#lists[record.phase]!.remove(record);
+    // The adapter may keep a closed connection for a while: it must not keep its neighbours alive.
+    record.prev = undefined;
+    record.next = undefined;
     this.#dropRequests(record);
+    record.setPhase(CLOSED);
   }
 
-  /** The connection opened or finished a request: noted for the next batch while serving, else stamped now. */
-  #active(record: ConnectionRecord): void {
-    if (this.#state === 'serving') {
-      this.#activity.note(record);
-    } else {
-      record.lastActivity = wholeMs(this.#clock.now());
-      record.lastBytes = record.bytesRead();
-    }
-  }
-
-  #inFlight(): number {
-    return this.#requests.size + this.#onConnections + this.#loose;
-  }
-
-  #started(record: ConnectionRecord): void {
-    record.inFlight++;
-    record.requests++;
-    record.flags &= ~IDLE_SEEN;
-    this.#onConnections++;
-  }
-
-  #finished(record: ConnectionRecord): void {
-    record.inFlight--;
-    this.#onConnections--;
-    if (this.#state !== 'serving') this.#completedSinceShutdown++;
-    record.flags &= ~IDLE_SEEN;
-    this.#active(record);
-  }
-
-  #finish(request: RequestRecord): void {
-    if (request.done) return;
-    request.done = true;
-    if (request.onConnection) {
-      const record = request.connection as ConnectionRecord;
-      // A closed or upgraded connection ended its requests already.
-      if ((record.flags & (GONE | UPGRADED)) === 0 && record.inFlight > 0) this.#finished(record);
-      return;
-    }
-    this.#requests.delete(request);
-    if (this.#state !== 'serving') this.#completedSinceShutdown++;
+  /** A request ended: counted from shutdown on; while draining, perhaps the last thing left. */
+  #ended(): void {
+    this.#inFlight--;
+    if (this.#state === SERVING) return;
+    this.#completed++;
+    if (this.#state === DRAINING) this.#afterChange();
   }
 
   /** Ends the requests in flight on a connection that closed or was upgraded; they count as completed. */
   #dropRequests(record: ConnectionRecord): void {
-    if (record.inFlight === 0) return;
-    this.#onConnections -= record.inFlight;
-    if (this.#state !== 'serving') this.#completedSinceShutdown += record.inFlight;
-    record.inFlight = 0;
+    const count = record.inFlight;
+    if (count === 0) return;
+    record.bits -= count * ONE_IN_FLIGHT;
+    this.#inFlight -= count;
+    if (this.#state !== SERVING) this.#completed += count;
+  }
+
+  /** The connections in `phase`, in the order they entered it. */
+  #recordsIn(phase: number): ConnectionRecord[] {
+    const records: ConnectionRecord[] = [];
+    this.#lists[phase]!.forEach((record) => {
+      records.push(record);
+    });
+    return records;
+  }
+
+  #openRecords(): ConnectionRecord[] {
+    const records: ConnectionRecord[] = [];
+    for (let phase = 0; phase < LISTED_PHASES; phase++) records.push(...this.#recordsIn(phase));
+    return records;
   }
 
   /** No connection, no request in flight and no awaited work: a drain is done. */
   #nothingLeft(): boolean {
-    return this.#connections.size === 0 && this.#inFlight() === 0 && this.#pending.size === 0;
+    return this.#inFlight === 0 && this.#pending.size === 0 && this.#lists.every((list) => list.size === 0);
   }
 
-  #poke(): void {
-    this.#wake?.();
+  /**
+   * While draining, after an event: the drain ends the moment nothing is left (not a timer hop
+   * later), and no timer stays pending once no connection waits for its grace.
+   */
+  #afterChange(): void {
+    if (this.#nothingLeft()) {
+      this.#end('drained');
+      return;
+    }
+    if (this.#wait !== undefined && this.#fresh.size + this.#idle.size === 0) this.#stopWaiting();
   }
 
-  #runDrain(signal: AbortSignal | undefined): Promise<DrainReport> {
+  /** Makes the drain look again at `due` (a clock reading) at the latest. */
+  #lookAt(due: number): void {
+    if (this.#state !== DRAINING) return;
+    if (this.#wait !== undefined) {
+      if (this.#waitDue <= due) return;
+      this.#wait.cancel();
+    }
+    this.#waitDue = due;
     const clock = this.#clock;
-    const startedAt = clock.now();
-    const inFlightAtStart = this.#inFlight();
-    const completedBefore = this.#completedSinceShutdown;
-    const upgradedAtStart = this.stats().upgraded;
-    const backoff = new Backoff(this.#pollMinMs, this.#pollMaxMs);
-    let idleClosed = 0;
-    let preconnectsClosed = 0;
-    let checks = 0;
+    const timer = clock.setTimeout(this.#onWake, Math.max(0, Math.ceil(due - clock.now())));
+    this.#wait = { cancel: () => clock.clearTimeout(timer) };
+  }
 
-    return new Promise<DrainReport>((resolve) => {
-      let timer: unknown;
-      let timerDue = Number.POSITIVE_INFINITY;
-      let finished = false;
+  /** Makes the drain look again right after the runtime's next I/O poll. */
+  #lookAfterIo(): void {
+    if (this.#state !== DRAINING) return;
+    this.#wait?.cancel();
+    this.#waitDue = this.#clock.now();
+    this.#wait = afterIo(this.#clock, this.#onWake);
+  }
 
-      const report = (outcome: DrainReport['outcome'], cut: { requests: number; connections: number; upgraded: number }): DrainReport => ({
-        outcome,
-        durationMs: clock.now() - startedAt,
-        inFlightAtStart,
-        requestsCompleted: this.#completedSinceShutdown - completedBefore - cut.requests,
-        requestsCut: cut.requests,
-        idleClosed,
-        preconnectsClosed,
-        forceClosed: cut.connections,
-        upgradedAtStart,
-        upgradedForceClosed: cut.upgraded,
-        checks,
-      });
+  #stopWaiting(): void {
+    this.#wait?.cancel();
+    this.#wait = undefined;
+    this.#waitDue = Number.POSITIVE_INFINITY;
+  }
 
-      const end = (outcome: DrainReport['outcome'], cut = { requests: 0, connections: 0, upgraded: 0 }): void => {
-        if (finished) return;
-        finished = true;
-        this.#wake = undefined;
-        if (timer !== undefined) clock.clearTimeout(timer);
-        signal?.removeEventListener('abort', onDeadline);
-        this.#state = outcome;
-        resolve(report(outcome, cut));
-      };
+  readonly #onWake = (): void => {
+    this.#wait = undefined;
+    this.#waitDue = Number.POSITIVE_INFINITY;
+    if (this.#state === DRAINING) this.#look();
+  };
 
-      const onDeadline = (): void => {
-        const cut = { requests: this.#inFlight(), connections: this.#connections.size, upgraded: this.stats().upgraded };
-        for (const record of this.#connections.toArray()) {
-          record.closer.destroy(record.target);
-          if ((record.flags & GONE) === 0) this.#remove(record);
+  /**
+   * One look of the drain, at each list's head (the longest idle first). A connection that was
+   * past its grace at the previous look and idle since (any activity moved it out of its place) is
+   * closed with FIN, unless bytes arrived unparsed (then its grace starts again). One that is past
+   * its grace only now is confirmed at the next look, right after the runtime's next I/O poll: if
+   * the event loop was held up, a request may be waiting unread in the socket, and the poll reads
+   * it. Then the one wait is set: that confirming look, or when the next grace ends.
+   */
+  #look(): void {
+    const run = this.#run!;
+    const now = this.#clock.now();
+    const previous = this.#lookedAt;
+    this.#lookedAt = now;
+    let confirm = false;
+    let nextDue = Number.POSITIVE_INFINITY;
+    for (const [list, graceMs] of [
+      [this.#fresh, this.#preconnectGraceMs],
+      [this.#idle, this.#idleGraceMs],
+    ] as const) {
+      // The head is re-read at each step: a closer may report other connections closed at once.
+      for (let record = list.head; record !== undefined; record = list.head) {
+        const due = record.lastActivity + graceMs;
+        if (due > now) {
+          nextDue = Math.min(nextDue, due);
+          break;
         }
-        for (const request of [...this.#requests]) this.#finish(request);
-        // Cut like the others: counted as ended here, and taken out of the completed ones by `cut`.
-        this.#completedSinceShutdown += this.#loose;
-        this.#loose = 0;
-        this.#pending.clear();
-        this.#onForce?.();
-        end('forced', cut);
-      };
-
-      const check = (): void => {
-        timer = undefined;
-        timerDue = Number.POSITIVE_INFINITY;
-        if (finished) return;
-        checks++;
-        const now = clock.now();
-        let nextDue = Number.POSITIVE_INFINITY;
-        this.#connections.forEach((record) => {
-          if ((record.flags & (UPGRADED | CLOSE_REQUESTED)) !== 0 || record.inFlight > 0) return;
-          const bytes = record.bytesRead();
-          if (bytes !== record.lastBytes) {
-            // Bytes of a request the server has not parsed yet: not idle.
-            record.lastBytes = bytes;
-            record.lastActivity = wholeMs(now);
-            record.flags &= ~IDLE_SEEN;
-          }
-          const grace = record.requests === 0 ? this.#preconnectGraceMs : this.#idleGraceMs;
-          const idleFor = now - record.lastActivity;
-          if (idleFor < grace) {
-            nextDue = Math.min(nextDue, grace - idleFor);
-          } else if ((record.flags & IDLE_SEEN) === 0) {
-            // Idle past the grace, but confirm at the next check: if the event loop was held up, a
-            // request may be waiting unread in the socket, and the I/O between two checks reads it
-            // (CONFIRM_MS, not pollMinMs: the confirmation adds 1 ms to a shutdown, not 5).
-            record.flags |= IDLE_SEEN;
-            nextDue = Math.min(nextDue, CONFIRM_MS);
-          } else {
-            record.flags |= CLOSE_REQUESTED;
-            if (record.requests === 0) preconnectsClosed++;
-            else idleClosed++;
-            // Closed for good on return: forget it now, not when the runtime reports the close.
-            if (record.closer.close(record.target) === true) this.#remove(record);
-          }
-        });
-        if (this.#nothingLeft()) {
-          end('drained');
-          return;
+        if (due > previous) {
+          // Past the grace only now (and so is everyone behind it): confirmed at the next look.
+          confirm = true;
+          break;
         }
-        schedule(Math.min(backoff.next(), nextDue));
-      };
-
-      const schedule = (ms: number): void => {
-        if (finished) return;
-        const delay = Math.max(0, Math.ceil(ms));
-        const due = clock.now() + delay;
-        if (timer !== undefined && timerDue <= due) return;
-        if (timer !== undefined) clock.clearTimeout(timer);
-        timerDue = due;
-        timer = clock.setTimeout(check, delay);
-      };
-
-      // Request ends and closes wake the drain at once, so exit follows the last response closely.
-      this.#wake = (): void => {
-        if (finished) return;
-        // The last connection, request or awaited work just went: nothing is left to look at, so
-        // end now rather than one timer hop later (about 1 ms on Node, on every shutdown).
-        if (this.#nothingLeft()) {
-          end('drained');
-          return;
+        const bytes = record.bytesRead();
+        if (bytes !== record.lastBytes) {
+          // Bytes of a request the server has not parsed yet: not idle, the grace starts again.
+          list.remove(record);
+          this.#enterWaiting(record, record.phase as typeof FRESH | typeof IDLE);
+          continue;
         }
-        backoff.reset();
-        schedule(0);
-      };
-
-      if (signal?.aborted) {
-        onDeadline();
-        return;
+        if (list === this.#fresh) run.preconnectsClosed++;
+        else run.idleClosed++;
+        const phase = record.phase;
+        const closed = record.kind.closer.close(record.target) === true;
+        // The closer may have reported closes (this one, others), which may have ended the drain.
+        if (this.#state !== DRAINING) return;
+        if (record.phase !== phase) continue;
+        // Closed for good on return: forget it now, not when the runtime reports the close.
+        if (closed) this.#remove(record);
+        else this.#move(record, RELEASING);
       }
-      signal?.addEventListener('abort', onDeadline, { once: true });
-      check();
+    }
+    if (this.#nothingLeft()) {
+      this.#end('drained');
+      return;
+    }
+    if (confirm) this.#lookAfterIo();
+    else if (nextDue !== Number.POSITIVE_INFINITY) this.#lookAt(nextDue);
+  }
+
+  readonly #onDeadline = (): void => {
+    if (this.#state !== DRAINING) return;
+    // Forced from here on: the reports of the closes below change nothing but the lists.
+    this.#state = FORCED;
+    const records = this.#openRecords();
+    const cut = { requests: this.#inFlight, connections: records.length, upgraded: this.#lists[UPGRADED]!.size };
+    // Cut, not completed: out of the counts before the connections go.
+    this.#inFlight = 0;
+    this.#loose = 0;
+    this.#pending.clear();
+    for (const record of records) {
+      if (record.phase === CLOSED) continue;
+      record.bits &= ONE_IN_FLIGHT - 1;
+      this.#remove(record);
+      record.kind.closer.destroy(record.target);
+    }
+    this.#onForce?.();
+    this.#end('forced', cut);
+  };
+
+  #end(outcome: 'drained' | 'forced', cut = { requests: 0, connections: 0, upgraded: 0 }): void {
+    const run = this.#run!;
+    this.#state = outcome === 'drained' ? DRAINED : FORCED;
+    this.#stopWaiting();
+    run.signal?.removeEventListener('abort', this.#onDeadline);
+    run.resolve({
+      outcome,
+      durationMs: this.#clock.now() - run.startedAt,
+      inFlightAtStart: run.inFlightAtStart,
+      requestsCompleted: this.#completed - run.completedBefore,
+      requestsCut: cut.requests,
+      idleClosed: run.idleClosed,
+      preconnectsClosed: run.preconnectsClosed,
+      forceClosed: cut.connections,
+      upgradedAtStart: run.upgradedAtStart,
+      upgradedForceClosed: cut.upgraded,
     });
   }
 }

@@ -19,6 +19,4 @@ export interface DrainReport {
   readonly upgradedAtStart: number;
   /** Upgraded connections still open at the deadline and destroyed. */
   readonly upgradedForceClosed: number;
-  /** How many times the idle check ran (a measure of polling cost). */
-  readonly checks: number;
 }

@@ -165,27 +165,27 @@ export function createFetchAdapter<Context>(runtime: FetchRuntime<Context>, opti
       : undefined;
   const completed = delivery !== undefined && 'completed' in delivery ? delivery.completed : undefined;
 
-  const endRequest = (): void => tracker.endRequest();
+  const endRequest = (): void => tracker.requestFinished();
   /** A response goes to the runtime: the request ends now, or from shutdown on once it is delivered. */
   const handOver = (response: Response, context: Context): Response => {
     gate.departed();
     active--;
     if (!tracker.closing) {
-      tracker.endRequest();
+      tracker.requestFinished();
       return response;
     }
     if (writes !== undefined) writes.handedOver();
     else {
       const delivered = completed?.(context);
       if (delivered) delivered.then(endRequest, endRequest);
-      else tracker.endRequest();
+      else tracker.requestFinished();
     }
     return withConnectionClose(response);
   };
   /** Nothing (of the adapter's) goes out for this request: it ends now. */
   const abandon = (): void => {
     active--;
-    tracker.endRequest();
+    tracker.requestFinished();
   };
   const giveUp = (error: unknown): never => {
     abandon();
@@ -230,7 +230,7 @@ export function createFetchAdapter<Context>(runtime: FetchRuntime<Context>, opti
     return function (this: unknown, request: Request, context: Context): unknown {
       if (disposed) return handler.call(this, request, context);
       gate.arrived();
-      tracker.beginRequest();
+      tracker.requestStarted();
       active++;
       let result: unknown;
       try {

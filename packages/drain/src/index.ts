@@ -12,15 +12,16 @@
  * import { ConnectionTracker } from '@quiesce/drain';
  *
  * const tracker = new ConnectionTracker({ idleGraceMs: 250 });
- * const conn = tracker.connectionOpened({ close: () => {}, destroy: () => {} });
- * const request = tracker.requestStarted(conn);
+ * const closer = { close: (socket: string) => console.log('FIN', socket), destroy: (socket: string) => console.log('RST', socket) };
+ * const conn = tracker.socketOpened('socket 1', closer); // one closer for every socket of a kind
+ * tracker.requestStarted(conn);
  * tracker.beginShutdown(); // responses from now on carry Connection: close
- * tracker.requestFinished(request);
+ * tracker.requestFinished(conn);
  * tracker.connectionClosed(conn);
  * console.log(await tracker.drain({ signal: AbortSignal.timeout(10_000) })); // outcome: 'drained'
  * ```
  */
-export type { ConnectionHandle, SocketCloser, TrackedConnection, TrackedRequest } from './connection-handle.ts';
+export type { ConnectionState, SocketCloser, TrackedConnection } from './connection-handle.ts';
 export {
   ConnectionTracker,
   type ConnectionTrackerOptions,

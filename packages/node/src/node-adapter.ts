@@ -10,7 +10,6 @@ import {
   ResponseGate,
   type ServerAdapter,
   type TrackedConnection,
-  type TrackedRequest,
   type TrackerStats,
 } from '@quiesce/drain';
 import { systemClock } from '@quiesce/core';
@@ -120,7 +119,7 @@ export function createNodeAdapter(server: NodeHttpServer, options: NodeAdapterOp
   // (pipelined requests), and those on a connection the adapter does not know (a runtime that
   // does not hand connections over) are kept here, for shutdown to find them.
   const queued = new Set<ServerResponse>();
-  const loose = new Map<ServerResponse, TrackedRequest>();
+  const loose = new Set<ServerResponse>();
   let closing = false;
   let closeResponses = 0;
   let disposed = false;
@@ -144,21 +143,19 @@ export function createNodeAdapter(server: NodeHttpServer, options: NodeAdapterOp
       if (current instanceof ServerResponse) prepareForClosing(current);
     }
     for (const res of queued) prepareForClosing(res);
-    for (const res of loose.keys()) prepareForClosing(res);
+    for (const res of loose) prepareForClosing(res);
   });
 
   // One listener for every response, not a closure per response: `this` is the response.
   const onResponseClose = function (this: ServerResponse): void {
-    const request = loose.size === 0 ? undefined : loose.get(this);
-    if (request !== undefined) {
-      loose.delete(this);
-      tracker.requestFinished(request);
+    if (loose.size !== 0 && loose.delete(this)) {
+      tracker.requestFinished();
     } else {
       const socket = this.req?.socket as (Socket & Tagged) | undefined;
       const connection = socket?.[connectionOf];
       if (connection === undefined) return;
       if (queued.size !== 0) queued.delete(this);
-      tracker.requestFinishedOn(connection);
+      tracker.requestFinished(connection);
       // After a last response Node ends the socket (destroySoon) and reports its close 1–3 ms
       // later. Over plain TCP the response is then whole in the kernel, which sends it and the
       // FIN even if the process exits first: the drain need not wait for that report.
@@ -171,10 +168,11 @@ export function createNodeAdapter(server: NodeHttpServer, options: NodeAdapterOp
     const socket = req.socket as (Socket & Tagged) | null;
     const connection = socket?.[connectionOf];
     if (connection !== undefined) {
-      tracker.requestStartedOn(connection);
+      tracker.requestStarted(connection);
       if (socket!._httpMessage !== res) queued.add(res);
     } else {
-      loose.set(res, tracker.requestStarted());
+      loose.add(res);
+      tracker.requestStarted();
     }
     // Node emits 'close' on every response, after 'finish' or when the client went away: one
     // listener covers both, so neither the gate nor the tracker is told twice.

@@ -87,8 +87,8 @@ export {
   systemClock,
 } from '@quiesce/core';
 export {
-  type ConnectionHandle,
   ConnectionTracker,
+  type ConnectionState,
   type ConnectionTrackerOptions,
   createFetchAdapter,
   type DeadlineSignalOptions,
@@ -107,7 +107,6 @@ export {
   type ServerAdapter,
   type SocketCloser,
   type TrackedConnection,
-  type TrackedRequest,
   type TrackerStats,
   lameDuck,
   withConnectionClose,

@@ -26,7 +26,6 @@ function drainReport(outcome: DrainReport['outcome'], cut = 0): DrainReport {
     forceClosed: cut,
     upgradedAtStart: 0,
     upgradedForceClosed: 0,
-    checks: 0,
   };
 }
 

@@ -34,7 +34,6 @@ function report(parts: { deregistration: HooksReport; hooks: HooksReport; cleanu
       forceClosed: 0,
       upgradedAtStart: 0,
       upgradedForceClosed: 0,
-      checks: 0,
     },
     ...parts,
   };

@@ -1,14 +1,16 @@
 import type { Clock, TimerHandle } from '@quiesce/core';
-import { type ConnectionRecord, GONE, UNSETTLED, wholeMs } from './connection-record.ts';
+import type { ConnectionList } from './connection-list.ts';
+import { type ConnectionRecord, UNSETTLED, wholeMs } from './connection-record.ts';
 
 /**
  * Records connection activity while serving at almost no cost per request: a connection that
- * opened or finished a request is only noted, and once per batch (`batchMs` after the first note)
- * one clock reading stamps every noted connection, whose bytes received are read then too. A stamp
- * is never earlier than the activity, so a connection never looks idle for longer than it was; it
- * is at most about `batchMs` later (more when the event loop was held up), which can only delay an
- * idle close. Idle times matter from shutdown on: the tracker then calls {@link ActivityBatches.settle}
- * and reads the clock at each event.
+ * opened or finished a request is only flagged (it was just appended to its list), and once per
+ * batch (`batchMs` after the first note) one clock reading stamps every flagged connection, whose
+ * bytes received are read then too. The flagged ones are the tails of the lists, so no array is
+ * kept. A stamp is never earlier than the activity, so a connection never looks idle for longer
+ * than it was; it is at most about `batchMs` later (more when the event loop was held up), which
+ * can only delay an idle close. Idle times matter from shutdown on: the tracker then calls
+ * {@link ActivityBatches.settle} and reads the clock at each event.
  *
  * Reading the bytes at the batch's end rather than at the request's end means that the first
  * bytes of a next request that arrive within the batch are taken as already seen: the drain then
@@ -17,24 +19,23 @@ import { type ConnectionRecord, GONE, UNSETTLED, wholeMs } from './connection-re
 export class ActivityBatches {
   readonly #clock: Clock;
   readonly #batchMs: number;
-  #noted: ConnectionRecord[] = [];
+  /** The lists whose tails hold the flagged connections (`new` and `idle` ones). */
+  readonly #lists: readonly ConnectionList[];
   #timer: TimerHandle | undefined;
 
-  constructor(clock: Clock, batchMs: number) {
+  constructor(clock: Clock, batchMs: number, lists: readonly ConnectionList[]) {
     this.#clock = clock;
     this.#batchMs = batchMs;
+    this.#lists = lists;
   }
 
-  /** Notes activity on `record`, to be stamped at the end of the batch. */
+  /** Notes activity on `record`, which was just appended to one of the lists: stamped at the end of the batch. */
   note(record: ConnectionRecord): void {
-    if ((record.flags & UNSETTLED) === 0) {
-      record.flags |= UNSETTLED;
-      this.#noted.push(record);
-    }
+    record.bits |= UNSETTLED;
     if (this.#timer === undefined) this.#timer = this.#clock.setTimeout(this.#batchEnded, this.#batchMs);
   }
 
-  /** Stamps every noted connection now: its activity time, and its bytes when no request is in flight. */
+  /** Stamps every noted connection now, and stops the batch timer. */
   settle(): void {
     if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
@@ -47,16 +48,14 @@ export class ActivityBatches {
   };
 
   #stamp(): void {
-    if (this.#noted.length === 0) return;
-    const now = wholeMs(this.#clock.now());
-    const noted = this.#noted;
-    this.#noted = [];
-    for (const record of noted) {
-      record.flags &= ~UNSETTLED;
-      if ((record.flags & GONE) !== 0) continue;
-      record.lastActivity = now;
-      // With a request in flight the bytes are read when it ends.
-      if (record.inFlight === 0) record.lastBytes = record.bytesRead();
+    let now: number | undefined;
+    for (const list of this.#lists) {
+      for (let record = list.tail; record !== undefined && (record.bits & UNSETTLED) !== 0; record = record.prev) {
+        now ??= wholeMs(this.#clock.now());
+        record.bits &= ~UNSETTLED;
+        record.lastActivity = now;
+        record.lastBytes = record.bytesRead();
+      }
     }
   }
 }

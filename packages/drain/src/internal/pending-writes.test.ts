@@ -20,7 +20,7 @@ function setup() {
 describe('PendingWrites', () => {
   it('before shutdown, ends a request as soon as its response is handed to Bun, without polling', () => {
     const { clock, tracker, writes } = setup();
-    tracker.beginRequest();
+    tracker.requestStarted();
     writes.handedOver();
     expect(tracker.stats().inFlight).toBe(0);
     expect(clock.pendingTimers).toBe(0);
@@ -30,7 +30,7 @@ describe('PendingWrites', () => {
     const { clock, tracker, bun, writes } = setup();
     tracker.beginShutdown();
     bun.pending = 1;
-    tracker.beginRequest();
+    tracker.requestStarted();
     writes.handedOver();
     await clock.advance(200);
     expect(tracker.stats().inFlight).toBe(1);
@@ -43,10 +43,10 @@ describe('PendingWrites', () => {
   it('counts requests still in the handler as Bun-pending but not as writes', async () => {
     const { clock, tracker, bun, writes } = setup();
     tracker.beginShutdown();
-    tracker.beginRequest(); // in the handler: the adapter ends it itself
+    tracker.requestStarted(); // in the handler: the adapter ends it itself
     bun.active = 1;
     bun.pending = 2;
-    tracker.beginRequest();
+    tracker.requestStarted();
     writes.handedOver();
     await clock.advance(10);
     expect(tracker.stats().inFlight).toBe(2);
@@ -69,14 +69,14 @@ describe('PendingWrites', () => {
     const { clock, tracker, bun, writes } = setup();
     tracker.beginShutdown();
     bun.pending = 3;
-    tracker.beginRequest();
+    tracker.requestStarted();
     writes.handedOver();
     writes.track();
     expect(tracker.stats().inFlight).toBe(3);
     writes.stop();
     expect(tracker.stats().inFlight).toBe(0);
     expect(clock.pendingTimers).toBe(0);
-    tracker.beginRequest();
+    tracker.requestStarted();
     writes.handedOver();
     expect(tracker.stats().inFlight).toBe(0);
   });

@@ -14,7 +14,7 @@ const MAX_POLL_MS = 50;
  * requests whose response was handed to the runtime stay tracked, and are released oldest first as
  * the count falls; writes under way before shutdown are adopted, so the drain waits for them too.
  * Before shutdown nothing is polled: a request ends when its response is handed over. Requests are
- * counted with the tracker's `beginRequest` / `endRequest`: no object per request.
+ * counted with the tracker's `requestStarted()` / `requestFinished()` without a connection: no object per request.
  */
 export class PendingWrites {
   readonly #tracker: ConnectionTracker;
@@ -23,7 +23,7 @@ export class PendingWrites {
   readonly #pending: () => number;
   /** Requests the adapter has not handed to the runtime yet (in the handler, or held). */
   readonly #active: () => number;
-  /** Requests whose response the runtime is still writing, each counted in the tracker with `beginRequest`. */
+  /** Requests whose response the runtime is still writing, each counted in the tracker with `requestStarted()`. */
   #writing = 0;
   #tracking = false;
   #stopped = false;
@@ -38,12 +38,12 @@ export class PendingWrites {
   }
 
   /**
-   * A response was handed to the runtime, for a request counted with the tracker's `beginRequest`:
+   * A response was handed to the runtime, for a request counted with the tracker's `requestStarted()`:
    * the request ends now, or once the runtime has written it (during shutdown).
    */
   handedOver(): void {
     if (this.#stopped || (!this.#tracking && !this.#tracker.closing)) {
-      this.#tracker.endRequest();
+      this.#tracker.requestFinished();
       return;
     }
     this.#tracking = true;
@@ -64,15 +64,15 @@ export class PendingWrites {
   stop(): void {
     this.#stopped = true;
     this.#cancelTimer();
-    for (; this.#writing > 0; this.#writing--) this.#tracker.endRequest();
+    for (; this.#writing > 0; this.#writing--) this.#tracker.requestFinished();
   }
 
   #reconcile(): void {
     if (this.#stopped) return;
     const outstanding = Math.max(0, this.#pending() - this.#active());
     const changed = this.#writing !== outstanding;
-    for (; this.#writing > outstanding; this.#writing--) this.#tracker.endRequest();
-    for (; this.#writing < outstanding; this.#writing++) this.#tracker.beginRequest();
+    for (; this.#writing > outstanding; this.#writing--) this.#tracker.requestFinished();
+    for (; this.#writing < outstanding; this.#writing++) this.#tracker.requestStarted();
     this.#delay = changed ? MIN_POLL_MS : Math.min(MAX_POLL_MS, this.#delay * 2);
     if (this.#writing > 0) this.#schedule();
   }

@@ -83,6 +83,5 @@ function combineReports(reports: readonly DrainReport[]): DrainReport {
     forceClosed: sum('forceClosed'),
     upgradedAtStart: sum('upgradedAtStart'),
     upgradedForceClosed: sum('upgradedForceClosed'),
-    checks: sum('checks'),
   };
 }

@@ -15,7 +15,7 @@ export interface ResolvedOptions {
 
 const LIFECYCLE_KEYS = ['deadlineMs', 'lameDuckMs', 'cleanupReserveMs', 'log', 'exitCodes', 'signals', 'onUpgraded', 'readiness', 'clock'] as const;
 /** The Node adapter's options; `clock` goes to both. */
-const NODE_KEYS = ['idleGraceMs', 'preconnectGraceMs', 'pollMinMs', 'pollMaxMs', 'holdMaxMs', 'tcpKeepAliveMs', 'clock'] as const;
+const NODE_KEYS = ['idleGraceMs', 'preconnectGraceMs', 'holdMaxMs', 'tcpKeepAliveMs', 'clock'] as const;
 const OWN_KEYS = ['handleSignals', 'readinessPath', 'livenessPath'] as const;
 const KNOWN = new Set<string>([...LIFECYCLE_KEYS, ...NODE_KEYS, ...OWN_KEYS]);
 // Options of fastify.register() itself, which Fastify hands to the plugin along with ours.

@@ -40,7 +40,6 @@ const report: ShutdownReport = {
     forceClosed: 0,
     upgradedAtStart: 0,
     upgradedForceClosed: 0,
-    checks: 1,
   },
   deregistration: hooks,
   hooks,
