@@ -121,7 +121,13 @@ export interface DrainEndMessage {
   readonly preconnectsClosed: number;
   readonly forceClosed: number;
   readonly upgradedAtStart: number;
+  /** Upgraded connections (WebSockets) closed from the start of shutdown on, not cut. */
+  readonly upgradedClosed: number;
   readonly upgradedForceClosed: number;
+  /** Streaming responses (Server-Sent Events, downloads) under way when the drain began. */
+  readonly streamsAtStart: number;
+  /** Streaming responses cut at the deadline. */
+  readonly streamsCut: number;
 }
 
 /** `quiesce:shutdown:end`: the shutdown report, final; the deadline was hit exactly when `outcome` is `forced`. */

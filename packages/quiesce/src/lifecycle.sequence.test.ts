@@ -25,7 +25,10 @@ function drainReport(outcome: DrainReport['outcome'], cut = 0): DrainReport {
     preconnectsClosed: 0,
     forceClosed: cut,
     upgradedAtStart: 0,
+    upgradedClosed: 0,
     upgradedForceClosed: 0,
+    streamsAtStart: 0,
+    streamsCut: 0,
   };
 }
 

@@ -26,7 +26,10 @@ const drain: DrainReport = {
   preconnectsClosed: 1,
   forceClosed: 0,
   upgradedAtStart: 0,
+  upgradedClosed: 0,
   upgradedForceClosed: 0,
+  streamsAtStart: 0,
+  streamsCut: 0,
 };
 
 const clean: ShutdownReport = {

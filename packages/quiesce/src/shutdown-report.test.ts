@@ -33,7 +33,10 @@ function report(parts: { deregistration: HooksReport; hooks: HooksReport; cleanu
       preconnectsClosed: 0,
       forceClosed: 0,
       upgradedAtStart: 0,
+      upgradedClosed: 0,
       upgradedForceClosed: 0,
+      streamsAtStart: 0,
+      streamsCut: 0,
     },
     ...parts,
   };
