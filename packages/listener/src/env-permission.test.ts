@@ -6,7 +6,7 @@ import { LISTEN_PID_WRAPPER, fixture, killAll, listeningSocket, startChild } fro
 afterAll(() => killAll());
 
 const DENO = fileURLToPath(new URL('../../../node_modules/.bin/deno', import.meta.url));
-const VARIABLES = 'LISTEN_FDS,LISTEN_PID,LISTEN_FDNAMES,QUIESCE_READY_FD,QUIESCE_SUPERVISOR_PID';
+const VARIABLES = 'LISTEN_FDS,LISTEN_PID,LISTEN_FDNAMES,QUIESCE_READY_FD,QUIESCE_SUPERVISOR_PID,QUIESCE_CONTROL_FD';
 
 /** Runs the probe on Deno with exactly `flags` (never a prompt) and returns its parsed line. */
 function probeOnDeno(flags: readonly string[], env: Record<string, string> = {}) {
@@ -27,7 +27,7 @@ describe('Deno without env access to the systemd variables', () => {
     expect(probe.listeners).toEqual([]);
     expect(probe.ready).toBe(false);
     expect(probe.warnings).toHaveLength(1);
-    expect(probe.warnings[0]).toContain('no env access to LISTEN_FDS, LISTEN_PID, LISTEN_FDNAMES, QUIESCE_READY_FD, QUIESCE_SUPERVISOR_PID');
+    expect(probe.warnings[0]).toContain('no env access to LISTEN_FDS, LISTEN_PID, LISTEN_FDNAMES, QUIESCE_READY_FD, QUIESCE_SUPERVISOR_PID, QUIESCE_CONTROL_FD');
     expect(probe.warnings[0]).toContain(`--allow-env=${VARIABLES}`);
   });
 
@@ -36,7 +36,7 @@ describe('Deno without env access to the systemd variables', () => {
     const { status, probe } = probeOnDeno(['--allow-env=LISTEN_FDS,LISTEN_PID'], { LISTEN_FDS: '1', LISTEN_PID: '1' });
     expect(status).toBe(0);
     expect(probe.warnings).toHaveLength(2);
-    expect(probe.warnings[0]).toContain('no env access to LISTEN_FDNAMES, QUIESCE_READY_FD, QUIESCE_SUPERVISOR_PID');
+    expect(probe.warnings[0]).toContain('no env access to LISTEN_FDNAMES, QUIESCE_READY_FD, QUIESCE_SUPERVISOR_PID, QUIESCE_CONTROL_FD');
     expect(probe.warnings[1]).toMatch(/LISTEN_PID=1 is not this process/);
   });
 
