@@ -30,4 +30,7 @@ export {
   type DenoUnixAddr,
   DenoUnsupportedOptionError,
   serveDeno,
+  type UpgradeWebSocketOptions,
+  upgradeWebSocket,
+  type WebSocketUpgrade,
 } from '@quiesce/deno';
