@@ -9,6 +9,7 @@ describe('@quiesce/deno public API', () => {
         "DenoRuntimeError",
         "DenoUnsupportedOptionError",
         "serveDeno",
+        "upgradeWebSocket",
       ]
     `);
   });

@@ -28,3 +28,4 @@ export type {
   DenoUnixAddr,
 } from './deno-types.ts';
 export { DenoAdapterOptionError, DenoRuntimeError, DenoUnsupportedOptionError } from './errors.ts';
+export { type UpgradeWebSocketOptions, type WebSocketUpgrade, upgradeWebSocket } from './upgrade-websocket.ts';
