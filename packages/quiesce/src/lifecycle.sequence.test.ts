@@ -113,7 +113,7 @@ function setup(options: Partial<LifecycleOptions> = {}) {
 }
 
 describe('the shutdown signal (fake adapter, manual clock)', () => {
-  it('stays quiet through the lame duck and aborts when the drain starts, after the listener closed', async () => {
+  it('stays quiet through the lame duck and aborts when the drain starts: after the listener closed and the drain took stock', async () => {
     const { clock, adapter, lifecycle } = setup({ lameDuckMs: 500, deadlineMs: 5_000 });
     let abortedAt: { at: number; calls: string[] } | undefined;
     lifecycle.signal.addEventListener('abort', () => (abortedAt = { at: clock.now(), calls: [...adapter.sequence] }));
@@ -123,7 +123,7 @@ describe('the shutdown signal (fake adapter, manual clock)', () => {
     expect(lifecycle.signal.aborted).toBe(false);
     expect(lifecycle.shutdownKind).toBe('shutdown');
     await clock.advance(1);
-    expect(abortedAt).toEqual({ at: 500, calls: ['beginShutdown', 'stopAccepting'] });
+    expect(abortedAt).toEqual({ at: 500, calls: ['beginShutdown', 'stopAccepting', 'drain'] });
     expect(adapter.sequence).toEqual(['beginShutdown', 'stopAccepting', 'drain']);
     expect(lifecycle.signal.reason).toBeInstanceOf(DrainStartedError);
     expect(lifecycle.signal.reason).toMatchObject({ name: 'DrainStartedError', code: 'QUIESCE_DRAIN_STARTED', kind: 'shutdown' });

@@ -234,12 +234,14 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
     // 4. Stop accepting, without touching open connections.
     await step('stop-accepting', () => adapter.stopAccepting({ signal: drainDeadline.signal }));
 
-    // 5–6. Drain and shutdown hooks together; at the deadline both are cut. Long-lived work ends now.
+    // 5–6. Drain and shutdown hooks together; at the deadline both are cut. Long-lived work ends now:
+    // the signal aborts once the drain has counted the streams under way.
     state = 'draining';
-    drainStarted.abort(new DrainStartedError(stopKind));
-    const [drained, hooked] = await step('drain', () =>
-      Promise.all([adapter.drain({ signal: drainDeadline.signal }), hooks.run({ signal: drainDeadline.signal })]),
-    );
+    const [drained, hooked] = await step('drain', () => {
+      const draining = Promise.all([adapter.drain({ signal: drainDeadline.signal }), hooks.run({ signal: drainDeadline.signal })]);
+      drainStarted.abort(new DrainStartedError(stopKind));
+      return draining;
+    });
     drainDeadline.dispose();
 
     // 7. Cleanup hooks in the time that is left, then the report.
