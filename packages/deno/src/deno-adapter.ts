@@ -223,7 +223,9 @@ function serveOnInheritedSocket(
   if (denoRuntime() === undefined) throw new DenoRuntimeError();
   if (warn) warn(`quiesce: Deno.serve cannot adopt the inherited socket (fd ${socket.fd}, ${socket.name}); serving it through node:http instead`);
   const onError = given['onError'] as ((error: unknown) => Response | Promise<Response>) | undefined;
-  const served = serveInherited(socket, given['handler'] as DenoServeHandler, onError, settings);
+  // upgradeWebSocket() says why it cannot work here, instead of Deno answering 101 on a dead socket.
+  const handler = dispatchTo('inherited', given['handler'] as DenoServeHandler).handler;
+  const served = serveInherited(socket, handler, onError, settings);
   const onListen = given['onListen'];
   if (typeof onListen === 'function') void served.listening.then((address) => (onListen as (address: DenoNetAddr) => void)(address), () => {});
   return {

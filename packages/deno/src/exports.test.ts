@@ -8,6 +8,7 @@ describe('@quiesce/deno public API', () => {
         "DenoAdapterOptionError",
         "DenoRuntimeError",
         "DenoUnsupportedOptionError",
+        "DenoWebSocketUnsupportedError",
         "serveDeno",
         "upgradeWebSocket",
       ]

@@ -1,5 +1,5 @@
 import type { FetchAdapter, SocketCloser, WebSocketCloser } from '@quiesce/drain';
-import { DenoRuntimeError } from './errors.ts';
+import { DenoRuntimeError, DenoWebSocketUnsupportedError } from './errors.ts';
 
 /** What `Deno.upgradeWebSocket` takes besides the request. */
 export interface UpgradeWebSocketOptions {
@@ -19,8 +19,10 @@ export interface WebSocketUpgrade {
 type Served = Pick<FetchAdapter<unknown>, 'upgradedOpened' | 'upgradedClosed'>;
 type DenoUpgrade = (request: Request, options?: UpgradeWebSocketOptions) => WebSocketUpgrade;
 
+/** Marks a handler that runs on an inherited socket (node:http), where Deno cannot upgrade. */
+const INHERITED = 'inherited';
 /** The adapter whose handler runs right now (set around each call), and every live one. */
-let dispatching: Served | undefined;
+let dispatching: Served | typeof INHERITED | undefined;
 const live = new Set<Served>();
 
 /**
@@ -46,9 +48,10 @@ const farewellCloser: WebSocketCloser<WebSocket> = {
  * `shutdown()` would send 1001 even then), the handshake is awaited up to `webSocketCloseTimeoutMs`,
  * then `shutdown()` ends what is left with FIN; at the deadline it is counted as cut. Outside a
  * `serveDeno` handler (another server, a handler that awaited first with two adapters running) the
- * socket is upgraded but not tracked. Throws what `Deno.upgradeWebSocket` throws (a request that is
- * not an upgrade, one served through `node:http` on an inherited socket), and
- * {@link DenoRuntimeError} outside Deno.
+ * socket is upgraded but not tracked. Throws {@link DenoWebSocketUnsupportedError} for a request
+ * served on an inherited socket (through `node:http`, where Deno cannot upgrade), what
+ * `Deno.upgradeWebSocket` throws (a request that is not an upgrade), and {@link DenoRuntimeError}
+ * outside Deno.
  *
  * @example
  * ```ts
@@ -68,6 +71,7 @@ const farewellCloser: WebSocketCloser<WebSocket> = {
 export function upgradeWebSocket(request: Request, options?: UpgradeWebSocketOptions): WebSocketUpgrade {
   const upgrade = (globalThis as { Deno?: { upgradeWebSocket?: DenoUpgrade } }).Deno?.upgradeWebSocket;
   if (typeof upgrade !== 'function') throw new DenoRuntimeError();
+  if (dispatching === INHERITED) throw new DenoWebSocketUnsupportedError();
   const result = upgrade(request, options);
   // The handler's own adapter; after an await, the only one running (the usual case), else none.
   const served = dispatching ?? (live.size === 1 ? live.values().next().value : undefined);
@@ -91,10 +95,10 @@ function track(served: Served, socket: WebSocket): void {
  * registers the adapter until `stop` is called. Costs each request two assignments, no allocation.
  */
 export function dispatchTo<Handler extends (this: unknown, request: Request, info: never) => unknown>(
-  served: Served,
+  served: Served | typeof INHERITED,
   handler: Handler,
 ): { handler: Handler; stop: () => void } {
-  live.add(served);
+  if (served !== INHERITED) live.add(served);
   const wrapped = function (this: unknown, request: Request, info: never): unknown {
     const previous = dispatching;
     dispatching = served;
@@ -104,5 +108,5 @@ export function dispatchTo<Handler extends (this: unknown, request: Request, inf
       dispatching = previous;
     }
   } as Handler;
-  return { handler: wrapped, stop: () => void live.delete(served) };
+  return { handler: wrapped, stop: () => void (served !== INHERITED && live.delete(served)) };
 }

@@ -29,6 +29,7 @@ export {
   type DenoServeUnixOptions,
   type DenoUnixAddr,
   DenoUnsupportedOptionError,
+  DenoWebSocketUnsupportedError,
   serveDeno,
   type UpgradeWebSocketOptions,
   upgradeWebSocket,

@@ -147,6 +147,7 @@ describe('quiesce public API', () => {
         "DenoAdapterOptionError",
         "DenoRuntimeError",
         "DenoUnsupportedOptionError",
+        "DenoWebSocketUnsupportedError",
         "serveDeno",
         "upgradeWebSocket",
       ]
