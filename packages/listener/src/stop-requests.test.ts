@@ -59,6 +59,20 @@ describe.each(runtimesUnderTest())('stop requests on %s (QUIESCE_CONTROL_FD)', (
   });
 });
 
+describe.each(runtimesUnderTest())('pins on %s: what node:net makes of a socket it is handed', (runtime) => {
+  it(`${runtime === 'bun' ? 'cannot read it (so the channel is read with a file stream on Bun)' : 'reads it'}`, async () => {
+    const command = runtimeCommand(runtime, fixture('net-socket-fd-probe.mjs'));
+    const child = startChild([command.command, ...command.args], { env: command.env, extraStdio: ['pipe'] });
+    await child.waitForLine(/^ready$/, 20_000);
+    const channel = child.process.stdio[3] as Duplex;
+    channel.on('error', () => {}); // the child exits with its end open
+    channel.write('hello\n');
+    const line = await child.waitForLine(/^(read|failed) /);
+    if (runtime === 'bun') expect(line).toMatch(/^failed /);
+    else expect(line).toBe('read hello');
+  });
+});
+
 describe('the starter side of the control channel', () => {
   it('asks nothing of a generation that never said CONTROL=1 (it gets signals instead)', async () => {
     const { child, channel } = startProbe('node', { KEEP_ALIVE: '1', QUIESCE_CONTROL_FD: '9' });
