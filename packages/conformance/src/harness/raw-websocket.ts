@@ -315,8 +315,14 @@ export function openWebSocket(port: number, options: OpenWebSocketOptions = {}):
         const colon = line.indexOf(':');
         if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
       }
-      if (!/^HTTP\/1\.1 101\b/.test(lines[0] ?? '')) return fail(new ProtocolFailure(`the server did not switch to WebSocket: ${JSON.stringify(lines[0])}`));
-      if (headers['sec-websocket-accept'] !== accept) return fail(new ProtocolFailure(`wrong Sec-WebSocket-Accept ${JSON.stringify(headers['sec-websocket-accept'])}`));
+      if (!/^HTTP\/1\.1 101\b/.test(lines[0] ?? '')) {
+        fail(new ProtocolFailure(`the server did not switch to WebSocket: ${JSON.stringify(lines[0])}`));
+        return;
+      }
+      if (headers['sec-websocket-accept'] !== accept) {
+        fail(new ProtocolFailure(`wrong Sec-WebSocket-Accept ${JSON.stringify(headers['sec-websocket-accept'])}`));
+        return;
+      }
       clearTimeout(timer);
       client.start(head.subarray(end + 4), headers);
       resolve(client);

@@ -230,7 +230,10 @@ export function openEventStream(port: number, options: OpenEventStreamOptions = 
       socket.removeAllListeners('error');
       const lines = head.subarray(0, end).toString('latin1').split('\r\n');
       const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(lines[0] ?? '')?.[1]);
-      if (!Number.isInteger(status)) return fail(new ProtocolFailure(`not an HTTP response: ${JSON.stringify(lines[0])}`));
+      if (!Number.isInteger(status)) {
+        fail(new ProtocolFailure(`not an HTTP response: ${JSON.stringify(lines[0])}`));
+        return;
+      }
       const headers: Record<string, string> = {};
       for (const line of lines.slice(1)) {
         const colon = line.indexOf(':');
