@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { type Socket, connect } from 'node:net';
+import type { Socket } from 'node:net';
 import { checkDuration, checkPort, checkString } from '@quiesce/test-support';
-import { ConnectFailure, HarnessOptionError, ProtocolFailure, RefusedFailure } from './errors.ts';
+import { HarnessOptionError, ProtocolFailure } from './errors.ts';
+import { Waiters, readRawHead, watchEnd } from './internal/raw-stream.ts';
 import type { ClosedBy } from './raw-http.ts';
 
 /** RFC 6455 opcodes this client reads. */
@@ -87,7 +88,7 @@ class Client implements RawWebSocket {
   #buffer: Buffer = Buffer.alloc(0);
   #openedAt = 0;
   #read = 0;
-  readonly #wakers = new Set<() => void>();
+  readonly #waiters = new Waiters();
 
   constructor(socket: Socket, answerClose: boolean) {
     this.#socket = socket;
@@ -98,12 +99,10 @@ class Client implements RawWebSocket {
   start(rest: Buffer, headers: Record<string, string>): void {
     this.headers = headers;
     this.#openedAt = performance.now();
-    const socket = this.#socket;
-    socket.on('data', (chunk: Buffer) => this.#receive(chunk));
-    socket.on('end', () => this.#ended('fin'));
-    socket.on('error', (error: NodeJS.ErrnoException) => this.#ended(error.code === 'ECONNRESET' || error.code === 'EPIPE' ? 'reset' : 'error'));
-    socket.on('close', () => this.#ended('local'));
+    this.#socket.on('data', (chunk: Buffer) => this.#receive(chunk));
+    watchEnd(this.#socket, (how) => this.#ended(how));
     if (rest.length > 0) this.#receive(rest);
+    this.#socket.resume();
   }
 
   #since(): number {
@@ -115,11 +114,7 @@ class Client implements RawWebSocket {
       this.closedBy = how;
       this.endedAtMs = this.#since();
     }
-    this.#wake();
-  }
-
-  #wake(): void {
-    for (const wake of [...this.#wakers]) wake();
+    this.#waiters.wake();
   }
 
   #receive(chunk: Buffer): void {
@@ -136,7 +131,7 @@ class Client implements RawWebSocket {
         this.#write(0xa, frame.payload);
       }
     }
-    this.#wake();
+    this.#waiters.wake();
   }
 
   #parseFrame(): WebSocketFrame | undefined {
@@ -195,28 +190,9 @@ class Client implements RawWebSocket {
     this.#write(CLOSE, payload);
   }
 
-  async #until<T>(test: () => T | undefined, timeoutMs: number): Promise<T | 'timeout'> {
-    const deadline = performance.now() + timeoutMs;
-    for (;;) {
-      const value = test();
-      if (value !== undefined) return value;
-      const left = deadline - performance.now();
-      if (left <= 0) return 'timeout';
-      await new Promise<void>((resolve) => {
-        const wake = (): void => {
-          clearTimeout(timer);
-          this.#wakers.delete(wake);
-          resolve();
-        };
-        const timer = setTimeout(wake, left);
-        this.#wakers.add(wake);
-      });
-    }
-  }
-
   async nextText(timeoutMs = 5_000): Promise<string> {
     checkDuration('timeoutMs', timeoutMs);
-    const found = await this.#until(() => {
+    const found = await this.#waiters.until(() => {
       const text = this.#takeText();
       if (text !== undefined) return { text };
       return this.closedBy !== null ? { text: undefined } : undefined;
@@ -242,11 +218,11 @@ class Client implements RawWebSocket {
   }
 
   waitForClose(timeoutMs = 5_000): Promise<ServerClose | 'timeout'> {
-    return this.#until(() => this.serverClose, timeoutMs);
+    return this.#waiters.until(() => this.serverClose, timeoutMs);
   }
 
   waitForEnd(timeoutMs = 5_000): Promise<ClosedBy | 'timeout'> {
-    return this.#until(() => this.closedBy ?? undefined, timeoutMs);
+    return this.#waiters.until(() => this.closedBy ?? undefined, timeoutMs);
   }
 
   destroy(): void {
@@ -283,50 +259,18 @@ export function openWebSocket(port: number, options: OpenWebSocketOptions = {}):
   }
   const key = randomBytes(16).toString('base64');
   const accept = createHash('sha1').update(key + WEBSOCKET_GUID).digest('base64');
-  return new Promise<RawWebSocket>((resolve, reject) => {
-    const socket = connect({ port, host });
-    const client = new Client(socket, answerClose);
-    let head = Buffer.alloc(0);
-    const timer = setTimeout(() => fail(new ProtocolFailure(`no WebSocket handshake answer within ${timeoutMs} ms`)), timeoutMs);
-    const fail = (error: Error): void => {
-      clearTimeout(timer);
+  const request =
+    `GET ${path} HTTP/1.1\r\nHost: ${host}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+    `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`;
+  return readRawHead(host, port, request, timeoutMs).then(({ socket, statusLine, headers, rest }) => {
+    const refuse = (detail: string): never => {
       socket.destroy();
-      reject(error);
+      throw new ProtocolFailure(detail);
     };
-    socket.once('error', (error: NodeJS.ErrnoException) => {
-      const errno = typeof error.code === 'string' ? error.code : 'UNKNOWN';
-      fail(errno === 'ECONNREFUSED' ? new RefusedFailure(host, port, { cause: error }) : new ConnectFailure(errno, host, port, { cause: error }));
-    });
-    socket.once('connect', () => {
-      socket.write(
-        `GET ${path} HTTP/1.1\r\nHost: ${host}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-          `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
-      );
-    });
-    const onData = (chunk: Buffer): void => {
-      head = Buffer.concat([head, chunk]);
-      const end = head.indexOf('\r\n\r\n');
-      if (end < 0) return;
-      socket.off('data', onData);
-      socket.removeAllListeners('error');
-      const lines = head.subarray(0, end).toString('latin1').split('\r\n');
-      const headers: Record<string, string> = {};
-      for (const line of lines.slice(1)) {
-        const colon = line.indexOf(':');
-        if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
-      }
-      if (!/^HTTP\/1\.1 101\b/.test(lines[0] ?? '')) {
-        fail(new ProtocolFailure(`the server did not switch to WebSocket: ${JSON.stringify(lines[0])}`));
-        return;
-      }
-      if (headers['sec-websocket-accept'] !== accept) {
-        fail(new ProtocolFailure(`wrong Sec-WebSocket-Accept ${JSON.stringify(headers['sec-websocket-accept'])}`));
-        return;
-      }
-      clearTimeout(timer);
-      client.start(head.subarray(end + 4), headers);
-      resolve(client);
-    };
-    socket.on('data', onData);
+    if (!/^HTTP\/1\.1 101\b/.test(statusLine)) refuse(`the server did not switch to WebSocket: ${JSON.stringify(statusLine)}`);
+    if (headers['sec-websocket-accept'] !== accept) refuse(`wrong Sec-WebSocket-Accept ${JSON.stringify(headers['sec-websocket-accept'])}`);
+    const client = new Client(socket, answerClose);
+    client.start(rest, headers);
+    return client;
   });
 }

@@ -1,6 +1,7 @@
-import { type Socket, connect } from 'node:net';
+import type { Socket } from 'node:net';
 import { checkDuration, checkPort, checkString } from '@quiesce/test-support';
-import { ConnectFailure, HarnessOptionError, ProtocolFailure, RefusedFailure } from './errors.ts';
+import { HarnessOptionError, ProtocolFailure } from './errors.ts';
+import { Waiters, readRawHead, watchEnd } from './internal/raw-stream.ts';
 import type { ClosedBy } from './raw-http.ts';
 
 /** One Server-Sent Event: its `event:` field (`message` when absent) and its `data:` lines joined with `\n`. */
@@ -61,7 +62,7 @@ class Reader implements EventStream {
   #text = '';
   #eventName = '';
   #data: string[] = [];
-  readonly #wakers = new Set<() => void>();
+  readonly #waiters = new Waiters();
 
   constructor(socket: Socket) {
     this.#socket = socket;
@@ -73,21 +74,15 @@ class Reader implements EventStream {
     this.#startedAt = performance.now();
     this.#chunked = /\bchunked\b/i.test(headers['transfer-encoding'] ?? '');
     if (!this.#chunked && headers['content-length'] !== undefined) this.#remaining = Number(headers['content-length']);
-    const socket = this.#socket;
-    socket.on('data', (chunk: Buffer) => this.#receive(chunk));
-    socket.on('end', () => this.#ended('fin'));
-    socket.on('error', (error: NodeJS.ErrnoException) => this.#ended(error.code === 'ECONNRESET' || error.code === 'EPIPE' ? 'reset' : 'error'));
-    socket.on('close', () => this.#ended('local'));
+    this.#socket.on('data', (chunk: Buffer) => this.#receive(chunk));
+    watchEnd(this.#socket, (how) => this.#ended(how));
     if (rest.length > 0) this.#receive(rest);
+    this.#socket.resume();
   }
 
   #ended(how: ClosedBy): void {
     this.closedBy ??= how;
-    this.#wake();
-  }
-
-  #wake(): void {
-    for (const wake of [...this.#wakers]) wake();
+    this.#waiters.wake();
   }
 
   #finish(): void {
@@ -103,7 +98,7 @@ class Reader implements EventStream {
       this.#remaining -= body.length;
       this.#parse(body.toString('utf8'));
       if (this.#remaining === 0) this.#finish();
-      this.#wake();
+      this.#waiters.wake();
       return;
     }
     this.#raw = this.#raw.length === 0 ? chunk : Buffer.concat([this.#raw, chunk]);
@@ -123,7 +118,7 @@ class Reader implements EventStream {
       this.#parse(this.#raw.subarray(lineEnd + 2, lineEnd + 2 + size).toString('utf8'));
       this.#raw = this.#raw.subarray(lineEnd + 2 + size + 2);
     }
-    this.#wake();
+    this.#waiters.wake();
   }
 
   /** The event-stream format: `field: value` lines, an empty line dispatches. */
@@ -148,31 +143,12 @@ class Reader implements EventStream {
     }
   }
 
-  async #until<T>(test: () => T | undefined, timeoutMs: number): Promise<T | 'timeout'> {
-    const deadline = performance.now() + timeoutMs;
-    for (;;) {
-      const value = test();
-      if (value !== undefined) return value;
-      const left = deadline - performance.now();
-      if (left <= 0) return 'timeout';
-      await new Promise<void>((resolve) => {
-        const wake = (): void => {
-          clearTimeout(timer);
-          this.#wakers.delete(wake);
-          resolve();
-        };
-        const timer = setTimeout(wake, left);
-        this.#wakers.add(wake);
-      });
-    }
-  }
-
   waitForEvent(matches: (event: ServerSentEvent) => boolean, timeoutMs = 5_000): Promise<ServerSentEvent | 'timeout'> {
-    return this.#until(() => this.events.find(matches), timeoutMs);
+    return this.#waiters.until(() => this.events.find(matches), timeoutMs);
   }
 
   waitForEnd(timeoutMs = 5_000): Promise<ClosedBy | 'timeout'> {
-    return this.#until(() => this.closedBy ?? undefined, timeoutMs);
+    return this.#waiters.until(() => this.closedBy ?? undefined, timeoutMs);
   }
 
   destroy(): void {
@@ -207,42 +183,15 @@ export function openEventStream(port: number, options: OpenEventStreamOptions = 
   } catch (error) {
     return Promise.reject(error);
   }
-  return new Promise<EventStream>((resolve, reject) => {
-    const socket = connect({ port, host });
-    const reader = new Reader(socket);
-    let head = Buffer.alloc(0);
-    const timer = setTimeout(() => fail(new ProtocolFailure(`no response head within ${timeoutMs} ms`)), timeoutMs);
-    const fail = (error: Error): void => {
-      clearTimeout(timer);
+  const request = `GET ${path} HTTP/1.1\r\nHost: ${host}:${port}\r\nAccept: text/event-stream\r\n\r\n`;
+  return readRawHead(host, port, request, timeoutMs).then(({ socket, statusLine, headers, rest }) => {
+    const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(statusLine)?.[1]);
+    if (!Number.isInteger(status)) {
       socket.destroy();
-      reject(error);
-    };
-    socket.once('error', (error: NodeJS.ErrnoException) => {
-      const errno = typeof error.code === 'string' ? error.code : 'UNKNOWN';
-      fail(errno === 'ECONNREFUSED' ? new RefusedFailure(host, port, { cause: error }) : new ConnectFailure(errno, host, port, { cause: error }));
-    });
-    socket.once('connect', () => socket.write(`GET ${path} HTTP/1.1\r\nHost: ${host}:${port}\r\nAccept: text/event-stream\r\n\r\n`));
-    const onData = (chunk: Buffer): void => {
-      head = Buffer.concat([head, chunk]);
-      const end = head.indexOf('\r\n\r\n');
-      if (end < 0) return;
-      socket.off('data', onData);
-      socket.removeAllListeners('error');
-      const lines = head.subarray(0, end).toString('latin1').split('\r\n');
-      const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(lines[0] ?? '')?.[1]);
-      if (!Number.isInteger(status)) {
-        fail(new ProtocolFailure(`not an HTTP response: ${JSON.stringify(lines[0])}`));
-        return;
-      }
-      const headers: Record<string, string> = {};
-      for (const line of lines.slice(1)) {
-        const colon = line.indexOf(':');
-        if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
-      }
-      clearTimeout(timer);
-      reader.start(status, headers, head.subarray(end + 4));
-      resolve(reader);
-    };
-    socket.on('data', onData);
+      throw new ProtocolFailure(`not an HTTP response: ${JSON.stringify(statusLine)}`);
+    }
+    const reader = new Reader(socket);
+    reader.start(status, headers, rest);
+    return reader;
   });
 }
