@@ -59,6 +59,7 @@ export {
   type TcpProxy,
   until,
 } from './net.ts';
+export { type PortHolder, type PortHolderOptions, startPortHolder } from './port-holder.ts';
 export { childPids, killTree, LISTEN_PID_WRAPPER, processState } from './processes.ts';
 export {
   isUnderTest,
