@@ -20,6 +20,7 @@ import {
   inFlightCompletes,
   keepAliveLoopLosesNothing,
   notReadyDuringLameDuck,
+  preconnectClosedWithFin,
   reusedSocketGetsConnectionClose,
   sigtermUnderLoad,
   starter,
@@ -93,15 +94,7 @@ describe.each(RUNTIMES)('on %s', (runtime) => {
     it('a keep-alive client that sends its next request 100 ms after SIGTERM (no lame duck) gets 200 with Connection: close, not a closed socket', async () => {
       // Bun's node:http closes idle sockets with its listener: the adapter must hold that close until
       // the socket has been idle for the grace (250 ms), counting from the response before SIGTERM.
-      const server = await start();
-      const conn = await openConnection(server.port);
-      expect((await conn.request({ path: '/' })).headers['connection']).not.toBe('close');
-      server.kill('SIGTERM');
-      await sleep(100);
-      const next = await conn.request({ path: '/' });
-      expect(next.status).toBe(200);
-      expect(next.headers['connection']).toBe('close');
-      expect(await conn.waitForClose()).toBe('fin');
+      const server = await reusedSocketGetsConnectionClose(start, { lameDuckMs: 0, reuseAfterMs: 100 });
       expect((await server.exited).code).toBe(0);
     });
 
@@ -117,12 +110,7 @@ describe.each(RUNTIMES)('on %s', (runtime) => {
     preconnectTest(
       `a preconnected socket that never sent a request is closed with FIN, not reset${runtime === 'bun' ? " (skipped on bun: Bun's node:http never accepts a connection before its first byte, so neither Bun nor the drain can close it)" : ''}`,
       async () => {
-        const server = await start();
-        const preconnect = await openConnection(server.port);
-        await sleep(100);
-        server.kill('SIGTERM');
-        expect(await preconnect.waitForClose()).toBe('fin');
-        expect((await server.exited).code).toBe(0);
+        const server = await preconnectClosedWithFin(start);
         expect(server.stdout.join('\n')).toMatch(/sockets 0 idle-closed, 1 preconnects, 0 force-closed/);
       },
     );
