@@ -7,6 +7,7 @@ import {
   inFlightCompletes,
   keepAliveLoopLosesNothing,
   notReadyDuringLameDuck,
+  preconnectClosedWithFin,
   reusedSocketGetsConnectionClose,
   sigtermUnderLoad,
   starter,
@@ -60,12 +61,7 @@ describe.each(exampleTargets)('example server on $runtime', ({ runtime, script }
   preconnectTest(
     `preconnected sockets that never sent a request are closed with FIN, not reset${runtime === 'bun' ? ' (skipped on bun: TCP_DEFER_ACCEPT keeps silent connections away from Bun)' : ''}`,
     async () => {
-      const server = await start();
-      const preconnect = await openConnection(server.port);
-      await sleep(100);
-      server.kill('SIGTERM');
-      expect(await preconnect.waitForClose()).toBe('fin');
-      expect((await server.exited).code).toBe(0);
+      const server = await preconnectClosedWithFin(start);
       if (runtime === 'node') expect(server.stdout.join('\n')).toMatch(/sockets 0 idle-closed, 1 preconnects, 0 force-closed/);
     },
   );
