@@ -55,7 +55,7 @@ export function bunHttpListener(
     throw new NodeAdapterOptionError(
       'tcpKeepAliveMs',
       options.tcpKeepAliveMs,
-      "false on Bun's node:http Server, whose sockets ignore setKeepAlive() (the kernel's keepalive stays off); for TCP keepalive, listen with net.createServer(), hand each connection over with server.emit('connection', socket) and pass that net.Server as listener",
+      "false on Bun's node:http Server, whose sockets ignore setKeepAlive() (the kernel's keepalive stays off); TCP keepalive on Bun needs node:net sockets: createNodeAdapter's listener option, a net.Server that hands each connection over with server.emit('connection', socket)",
     );
   }
   const bun = server as ClosesItsOwnListener;
