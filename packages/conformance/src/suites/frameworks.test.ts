@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import {
@@ -10,6 +11,7 @@ import {
   openConnection,
   runKeepAliveLoad,
   repoRoot,
+  runtimeCommand,
   startServer,
 } from '../harness/index.ts';
 import {
@@ -238,6 +240,21 @@ describe('Fastify on node, baseline: Fastify 5.12.8 without the plugin (why it e
       (error: unknown) => error,
     );
     expect(failure).toBeInstanceOf(AmbiguousFailure);
+  });
+});
+
+describe('tcpKeepAliveMs, which the sockets of Bun’s node:http ignore', () => {
+  it.each([
+    { runtime: 'bun', expected: /^(express|fastify) refused (Express|FastifyQuiesce)OptionError QUIESCE_(EXPRESS|FASTIFY)_INVALID_OPTION tcpKeepAliveMs: Invalid tcpKeepAliveMs: 30000\. Expected false on Bun's node:http Server/ },
+    { runtime: 'node', expected: /^(express|fastify) accepted$/ },
+    { runtime: 'deno', expected: /^(express|fastify) accepted$/ },
+  ] as const)('$runtime: Express and Fastify answer it at creation, before anything listens (refused on Bun, naming the option)', ({ runtime, expected }) => {
+    const { command, args, env } = runtimeCommand(runtime, fixturePath('framework-keepalive-option.mjs'));
+    const result = spawnSync(command, [...args], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 30_000 });
+    const lines = result.stdout.trim().split('\n');
+    expect(lines.map((line) => line.split(' ')[0])).toEqual(['express', 'fastify']);
+    for (const line of lines) expect(line).toMatch(expected);
+    expect(result.status).toBe(0);
   });
 });
 
