@@ -1,4 +1,4 @@
-import { type Clock, systemClock } from '@quiesce/core';
+import { type Clock, type ConnectionCloseHow, quiesceChannels, systemClock } from '@quiesce/core';
 import type { SocketCloser, TrackedConnection } from './connection-handle.ts';
 import type { DrainReport } from './drain-report.ts';
 import { DrainOptionError, check } from './errors.ts';
@@ -7,7 +7,9 @@ import { type IoWait, afterIo } from './internal/after-io.ts';
 import { ConnectionList } from './internal/connection-list.ts';
 import {
   ACTIVE,
+  ANSWERED_CLOSING,
   CLOSED,
+  CLOSE_ASKED,
   type ConnectionKind,
   ConnectionRecord,
   FRESH,
@@ -74,6 +76,9 @@ const DRAINING = 2;
 const DRAINED = 3;
 const FORCED = 4;
 const STATE_NAMES: readonly DrainState[] = ['serving', 'closing', 'draining', 'drained', 'forced'];
+
+/** The drain's side of the event catalog; each publish is guarded by `hasSubscribers`. */
+const { connectionClosed: closedEvents, drainProgress, drainEnd } = quiesceChannels;
 
 /** What a drain counts for its report. */
 interface DrainRun {
@@ -222,6 +227,7 @@ export class ConnectionTracker {
   connectionClosed(connection: TrackedConnection): void {
     const record = this.#own(connection);
     if (record === undefined || record.phase === CLOSED) return;
+    if (closedEvents.hasSubscribers && this.#state !== SERVING) this.#publishClosed(record, false);
     this.#remove(record);
     if (this.#state === DRAINING) this.#afterChange();
   }
@@ -303,7 +309,10 @@ export class ConnectionTracker {
       this.#idle.push(record);
       record.setPhase(IDLE);
       if (this.#state === SERVING) this.#activity.note(record);
-      else this.#stamp(record, this.#idleGraceMs);
+      else {
+        record.bits |= ANSWERED_CLOSING;
+        this.#stamp(record, this.#idleGraceMs);
+      }
     }
     this.#ended();
   }
@@ -429,9 +438,13 @@ export class ConnectionTracker {
   forceClose(): number {
     const records = this.#openRecords();
     for (const record of records) {
+      // A destroy may report other closes at once; each connection is closed (and told of) once.
+      if (record.phase === CLOSED) continue;
+      if (closedEvents.hasSubscribers && this.#state !== SERVING) this.#publishClosed(record, true);
+      this.#remove(record);
       record.kind.closer.destroy(record.target);
-      this.connectionClosed(record);
     }
+    if (records.length > 0 && this.#state === DRAINING) this.#afterChange();
     this.#onForce?.();
     return records.length;
   }
@@ -619,19 +632,24 @@ export class ConnectionTracker {
         if (list === this.#fresh) run.preconnectsClosed++;
         else run.idleClosed++;
         const phase = record.phase;
+        // Marked first: a closer may report the close before it returns.
+        record.bits |= CLOSE_ASKED;
         const closed = record.kind.closer.close(record.target) === true;
         // The closer may have reported closes (this one, others), which may have ended the drain.
         if (this.#state !== DRAINING) return;
         if (record.phase !== phase) continue;
         // Closed for good on return: forget it now, not when the runtime reports the close.
-        if (closed) this.#remove(record);
-        else this.#move(record, RELEASING);
+        if (closed) {
+          if (closedEvents.hasSubscribers) this.#publishClosed(record, false);
+          this.#remove(record);
+        } else this.#move(record, RELEASING);
       }
     }
     if (this.#nothingLeft()) {
       this.#end('drained');
       return;
     }
+    if (drainProgress.hasSubscribers) drainProgress.publish(this.stats());
     if (confirm) this.#lookAfterIo();
     else if (nextDue !== Number.POSITIVE_INFINITY) this.#lookAt(nextDue);
   }
@@ -648,6 +666,7 @@ export class ConnectionTracker {
     this.#pending.clear();
     for (const record of records) {
       if (record.phase === CLOSED) continue;
+      if (closedEvents.hasSubscribers) this.#publishClosed(record, true);
       record.bits &= ONE_IN_FLIGHT - 1;
       this.#remove(record);
       record.kind.closer.destroy(record.target);
@@ -661,7 +680,7 @@ export class ConnectionTracker {
     this.#state = outcome === 'drained' ? DRAINED : FORCED;
     this.#stopWaiting();
     run.signal?.removeEventListener('abort', this.#onDeadline);
-    run.resolve({
+    const report: DrainReport = {
       outcome,
       durationMs: this.#clock.now() - run.startedAt,
       inFlightAtStart: run.inFlightAtStart,
@@ -672,6 +691,24 @@ export class ConnectionTracker {
       forceClosed: cut.connections,
       upgradedAtStart: run.upgradedAtStart,
       upgradedForceClosed: cut.upgraded,
-    });
+    };
+    if (drainEnd.hasSubscribers) drainEnd.publish(report);
+    run.resolve(report);
+  }
+
+  /**
+   * `quiesce:drain:connection-closed` for `record`, which closes now (call it only while someone
+   * subscribes, during shutdown, before the record is forgotten): a connection the drain asked to
+   * close closed `idle` (or `preconnect`), even when the deadline destroys it while its FIN is out;
+   * otherwise `forced` when the deadline or an immediate stop destroys it, `response-last` after a
+   * response of the shutdown (which said `Connection: close`), else `peer`.
+   */
+  #publishClosed(record: ConnectionRecord, forced: boolean): void {
+    const bits = record.bits;
+    let how: ConnectionCloseHow;
+    if ((bits & CLOSE_ASKED) !== 0) how = (bits & HAD_REQUEST) !== 0 ? 'idle' : 'preconnect';
+    else if (forced) how = 'forced';
+    else how = (bits & ANSWERED_CLOSING) !== 0 ? 'response-last' : 'peer';
+    closedEvents.publish({ how, inFlight: record.inFlight, upgraded: record.phase === UPGRADED });
   }
 }

@@ -89,6 +89,7 @@ describe('quiesce public API', () => {
         "createSignalPolicy",
         "defaultExitCodes",
         "defaultSignalIntents",
+        "describeError",
         "describeValue",
         "envReadPermitted",
         "eventChannel",
