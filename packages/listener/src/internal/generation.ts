@@ -214,10 +214,11 @@ export function startGeneration(options: GenerationOptions): Generation {
     waitReady,
     signal,
     retire(killAfterMs, name = 'SIGTERM', onKill) {
-      if (state === 'exited') return;
-      const first = state !== 'stopping';
+      // Told once: a second signal asks an app for an immediate stop (128 + n), which would cut the
+      // requests it is draining. Only signal() passes one on again (the supervisor's second stop).
+      if (state === 'exited' || state === 'stopping') return;
       state = 'stopping';
-      if (first && generationRetired.hasSubscribers) generationRetired.publish({ mode, generation, pid, signal: name });
+      if (generationRetired.hasSubscribers) generationRetired.publish({ mode, generation, pid, signal: name });
       signal(name);
       killTimer ??= clock.setTimeout(() => {
         if (state === 'exited') return;
