@@ -13,8 +13,8 @@
 // ratio. Ratios are medians of per-round ratios (each round runs every server once, in an order
 // that rotates from round to round), with the rounds' range.
 // Each trial starts a fresh server. Node servers also report the CPU time they spent from SIGTERM to
-// exit, and whether a young-generation GC ran meanwhile (lib/shutdown-cpu.mjs): on a busy machine
-// wall times spread widely, CPU time much less.
+// exit, and the garbage collection in it (lib/shutdown-cpu.mjs): on a busy machine wall times
+// spread widely, CPU time much less.
 import { fileURLToPath } from 'node:url';
 import { parseArgs, sleep } from './lib/cli.mjs';
 import { ensureFdLimit } from './lib/fd-limit.mjs';
@@ -73,18 +73,27 @@ function start(v, env = {}) {
   return startVariant(v, { ...env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${shutdownCpu}`.trim() });
 }
 
-/** The preload's line (`shutdown-cpu <ms> young-gc <yes|no>`), which may come in just after the exit. */
+/**
+ * The preload's report: shutdown CPU (ms) and V8's collections between SIGTERM and exit (its
+ * --trace-gc lines), `{ cpuMs, gcCount, gcMs }`. The last lines may come in just after the exit.
+ */
 async function cpuOf(v, server) {
-  if (v.runtime !== 'node') return { cpuMs: Number.NaN, youngGc: undefined };
+  const none = { cpuMs: Number.NaN, gcCount: undefined, gcMs: Number.NaN };
+  if (v.runtime !== 'node') return none;
   for (let i = 0; i < 20; i++) {
-    const line = server.lines.find((l) => l.startsWith('shutdown-cpu '));
-    if (line) {
-      const [, ms, gc] = /^shutdown-cpu ([\d.]+) young-gc (yes|no)/.exec(line) ?? [];
-      return { cpuMs: Number(ms), youngGc: gc === 'yes' };
+    const from = server.lines.indexOf('shutdown-cpu-start');
+    const end = server.lines.findIndex((line) => line.startsWith('shutdown-cpu '));
+    if (from >= 0 && end > from) {
+      // e.g. "[1234:0x5e0]   1556 ms: Scavenge 12.0 (16.2) -> 10.0 (17.2) MB, 3.45 / 0.00 ms  (average mu …"
+      const gcs = server.lines
+        .slice(from + 1, end)
+        .map((line) => /ms: [A-Za-z-]+.*?, ([\d.]+) \/ [\d.]+ ms/.exec(line)?.[1])
+        .filter(Boolean);
+      return { cpuMs: Number(server.lines[end].slice('shutdown-cpu '.length)), gcCount: gcs.length, gcMs: gcs.reduce((sum, ms) => sum + Number(ms), 0) };
     }
     await sleep(25);
   }
-  return { cpuMs: Number.NaN, youngGc: undefined };
+  return none;
 }
 
 /**
@@ -219,7 +228,7 @@ for (const v of variants) {
     idleExitMs: round(median(idle.map((t) => t.exitMs)), 1),
     idleRange: range(idle.map((t) => t.exitMs), 0),
     idleCpuMs: v.runtime === 'node' ? `${round(median(idle.map((t) => t.cpuMs)), 1)} (${range(idle.map((t) => t.cpuMs))})` : undefined,
-    idleYoungGc: v.runtime === 'node' ? `${idle.filter((t) => t.youngGc).length}/${idle.length}` : undefined,
+    idleGc: v.runtime === 'node' ? `${round(median(idle.map((t) => t.gcMs)), 1)} (${idle.filter((t) => t.gcCount > 0).length}/${idle.length})` : undefined,
     idleAfterLameDuckMs: v.lameDuckMs ? round(median(idle.map((t) => t.afterLameDuckMs)), 1) : undefined,
     idleClosedByServer: idle.every((t) => Number.isNaN(t.closedByServer)) ? undefined : `${sum(idle, 'closedByServer')}`,
     closedWith: `${sum(idle, 'fin')} FIN / ${sum(idle, 'reset')} RST${sum(idle, 'other') ? ` / ${sum(idle, 'other')} other` : ''}`,
@@ -258,7 +267,7 @@ const columns = [
   { key: 'idleAfterLameDuckMs', title: 'after lame duck' },
   { key: 'idleVsFastest', title: 'idle vs fastest peer (rounds)', align: 'left' },
   { key: 'idleCpuMs', title: 'idle: server CPU ms (rounds)' },
-  { key: 'idleYoungGc', title: 'young GC' },
+  { key: 'idleGc', title: 'of it GC ms (rounds with GC)' },
   { key: 'idleClosedByServer', title: 'closed by the server (all runs)' },
   { key: 'closedWith', title: `${settings.connections} idle sockets closed with (all runs)`, align: 'left' },
   { key: 'responseToExitMs', title: 'in flight: response→exit ms' },
@@ -304,7 +313,7 @@ const file = writeResult('shutdown-latency', {
     'Goal: Quiesce no slower than the fastest peer of its runtime in the same run (idle exit and response→exit), all FIN. vs fastest peer / vs floor = median of per-round ratios (each round runs every server once, in a rotating order), with the range over rounds.',
     'idle: exit ms = SIGTERM to process exit as the parent sees it. The idle clients live in a process of their own, stopped (SIGSTOP) while the shutdown is timed, as remote clients would be; they report afterwards how each socket was closed.',
     'in flight: response→exit = the client reading the complete response to the process exit.',
-    'idle: server CPU ms = user+system CPU time of the server from SIGTERM to exit (Node, process.cpuUsage() in a preload, lib/shutdown-cpu.mjs); young GC = rounds in which a young-generation GC ran in that window (it costs ~3-4 ms of it, and runs or not depending on how full the young generation happens to be at SIGTERM).',
+    'idle: server CPU ms = user+system CPU time of the server from SIGTERM to exit (Node, process.cpuUsage() in a preload, lib/shutdown-cpu.mjs); of it GC ms = V8 garbage collection in that window (median; --trace-gc), which runs or not depending on how full the young generation happens to be at SIGTERM.',
     `Every wrapper gets a ${10_000} ms deadline; Quiesce runs createLifecycle with lameDuckMs 0 unless the row says otherwise.`,
     'After a process exits, the kernel closes what is left with FIN, so FIN counts alone do not prove a graceful close; "closed by the server" is what Quiesce reports it closed itself before exiting (the others do not say).',
   ],

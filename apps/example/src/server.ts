@@ -9,6 +9,9 @@
  * 128 + n. Registers in etcd / Consul when ETCD_ENDPOINTS / CONSUL_HTTP_ADDR are set. A taken port
  * exits 1 naming the port and the pid holding it. On Node, SIGUSR2 restarts without losing a
  * request; under `quiesce run --listen HOST:PORT -- <this>` it adopts the supervisor's socket.
+ * With OTEL_EXPORTER_OTLP_ENDPOINT set (OTEL_EXPORTER_OTLP_PROTOCOL http/protobuf or http/json,
+ * OTEL_SERVICE_NAME), it exports the shutdown's spans and metrics over OTLP before it exits
+ * (telemetry.ts); without it, nothing of OpenTelemetry is loaded.
  *
  * node apps/example/dist/server.js · bun apps/example/src/server.ts · deno run -A apps/example/src/server.ts
  */
@@ -16,6 +19,7 @@ import { type Lifecycle, RegistryEnvError, createLifecycle, registryFromEnv } fr
 import { asAddressInUseError } from 'quiesce/listener';
 import { ExampleConfigError, readConfig } from './config.ts';
 import type { RuntimeServer, ServeOptions } from './runtime-server.ts';
+import { startTelemetry } from './telemetry.ts';
 
 let config: ReturnType<typeof readConfig>;
 try {
@@ -60,6 +64,8 @@ const running = createLifecycle({
 });
 lifecycle = running;
 running.signal.addEventListener('abort', () => drainStarted.abort(running.signal.reason), { once: true });
+// OTEL_EXPORTER_OTLP_ENDPOINT set: spans and metrics of the shutdown, flushed as its last step.
+await startTelemetry(running, process.env);
 // Signal handlers first; then the lifecycle tells `quiesce run` or a hot-restart parent that this
 // process serves (a no-op otherwise): the old process stops, and signals may come, right after.
 running.install();

@@ -1,4 +1,4 @@
-import { type Clock, systemClock } from '@quiesce/core';
+import { type Clock, type ConnectionCloseHow, quiesceChannels, systemClock } from '@quiesce/core';
 import type { SocketCloser, TrackedConnection } from './connection-handle.ts';
 import type { DrainReport } from './drain-report.ts';
 import { DrainOptionError, check } from './errors.ts';
@@ -7,7 +7,9 @@ import { type IoWait, afterIo } from './internal/after-io.ts';
 import { ConnectionList } from './internal/connection-list.ts';
 import {
   ACTIVE,
+  ANSWERED_CLOSING,
   CLOSED,
+  CLOSE_ASKED,
   type ConnectionKind,
   ConnectionRecord,
   FRESH,
@@ -80,6 +82,9 @@ const DRAINING = 2;
 const DRAINED = 3;
 const FORCED = 4;
 const STATE_NAMES: readonly DrainState[] = ['serving', 'closing', 'draining', 'drained', 'forced'];
+
+/** The drain's side of the event catalog; each publish is guarded by `hasSubscribers`. */
+const { connectionClosed: closedEvents, drainProgress, drainEnd } = quiesceChannels;
 
 /** What a drain counts for its report. */
 interface DrainRun {
@@ -161,8 +166,6 @@ export class ConnectionTracker {
   #lookedAt = Number.NEGATIVE_INFINITY;
   /** Upgraded connections that closed from shutdown on, before the drain ended (not cut). */
   #upgradedClosed = 0;
-  /** Set while {@link ConnectionTracker.forceClose} destroys: those closes are cuts, not closes. */
-  #forcing = false;
 
   constructor(options: ConnectionTrackerOptions = {}) {
     check.object('options', options);
@@ -234,7 +237,8 @@ export class ConnectionTracker {
   connectionClosed(connection: TrackedConnection): void {
     const record = this.#own(connection);
     if (record === undefined || record.phase === CLOSED) return;
-    if (record.phase === UPGRADED && (this.#state === CLOSING || this.#state === DRAINING) && !this.#forcing) this.#upgradedClosed++;
+    if (record.phase === UPGRADED && (this.#state === CLOSING || this.#state === DRAINING)) this.#upgradedClosed++;
+    if (closedEvents.hasSubscribers && this.#state !== SERVING) this.#publishClosed(record, false);
     this.#remove(record);
     if (this.#state === DRAINING) this.#afterChange();
   }
@@ -316,7 +320,10 @@ export class ConnectionTracker {
       this.#idle.push(record);
       record.setPhase(IDLE);
       if (this.#state === SERVING) this.#activity.note(record);
-      else this.#stamp(record, this.#idleGraceMs);
+      else {
+        record.bits |= ANSWERED_CLOSING;
+        this.#stamp(record, this.#idleGraceMs);
+      }
     }
     this.#ended();
   }
@@ -449,15 +456,14 @@ export class ConnectionTracker {
   /** Destroys every connection now (an immediate stop). Returns how many were destroyed. */
   forceClose(): number {
     const records = this.#openRecords();
-    this.#forcing = true;
-    try {
-      for (const record of records) {
-        record.kind.closer.destroy(record.target);
-        this.connectionClosed(record);
-      }
-    } finally {
-      this.#forcing = false;
+    for (const record of records) {
+      // A destroy may report other closes at once; each connection is closed (and told of) once.
+      if (record.phase === CLOSED) continue;
+      if (closedEvents.hasSubscribers && this.#state !== SERVING) this.#publishClosed(record, true);
+      this.#remove(record);
+      record.kind.closer.destroy(record.target);
     }
+    if (records.length > 0 && this.#state === DRAINING) this.#afterChange();
     this.#onForce?.();
     return records.length;
   }
@@ -645,19 +651,24 @@ export class ConnectionTracker {
         if (list === this.#fresh) run.preconnectsClosed++;
         else run.idleClosed++;
         const phase = record.phase;
+        // Marked first: a closer may report the close before it returns.
+        record.bits |= CLOSE_ASKED;
         const closed = record.kind.closer.close(record.target) === true;
         // The closer may have reported closes (this one, others), which may have ended the drain.
         if (this.#state !== DRAINING) return;
         if (record.phase !== phase) continue;
         // Closed for good on return: forget it now, not when the runtime reports the close.
-        if (closed) this.#remove(record);
-        else this.#move(record, RELEASING);
+        if (closed) {
+          if (closedEvents.hasSubscribers) this.#publishClosed(record, false);
+          this.#remove(record);
+        } else this.#move(record, RELEASING);
       }
     }
     if (this.#nothingLeft()) {
       this.#end('drained');
       return;
     }
+    if (drainProgress.hasSubscribers) drainProgress.publish(this.stats());
     if (confirm) this.#lookAfterIo();
     else if (nextDue !== Number.POSITIVE_INFINITY) this.#lookAt(nextDue);
   }
@@ -675,6 +686,7 @@ export class ConnectionTracker {
     this.#pending.clear();
     for (const record of records) {
       if (record.phase === CLOSED) continue;
+      if (closedEvents.hasSubscribers) this.#publishClosed(record, true);
       record.bits &= ONE_IN_FLIGHT - 1;
       this.#remove(record);
       record.kind.closer.destroy(record.target);
@@ -688,7 +700,7 @@ export class ConnectionTracker {
     this.#state = outcome === 'drained' ? DRAINED : FORCED;
     this.#stopWaiting();
     run.signal?.removeEventListener('abort', this.#onDeadline);
-    run.resolve({
+    const report: DrainReport = {
       outcome,
       durationMs: this.#clock.now() - run.startedAt,
       inFlightAtStart: run.inFlightAtStart,
@@ -702,6 +714,24 @@ export class ConnectionTracker {
       upgradedForceClosed: cut.upgraded,
       streamsAtStart: run.streamsAtStart,
       streamsCut: cut.streams,
-    });
+    };
+    if (drainEnd.hasSubscribers) drainEnd.publish(report);
+    run.resolve(report);
+  }
+
+  /**
+   * `quiesce:drain:connection-closed` for `record`, which closes now (call it only while someone
+   * subscribes, during shutdown, before the record is forgotten): a connection the drain asked to
+   * close closed `idle` (or `preconnect`), even when the deadline destroys it while its FIN is out;
+   * otherwise `forced` when the deadline or an immediate stop destroys it, `response-last` after a
+   * response of the shutdown (which said `Connection: close`), else `peer`.
+   */
+  #publishClosed(record: ConnectionRecord, forced: boolean): void {
+    const bits = record.bits;
+    let how: ConnectionCloseHow;
+    if ((bits & CLOSE_ASKED) !== 0) how = (bits & HAD_REQUEST) !== 0 ? 'idle' : 'preconnect';
+    else if (forced) how = 'forced';
+    else how = (bits & ANSWERED_CLOSING) !== 0 ? 'response-last' : 'peer';
+    closedEvents.publish({ how, inFlight: record.inFlight, upgraded: record.phase === UPGRADED });
   }
 }

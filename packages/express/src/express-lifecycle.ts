@@ -1,4 +1,4 @@
-import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import { type IncomingMessage, Server as HttpServer, type Server, type ServerResponse, createServer } from 'node:http';
 import { type ListenOptions, Server as NetServer } from 'node:net';
 import type { NodeAdapterOptions, NodeHttpServer } from '@quiesce/node';
 import { type Lifecycle, type LifecycleOptions, createLifecycle } from 'quiesce';
@@ -94,7 +94,8 @@ export function createExpressLifecycle(
   target: ExpressApp | NodeHttpServer,
   options: ExpressLifecycleOptions = {},
 ): ExpressLifecycle | ExpressAppLifecycle {
-  const given = target instanceof NetServer ? target : undefined;
+  // Bun's node:http Server is an http.Server but no net.Server; Node's https.Server is the reverse.
+  const given = target instanceof NetServer || target instanceof HttpServer ? target : undefined;
   const app = typeof target === 'function' ? target : undefined;
   if (!given && !app) {
     throw new ExpressOptionError('appOrServer', target, 'an Express app (express()) or the http.Server that app.listen() returned');

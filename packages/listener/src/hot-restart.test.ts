@@ -4,21 +4,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ManualClock } from '@quiesce/core/testing';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { type Child, fixturesBeside, get, killAllChildren, listeningSocket, runtimeBinary, runtimeCommand, startChild, until } from '@quiesce/test-support';
 import { HotRestartError, ListenerOptionError } from './errors.ts';
 import { hotRestart } from './hot-restart.ts';
-import { type Child, fixture, get, killAll, listeningSocket, startChild, until } from './test-support/processes.ts';
+
+const fixture = fixturesBeside(import.meta.url);
 
 const restarted = new Set<number>();
 afterEach(async () => {
-  await killAll(restarted);
+  await killAllChildren(restarted);
   restarted.clear();
 });
-afterAll(() => killAll());
+afterAll(() => killAllChildren());
 
 const generationServer = fixture('generation-server.mjs');
 
 async function serve(env: Record<string, string> = {}): Promise<{ child: Child; port: number }> {
-  const child = startChild([process.execPath, generationServer], { env: { PORT: '0', ...env } });
+  const child = startChild(runtimeCommand('node', generationServer), { env: { PORT: '0', ...env } });
   const line = await child.waitForLine(/^generation pid \d+ listening on /);
   return { child, port: Number(/:(\d+) \(/.exec(line)?.[1]) };
 }
@@ -36,7 +38,7 @@ describe('hot restart on SIGUSR2 (Node)', () => {
   it('re-executes with the socket as fd 3, waits for readiness, then the old process drains and exits 0', async () => {
     const { child, port } = await serve();
     expect((await get(port)).pid).toBe(child.pid);
-    child.process.kill('SIGUSR2');
+    child.kill('SIGUSR2');
     const second = await readyPid(child, 0);
     expect(await child.exited).toMatchObject({ code: 0, signal: null });
     expect(child.lines).toContain(`generation pid ${child.pid} drained`);
@@ -55,7 +57,7 @@ describe('hot restart on SIGUSR2 (Node)', () => {
     try {
       const { child, port } = await serve({ CRASH_FILE: crashFile });
       writeFileSync(crashFile, '');
-      child.process.kill('SIGUSR2');
+      child.kill('SIGUSR2');
       const line = await child.waitForLine(/^hot restart rolled back: /);
       expect(line).toMatch(new RegExp(`^hot restart rolled back: pid \\d+ exited with code 1 before it was ready; pid ${child.pid} keeps serving$`));
       await child.waitForLine(/^hot restart \{"outcome":"rolled-back"/);
@@ -71,7 +73,7 @@ describe('hot restart on SIGUSR2 (Node)', () => {
     try {
       const { child, port } = await serve({ NEVER_READY_FILE: neverReady, READY_TIMEOUT_MS: '1500' });
       writeFileSync(neverReady, '');
-      child.process.kill('SIGUSR2');
+      child.kill('SIGUSR2');
       const line = await child.waitForLine(/^hot restart rolled back: /);
       expect(line).toMatch(/pid (\d+) not ready within 1500 ms/);
       const failed = Number(/pid (\d+) not ready/.exec(line)?.[1]);
@@ -85,7 +87,7 @@ describe('hot restart on SIGUSR2 (Node)', () => {
   });
 
   it('asks the quiesce run supervisor to roll instead when it runs under one', async () => {
-    const sup = startChild([process.execPath, fixture('run-cli.mjs'), 'run', '--listen', '127.0.0.1:0', '--', process.execPath, generationServer]);
+    const sup = startChild(runtimeCommand('node', fixture('run-cli.mjs'), ['run', '--listen', '127.0.0.1:0', '--', runtimeBinary('node'), generationServer]));
     const first = Number(/\(pid (\d+)\) ready/.exec(await sup.waitForLine(/generation 1 \(pid \d+\) ready/))?.[1]);
     process.kill(first, 'SIGUSR2');
     await sup.waitForLine(/generation 2 \(pid \d+\) ready in \d+ ms; stopping generation 1/);
@@ -104,7 +106,7 @@ describe('hotRestart returns; the caller exits', () => {
         holder.server.close();
         return { exitCode: 7 };
       },
-      command: [process.execPath, generationServer],
+      command: [runtimeBinary('node'), generationServer],
       env: { ...process.env, PORT: '0' },
       settleMs: 0,
       log: false,
@@ -128,7 +130,7 @@ describe('hotRestart returns; the caller exits', () => {
         stop: () => {
           stopped = true;
         },
-        command: [process.execPath, generationServer],
+        command: [runtimeBinary('node'), generationServer],
         env: { ...process.env, PORT: '0', NEVER_READY_FILE: neverReady },
         readyTimeoutMs: 600_000,
         clock,

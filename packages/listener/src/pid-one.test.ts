@@ -1,11 +1,13 @@
 import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { fixturesBeside, get, killAllChildren, runtimeBinary, runtimeCommand, startChild } from '@quiesce/test-support';
 import { ListenerOptionError } from './errors.ts';
 import { PID_ONE_WARNING, warnIfPidOne } from './pid-one.ts';
-import { fixture, get, killAll, startChild } from './test-support/processes.ts';
 
-afterEach(() => killAll());
-afterAll(() => killAll());
+const fixture = fixturesBeside(import.meta.url);
+afterEach(() => killAllChildren());
+afterAll(() => killAllChildren());
 
 /** `unshare --pid --fork` makes its command PID 1 of a new pid namespace (root, or user namespaces). */
 const canUnshare = spawnSync('unshare', ['--pid', '--fork', '--mount-proc', '--kill-child', 'true'], { stdio: 'ignore' }).status === 0;
@@ -43,21 +45,8 @@ describe('warnIfPidOne', () => {
 const realPidOne = canUnshare ? describe : describe.skip;
 realPidOne('as the real PID 1 of a pid namespace (unshare --pid --fork)', () => {
   it('quiesce run warns once that orphans are not reaped and signals have no default action, then serves', async () => {
-    const sup = startChild([
-      'unshare',
-      '--pid',
-      '--fork',
-      '--mount-proc',
-      '--kill-child',
-      process.execPath,
-      fixture('run-cli.mjs'),
-      'run',
-      '--listen',
-      '127.0.0.1:0',
-      '--',
-      process.execPath,
-      fixture('generation-server.mjs'),
-    ]);
+    const run = runtimeCommand('node', fixture('run-cli.mjs'), ['run', '--listen', '127.0.0.1:0', '--', runtimeBinary('node'), fixture('generation-server.mjs')]);
+    const sup = startChild(['unshare', '--pid', '--fork', '--mount-proc', '--kill-child', run.command, ...run.args], { env: run.env });
     const port = Number(/:(\d+) \(fd 3/.exec(await sup.waitForLine(/quiesce run: listening on /))?.[1]);
     await sup.waitForLine(/generation 1 \(pid \d+\) ready/);
     const warnings = sup.stderr.filter((line) => line.includes('is PID 1'));
@@ -65,11 +54,13 @@ realPidOne('as the real PID 1 of a pid namespace (unshare --pid --fork)', () => 
     expect((await get(port)).status).toBe(200);
   });
 
-  it('a plain process that is PID 1 warns; one that is not stays silent', () => {
-    const script = `import('${fixture('../../dist/index.js')}').then((m) => m.warnIfPidOne())`;
-    const asPidOne = spawnSync('unshare', ['--pid', '--fork', '--kill-child', process.execPath, '-e', script], { encoding: 'utf8' });
-    expect(asPidOne.stderr.trim()).toBe(PID_ONE_WARNING);
-    const plain = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
-    expect(plain.stderr).toBe('');
+  it('a plain process that is PID 1 warns; one that is not stays silent', async () => {
+    const script = `import('${fileURLToPath(new URL('../dist/index.js', import.meta.url))}').then((m) => m.warnIfPidOne())`;
+    const asPidOne = startChild(['unshare', '--pid', '--fork', '--kill-child', runtimeBinary('node'), '-e', script]);
+    await asPidOne.waitForExit();
+    expect(asPidOne.stderr.join('\n').trim()).toBe(PID_ONE_WARNING);
+    const plain = startChild([runtimeBinary('node'), '-e', script]);
+    await plain.waitForExit();
+    expect(plain.stderr).toEqual([]);
   });
 });

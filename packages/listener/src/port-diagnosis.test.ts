@@ -3,28 +3,32 @@ import { type Server, type Socket, connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import {
+  fixturesBeside,
+  freePort,
+  killAllChildren,
+  listeningSocket,
+  processState,
+  runtimeBinary,
+  runtimeCommand,
+  startChild,
+  startPortHolder,
+  until,
+} from '@quiesce/test-support';
 import { acquire } from './acquire.ts';
 import { AddressInUseError, ListenerOptionError } from './errors.ts';
 import { diagnosePort, formatPortDiagnosis } from './port-diagnosis.ts';
-import { fixture, killAll, listeningSocket, processState, startChild, until } from './test-support/processes.ts';
+
+const fixture = fixturesBeside(import.meta.url);
 
 const servers: Server[] = [];
 const extraPids = new Set<number>();
 afterEach(async () => {
   for (const server of servers.splice(0)) if (server.listening) await new Promise((resolve) => server.close(resolve));
-  await killAll(extraPids);
+  await killAllChildren(extraPids);
   extraPids.clear();
 });
-afterAll(() => killAll());
-
-/** A port nothing uses right now: bound, then released. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+afterAll(() => killAllChildren());
 
 describe('diagnosePort', () => {
   it('finds the listener, its holder (pid, command line) and the advice to stop it', async () => {
@@ -78,20 +82,9 @@ describe('formatPortDiagnosis', () => {
   });
 });
 
-/** A Node child listening on 127.0.0.1 (any port); `pauseOnConnect` leaves what clients send unread. */
-async function listeningChild(): Promise<{ pid: number; port: number }> {
-  const child = startChild([
-    process.execPath,
-    '-e',
-    "require('net').createServer({ pauseOnConnect: true }).listen(0, '127.0.0.1', function () { console.log('port ' + this.address().port); })",
-  ]);
-  const port = Number((await child.waitForLine(/^port \d+$/)).slice(5));
-  return { pid: child.pid, port };
-}
-
 describe('why a holder will not let go, read from /proc (real processes)', () => {
   it('a SIGSTOPped holder: says it is stopped and that it needs kill -CONT (or fg) before kill, or kill -9', async () => {
-    const { pid, port } = await listeningChild();
+    const { pid, port } = await startPortHolder();
     process.kill(pid, 'SIGSTOP');
     try {
       await until(() => processState(pid) === 'T', 10_000, 'the holder to stop');
@@ -102,7 +95,7 @@ describe('why a holder will not let go, read from /proc (real processes)', () =>
       expect(diagnosis.advice.join('\n')).toContain(`continue it first (\`kill -CONT ${pid}\`, or \`fg\` in the shell that stopped it) and then \`kill ${pid}\`, or end it at once with \`kill -9 ${pid}\``);
 
       // The same through the command line and the EADDRINUSE error.
-      const cli = startChild([process.execPath, fixture('run-cli.mjs'), 'port', String(port)]);
+      const cli = startChild(runtimeCommand('node', fixture('run-cli.mjs'), ['port', String(port)]));
       expect((await cli.exited).code).toBe(1);
       expect(cli.stdout.join('\n')).toContain('stopped (T: SIGSTOP, or Ctrl-Z in its terminal)');
       expect(cli.stdout.join('\n')).toContain(`\`kill -CONT ${pid}\``);
@@ -119,7 +112,7 @@ describe('why a holder will not let go, read from /proc (real processes)', () =>
     // The parent binds, hands the socket to `sleep` as fd 3 (as a child that is not closed on exec
     // gets it), and exits: `sleep` holds the port, adopted by pid 1.
     const parent = startChild([
-      process.execPath,
+      runtimeBinary('node'),
       '-e',
       `const server = require('net').createServer().listen(0, '127.0.0.1', () => {
         const child = require('child_process').spawn('sleep', ['600'], { stdio: ['ignore', 'ignore', 'ignore', server._handle.fd] });
@@ -141,7 +134,7 @@ describe('why a holder will not let go, read from /proc (real processes)', () =>
   });
 
   it('CLOSE_WAIT with unread data: Recv-Q counts the bytes (and the unread FIN) and the advice says the process stopped reading', async () => {
-    const { pid, port } = await listeningChild();
+    const { pid, port } = await startPortHolder();
     const sockets: Socket[] = [];
     try {
       for (let i = 0; i < 2; i++) {

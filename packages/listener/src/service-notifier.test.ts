@@ -1,16 +1,29 @@
-import { fork, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ManualClock } from '@quiesce/core/testing';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import {
+  type Child,
+  childPids,
+  fixturesBeside,
+  get,
+  isUnderTest,
+  killAllChildren,
+  type Runtime,
+  type RuntimeCommand,
+  runtimeBinary,
+  runtimeCommand,
+  startChild,
+  until,
+} from '@quiesce/test-support';
 import { ListenerOptionError } from './errors.ts';
 import { createServiceNotifier } from './service-notifier.ts';
-import { type Child, childPids, fixture, get, killAll, startChild, until } from './test-support/processes.ts';
 
-afterEach(() => killAll());
-afterAll(() => killAll());
+const fixture = fixturesBeside(import.meta.url);
+afterEach(() => killAllChildren());
+afterAll(() => killAllChildren());
 
 /** One datagram as the receiver saw it: the sender's pid (SCM_CREDENTIALS), its lines, CLOCK_MONOTONIC µs at receipt. */
 interface Datagram {
@@ -59,36 +72,34 @@ async function notifyReceiver(): Promise<NotifyReceiver> {
 const hasPython = spawnSync('python3', ['-c', 'import socket; socket.AF_UNIX'], { stdio: 'ignore' }).status === 0;
 const hasSystemdNotify = spawnSync('systemd-notify', ['--version'], { stdio: 'ignore' }).status === 0;
 const root = process.getuid?.() === 0;
-const repo = fileURLToPath(new URL('../../../', import.meta.url));
-const binaries = { bun: join(repo, 'node_modules/.bin/bun'), deno: join(repo, 'node_modules/.bin/deno') };
 const sdNotify = hasPython && hasSystemdNotify ? describe : describe.skip;
 
+/** Where the notify-client fixture runs: a runtime, or Deno with its datagram socket (`--unstable-net`). */
+type ClientRuntime = Runtime | 'deno --unstable-net';
+
 /** The command that runs the notify-client fixture on a runtime; Deno with or without its datagram socket. */
-function clientCommand(runtime: string): string[] {
+function clientCommand(runtime: ClientRuntime): RuntimeCommand {
   const script = fixture('notify-client.mjs');
-  if (runtime === 'node') return [process.execPath, script];
-  if (runtime === 'bun') return [binaries.bun, script];
-  const unstable = runtime === 'deno --unstable-net' ? ['--unstable-net'] : [];
-  return [binaries.deno, 'run', '-A', '--quiet', ...unstable, script];
+  if (runtime === 'deno --unstable-net') return runtimeCommand('deno', script, [], { denoPermissions: ['-A', '--unstable-net'] });
+  return runtimeCommand(runtime, script);
 }
 
-const runtimes = [
-  { runtime: 'node', transport: 'systemd-notify' },
-  { runtime: 'bun', transport: 'systemd-notify' },
-  { runtime: 'deno', transport: 'systemd-notify' },
-  { runtime: 'deno --unstable-net', transport: 'datagram' },
-] as const;
+const runtimes: readonly { runtime: ClientRuntime; on: Runtime; transport: 'systemd-notify' | 'datagram' }[] = [
+  { runtime: 'node', on: 'node', transport: 'systemd-notify' },
+  { runtime: 'bun', on: 'bun', transport: 'systemd-notify' },
+  { runtime: 'deno', on: 'deno', transport: 'systemd-notify' },
+  { runtime: 'deno --unstable-net', on: 'deno', transport: 'datagram' },
+];
 
 sdNotify('sd_notify on a real AF_UNIX datagram socket (python3 receiver, systemd-notify installed)', () => {
-  describe.each(runtimes)('$runtime', ({ runtime, transport }) => {
-    const binary = runtime === 'node' ? process.execPath : runtime === 'bun' ? binaries.bun : binaries.deno;
-    // Skipped only where the monorepo's runtime binary is missing; the name then says so.
-    const run = existsSync(binary) ? it : (name: string, test: () => Promise<void>) => it.skip(`${name} (skipped: no ${binary})`, test);
+  describe.each(runtimes)('$runtime', ({ runtime, on, transport }) => {
+    // Runs where QUIESCE_TEST_RUNTIMES includes the runtime (all of them unless it narrows them).
+    const run = it.skipIf(!isUnderTest(on));
 
     run(`sends READY=1, RELOADING=1 with MONOTONIC_USEC, STOPPING=1 with EXTEND_TIMEOUT_USEC, the phases' STATUS, in order, through ${transport}`, async () => {
       const receiver = await notifyReceiver();
       const before = process.hrtime.bigint() / 1_000n;
-      const client = startChild(clientCommand(runtime), { env: { NOTIFY_SOCKET: receiver.path, SCRIPT: 'sequence', NO_COLOR: '1', DENO_NO_UPDATE_CHECK: '1' } });
+      const client = startChild(clientCommand(runtime), { env: { NOTIFY_SOCKET: receiver.path, SCRIPT: 'sequence' } });
       const started = JSON.parse((await client.waitForLine(/^started /)).slice('started '.length));
       expect(started.targets).toEqual({ systemd: transport, pm2: false });
       await client.waitForLine(/^done$/);
@@ -113,13 +124,11 @@ sdNotify('sd_notify on a real AF_UNIX datagram socket (python3 receiver, systemd
 
     run('pings WATCHDOG=1 while WATCHDOG_USEC is set and WATCHDOG_PID is this process, until stopped', async () => {
       const receiver = await notifyReceiver();
-      const client = startChild(clientCommand(runtime), {
-        env: { NOTIFY_SOCKET: receiver.path, SCRIPT: 'watchdog', WATCHDOG_USEC: '200000', NO_COLOR: '1', DENO_NO_UPDATE_CHECK: '1' },
-      });
+      const client = startChild(clientCommand(runtime), { env: { NOTIFY_SOCKET: receiver.path, SCRIPT: 'watchdog', WATCHDOG_USEC: '200000' } });
       const started = JSON.parse((await client.waitForLine(/^started /)).slice('started '.length));
       expect(started.targets.watchdogMs).toBe(100);
       await until(() => receiver.messages().filter((m) => m.lines[0] === 'WATCHDOG=1').length >= 2, 20_000, 'two watchdog pings');
-      client.process.kill('SIGTERM');
+      client.kill('SIGTERM');
       await client.waitForLine(/^done$/);
       // The last message is sent before `done`, but the receiver may print it a moment later.
       await until(() => receiver.messages().at(-1)?.lines[0] === 'STATUS=Stopped', 20_000, 'the last status');
@@ -184,7 +193,16 @@ sdNotify('quiesce run as a Type=notify-reload service (python3 receiver, systemd
     const receiver = await notifyReceiver();
     const crashFile = join(dirs[dirs.length - 1]!, 'crash');
     const sup = startChild(
-      [process.execPath, fixture('run-cli.mjs'), 'run', '--listen', '127.0.0.1:0', '--stop-timeout', '7000', '--', process.execPath, fixture('generation-server.mjs')],
+      runtimeCommand('node', fixture('run-cli.mjs'), [
+        'run',
+        '--listen',
+        '127.0.0.1:0',
+        '--stop-timeout',
+        '7000',
+        '--',
+        runtimeBinary('node'),
+        fixture('generation-server.mjs'),
+      ]),
       { env: { NOTIFY_SOCKET: receiver.path, WATCHDOG_USEC: '60000000', CRASH_FILE: crashFile } },
     );
     const port = Number(/:(\d+) \(fd 3/.exec(await sup.waitForLine(/quiesce run: listening on /))?.[1]);
@@ -196,7 +214,7 @@ sdNotify('quiesce run as a Type=notify-reload service (python3 receiver, systemd
     expect(environ.filter((v) => /^(NOTIFY_SOCKET|WATCHDOG_USEC|WATCHDOG_PID)=/.test(v))).toEqual([]);
 
     const beforeReload = process.hrtime.bigint() / 1_000n;
-    sup.process.kill('SIGHUP');
+    sup.kill('SIGHUP');
     await receiver.waitFor(3, 'RELOADING=1 and READY=1 of generation 2');
     const second = Number(/pid (\d+)/.exec(lines()[2]![1]!)?.[1]);
     const stamp = BigInt(receiver.messages()[1]!.lines.find((line) => line.startsWith('MONOTONIC_USEC='))!.slice('MONOTONIC_USEC='.length));
@@ -204,9 +222,9 @@ sdNotify('quiesce run as a Type=notify-reload service (python3 receiver, systemd
     expect(stamp).toBeLessThanOrEqual(BigInt(receiver.messages()[1]!.received));
 
     writeFileSync(crashFile, '');
-    sup.process.kill('SIGHUP');
+    sup.kill('SIGHUP');
     await receiver.waitFor(5, 'the failed roll');
-    sup.process.kill('SIGTERM');
+    sup.kill('SIGTERM');
     expect((await sup.exited).code).toBe(0);
     await receiver.waitFor(7, 'STOPPING=1 and the last status');
     expect(lines()).toEqual([
@@ -227,11 +245,11 @@ sdNotify('quiesce run as a Type=notify-reload service (python3 receiver, systemd
 sdNotify('hot restart under systemd (python3 receiver, systemd-notify installed)', () => {
   it('a hot restart under systemd makes the new process the main one: MAINPID= and WATCHDOG_PID name it', async () => {
     const receiver = await notifyReceiver();
-    const old = startChild([process.execPath, fixture('generation-server.mjs')], {
+    const old = startChild(runtimeCommand('node', fixture('generation-server.mjs')), {
       env: { NOTIFY_SOCKET: receiver.path, WATCHDOG_USEC: '60000000', WATCHDOG_PID: 'set-by-systemd', PORT: '0' },
     });
     await old.waitForLine(/^generation pid \d+ listening on /);
-    old.process.kill('SIGUSR2');
+    old.kill('SIGUSR2');
     const line = await old.waitForLine(/^hot restart: pid \d+ is ready/);
     const next = Number(/pid (\d+) is ready/.exec(line)?.[1]);
     expect((await old.exited).code).toBe(0);
@@ -242,25 +260,17 @@ sdNotify('hot restart under systemd (python3 receiver, systemd-notify installed)
       expect(environ).toContain(`WATCHDOG_PID=${next}`);
       expect(environ).toContain(`NOTIFY_SOCKET=${receiver.path}`);
     } finally {
-      await killAll([next]);
+      await killAllChildren([next]);
     }
   });
 });
 
 describe('PM2 (wait_ready)', () => {
-  /** Runs the notify-client fixture as PM2 does (fork: an IPC channel) and collects what it sends its parent. */
-  async function underPm2(env: Record<string, string>): Promise<{ messages: unknown[]; output: string }> {
-    const base: Record<string, string | undefined> = { ...process.env, SCRIPT: 'sequence', ...env };
-    delete base['NOTIFY_SOCKET'];
-    const child = fork(fixture('notify-client.mjs'), [], { env: base, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
-    const messages: unknown[] = [];
-    let output = '';
-    child.on('message', (message) => messages.push(message));
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString('utf8');
-    });
-    await new Promise((resolve) => child.once('exit', resolve));
-    return { messages, output };
+  /** Runs the notify-client fixture as PM2 does (an IPC channel, as fork() opens) and collects what it sends its parent. */
+  async function underPm2(env: Record<string, string>): Promise<{ messages: readonly unknown[]; output: string }> {
+    const child = startChild(runtimeCommand('node', fixture('notify-client.mjs')), { ipc: true, env: { SCRIPT: 'sequence', NOTIFY_SOCKET: undefined, ...env } });
+    await child.waitForExit();
+    return { messages: child.messages, output: child.stdout.join('\n') };
   }
 
   it("sends process.send('ready') at ready() when PM2 started the process (pm_id and an IPC channel)", async () => {

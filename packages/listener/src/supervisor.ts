@@ -1,5 +1,5 @@
 import process from 'node:process';
-import { type Clock, type TimerHandle, redactSecrets, systemClock } from '@quiesce/core';
+import { type Clock, type TimerHandle, quiesceChannels, redactSecrets, systemClock } from '@quiesce/core';
 import { ListenerOptionError } from './errors.ts';
 import { checkListenAddress } from './internal/listen-address.ts';
 import { listenEnvFrom } from './internal/env-options.ts';
@@ -260,8 +260,9 @@ export async function runSupervisor(options: SupervisorOptions): Promise<Supervi
 
   /** Starts a generation and hands over to it once it is ready (see handOver), or says why not. */
   const start = async (kind: 'initial' | 'roll' | 'restart'): Promise<RollResult> => {
+    const id = nextId++;
     const g: Numbered = {
-      id: nextId++,
+      id,
       proc: startGeneration({
         command: config.command,
         fds: held.map((s) => s.fd),
@@ -272,6 +273,8 @@ export async function runSupervisor(options: SupervisorOptions): Promise<Supervi
         cwd: config.cwd,
         detached: true,
         clock,
+        mode: 'supervisor',
+        generation: id,
       }),
     };
     generations.push(g);
@@ -324,8 +327,15 @@ export async function runSupervisor(options: SupervisorOptions): Promise<Supervi
     return { outcome: 'rolled-back', generation: g.id, pid: g.proc.pid, reason };
   };
 
+  /** `quiesce:restart:end` for a roll that ended. */
+  const rolled = (result: RollResult, startedAt: number): RollResult => {
+    const { restartEnd } = quiesceChannels;
+    if (restartEnd.hasSubscribers) restartEnd.publish({ mode: 'supervisor', outcome: result.outcome, durationMs: clock.now() - startedAt, pid: result.pid, reason: result.reason });
+    return result;
+  };
+
   const roll = (): Promise<RollResult> => {
-    if (stopping) return Promise.resolve({ outcome: 'skipped', generation: undefined, pid: undefined, reason: 'the supervisor is stopping' });
+    if (stopping) return Promise.resolve(rolled({ outcome: 'skipped', generation: undefined, pid: undefined, reason: 'the supervisor is stopping' }, clock.now()));
     if (rolling) {
       // One more roll after the one in progress, however many were asked for meanwhile.
       if (!rollQueued) {
@@ -339,7 +349,8 @@ export async function runSupervisor(options: SupervisorOptions): Promise<Supervi
     }
     cancelRestart();
     notifier.reloading(`Reloading: starting generation ${nextId}`);
-    rolling = start(current ? 'roll' : 'restart').finally(() => {
+    const startedAt = clock.now();
+    rolling = start(current ? 'roll' : 'restart').then((result) => rolled(result, startedAt)).finally(() => {
       rolling = undefined;
     });
     return rolling;

@@ -479,14 +479,17 @@ describe('createNodeAdapter', () => {
     expect(attempt).toThrow(new RegExp(`Invalid ${option}`));
   });
 
-  it("asks for a node:net listener when the HTTP server is not a net.Server (Bun's node:http)", () => {
-    // Bun's node:http Server has the events and methods, but is no net.Server: there is no way to
-    // close only its listening socket. A stand-in with the same shape (an EventEmitter with listen).
-    const bunLike = Object.assign(new EventEmitter(), { listen() {}, setTimeout() {}, listening: false });
-    const attempt = () => createNodeAdapter(bunLike as never);
+  it('takes a node:http Server that is no net.Server (Bun\'s) when it can close its idle connections itself, and asks for a node:net listener otherwise', () => {
+    // Bun's node:http Server has the events and methods, but is no net.Server: only its own close()
+    // closes its listener (and idle sockets with it). Stand-ins with the same shape.
+    const withoutCloseIdle = Object.assign(new EventEmitter(), { listen() {}, setTimeout() {}, close() {}, listening: false });
+    const attempt = () => createNodeAdapter(withoutCloseIdle as never);
     expect(attempt).toThrow(NodeAdapterOptionError);
-    expect(attempt).toThrow(/^Invalid listener: undefined\. Expected a node:net Server, because this server is not a net\.Server/);
-    expect(() => createNodeAdapter(bunLike as never, { listener: createNetServer() }).dispose()).not.toThrow();
+    expect(attempt).toThrow(/^Invalid listener: undefined\. Expected a node:net Server, because this server is no net\.Server and cannot close its idle connections/);
+    expect(() => createNodeAdapter(withoutCloseIdle as never, { listener: createNetServer() }).dispose()).not.toThrow();
+    const bunLike = Object.assign(new EventEmitter(), { listen() {}, setTimeout() {}, close() {}, closeIdleConnections() {}, listening: false });
+    expect(() => createNodeAdapter(bunLike as never).dispose()).not.toThrow();
+    expect(() => createNodeAdapter(bunLike as never, { tcpKeepAliveMs: 1_000 })).toThrow(/^Invalid tcpKeepAliveMs: 1000\. Expected false on Bun's node:http Server/);
   });
 
   it('with a separate node:net listener: connections handed over are served and tracked, and stopAccepting closes that listener only', async () => {

@@ -19,6 +19,7 @@ import {
 import { systemClock } from '@quiesce/core';
 import { closeConnectionAfter } from './connection-close.ts';
 import { NodeAdapterOptionError, check } from './errors.ts';
+import { type BunHttpListener, bunHttpListener } from './internal/bun-http-listener.ts';
 import { holdEndWhileGated } from './internal/hold-end.ts';
 import { socketCloseWatcher } from './internal/socket-close-watcher.ts';
 import { type TlsCarrier, socketCloser, tlsSocketOf } from './internal/socket-closer.ts';
@@ -52,8 +53,9 @@ export interface NodeAdapterOptions extends Omit<ConnectionTrackerOptions, 'onFo
   /**
    * The `node:net` Server that owns the listening socket, when it is not `server` itself: it accepts
    * connections and hands each to `server` with `server.emit('connection', socket)`.
-   * `stopAccepting()` then closes this listener. Needed for Bun's `node:http` Server, which is not
-   * a `net.Server` and cannot adopt an inherited socket (`listen({ fd })`); Bun's `node:net` can.
+   * `stopAccepting()` then closes this listener. Needed for an inherited socket on Bun (`listen({ fd })`):
+   * Bun's `node:http` Server cannot adopt one, Bun's `node:net` can. Without it, Bun's `node:http`
+   * Server (no `net.Server`) is drained through its own `close()`: see the README's Bun section.
    */
   listener?: NetServer;
   /**
@@ -83,7 +85,11 @@ export interface NodeAdapter extends ServerAdapter {
  * `Connection: close` already went out (the deadline ends that hold at once). Upgraded sockets are
  * tracked apart and never closed as idle. Serving stays cheap: a small record per connection, one
  * shared listener per response, and no wrapping of responses until shutdown begins (then the
- * responses in flight are switched over). Throws {@link NodeAdapterOptionError} on a bad option.
+ * responses in flight are switched over). On Bun's `node:http` Server, which is no `net.Server`
+ * and whose own `close()` closes idle keep-alive sockets with the listener, `stopAccepting()` always
+ * holds responses until none went out for `idleGraceMs` and then calls that `close()`: every socket
+ * it closes has been idle that long. Throws {@link NodeAdapterOptionError} on a bad option (on
+ * Bun: `tcpKeepAliveMs`, which its sockets ignore).
  *
  * @example
  * ```ts
@@ -120,14 +126,6 @@ export function createNodeAdapter(server: NodeHttpServer, options: NodeAdapterOp
   if (givenListener !== undefined && !(givenListener instanceof NetServer)) {
     throw new NodeAdapterOptionError('listener', givenListener, 'a node:net Server (from net.createServer()) that hands its connections to server');
   }
-  if (givenListener === undefined && !(server instanceof NetServer)) {
-    // Bun's node:http Server: not a net.Server, so there is no way to close only its listening socket.
-    throw new NodeAdapterOptionError(
-      'listener',
-      givenListener,
-      "a node:net Server, because this server is not a net.Server (Bun's node:http): listen with net.createServer(), hand each connection to the HTTP server with server.emit('connection', socket), and pass the net.Server as listener",
-    );
-  }
   const listener: NetServer = givenListener ?? (server as unknown as NetServer);
   check.duration('holdMaxMs', holdMaxMs);
   check.durationOrFalse('tcpKeepAliveMs', tcpKeepAliveMs);
@@ -139,7 +137,15 @@ export function createNodeAdapter(server: NodeHttpServer, options: NodeAdapterOp
   let reason: ShutdownReason = 'shutdown';
   // The hold waits for the same quiet as the idle grace, on the same clock (both validated by the tracker).
   const quietMs = trackerOptions.idleGraceMs ?? 250;
-  const gate = new ResponseGate(trackerOptions.clock ?? systemClock);
+  const clock = trackerOptions.clock ?? systemClock;
+  const gate = new ResponseGate(clock);
+  // Bun's node:http Server is no net.Server: only its own close() closes its listener, and it closes
+  // idle keep-alive sockets with it (see bun-http-listener.ts). Throws if that cannot be done.
+  const bun: BunHttpListener | undefined =
+    givenListener === undefined && !(server instanceof NetServer)
+      ? bunHttpListener(server, { tcpKeepAliveMs, idleGraceMs: quietMs, clock })
+      : undefined;
+  const closer = bun?.closer ?? socketCloser;
   // Per adapter, so that two adapters on one server keep their records apart.
   const connectionOf = Symbol('quiesce.connection');
   type Tagged = { [connectionOf]?: TrackedConnection; _httpMessage?: unknown };
@@ -189,7 +195,10 @@ export function createNodeAdapter(server: NodeHttpServer, options: NodeAdapterOp
       // FIN even if the process exits first: the drain need not wait for that report.
       if (closing && connection.inFlight === 0 && endedAfterResponse(this, socket!)) tracker.connectionClosed(connection);
     }
-    if (closing) gate.departed();
+    // On Bun every departure is timed: closing its listener closes idle sockets too, so it is held
+    // until none went out for the grace, shutdown or not.
+    if (closing || bun !== undefined) gate.departed();
+    bun?.responseEnded(this);
   };
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
@@ -226,7 +235,7 @@ export function createNodeAdapter(server: NodeHttpServer, options: NodeAdapterOp
   const onConnection = (socket: Socket & Tagged): void => {
     if (socket[connectionOf] !== undefined) return;
     if (tcpKeepAliveMs !== false) socket.setKeepAlive(true, tcpKeepAliveMs);
-    socket[connectionOf] = tracker.socketOpened(socket as TlsCarrier, socketCloser);
+    socket[connectionOf] = tracker.socketOpened(socket as TlsCarrier, closer);
     watchClose(socket);
   };
 
@@ -291,10 +300,14 @@ export function createNodeAdapter(server: NodeHttpServer, options: NodeAdapterOp
         tracker.beginShutdown();
         if (!listener.listening) return;
         // Clients that got Connection: close are reconnecting: hold responses until they all wait.
-        if (closeResponses > 0 && holdMaxMs > 0) await gate.hold(quietMs, holdMaxMs, signal);
+        // On Bun always: no client may be between two requests on the idle sockets its close() closes.
+        if ((closeResponses > 0 || bun !== undefined) && holdMaxMs > 0) await gate.hold(quietMs, holdMaxMs, signal);
         // net.Server#close: closes the listening handle only; http.Server#close would also call
         // closeIdleConnections(). New connections are refused from here on.
-        if (listener.listening) NetServer.prototype.close.call(listener);
+        if (listener.listening) {
+          if (bun) bun.close();
+          else NetServer.prototype.close.call(listener);
+        }
         gate.release();
       })();
       return stopping;
@@ -314,6 +327,7 @@ export function createNodeAdapter(server: NodeHttpServer, options: NodeAdapterOp
       stopWatchingShutdown();
       stopFollowingWebSockets();
       gate.release();
+      bun?.dispose();
       if (server.emit === emit) server.emit = originalEmit as typeof server.emit;
     },
   };

@@ -95,6 +95,7 @@ describe('quiesce public API', () => {
         "createSignalPolicy",
         "defaultExitCodes",
         "defaultSignalIntents",
+        "describeError",
         "describeValue",
         "envReadPermitted",
         "eventChannel",

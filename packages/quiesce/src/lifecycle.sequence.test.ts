@@ -408,10 +408,42 @@ describe('options', () => {
     ['adapter', { adapter: {} }],
     ['adapter', { adapter: { name: 'old', stopAccepting: () => Promise.resolve(), tracker: {}, dispose() {} } }],
     ['readiness', { readiness: 'later' }],
+    ['logFormat', { logFormat: 'yaml' }],
   ])('rejects a bad %s with an error naming it', (option, options) => {
     const clock = new ManualClock();
     const attempt = () => createLifecycle({ adapter: new FakeAdapter(clock), ...options } as never);
     expect(attempt).toThrow(LifecycleOptionError);
     expect(attempt).toThrow(new RegExp(`^Invalid ${option}`));
+  });
+});
+
+describe('logFormat', () => {
+  it('"json" writes the one report line as one JSON object with the stable field names', async () => {
+    const { adapter, lifecycle, lines, clock } = setup({ logFormat: 'json', deadlineMs: 5_000 });
+    lifecycle.onCleanup('db', () => {});
+    const done = lifecycle.shutdown('SIGTERM');
+    await clock.advance(0);
+    adapter.drained.resolve(drainReport('drained'));
+    const report = await done;
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).not.toContain('\n');
+    const line = JSON.parse(lines[0]!) as Record<string, unknown>;
+    expect(Object.keys(line)).toEqual([
+      'event', 'schemaVersion', 'time', 'level', 'reason', 'outcome', 'exitCode', 'durationMs', 'deadlineMs',
+      'deadlineHit', 'phases', 'drain', 'deregistration', 'hooks', 'cleanup', 'failures',
+    ]);
+    expect(line).toMatchObject({ event: 'quiesce.shutdown', schemaVersion: 1, level: 'info', reason: 'SIGTERM', outcome: 'clean', exitCode: report.exitCode, deadlineMs: 5_000, deadlineHit: false, failures: [] });
+    expect(Object.keys(line['phases'] as object)).toEqual(['lame-duck', 'deregister', 'stop-accepting', 'drain', 'cleanup']);
+    expect(line['cleanup']).toEqual({ total: 1, ok: 1, error: 0, timeout: 0, aborted: 0 });
+  });
+
+  it('"text" (the default) writes the human line', async () => {
+    for (const options of [{}, { logFormat: 'text' as const }]) {
+      const { adapter, lifecycle, lines, clock } = setup(options);
+      const done = lifecycle.shutdown('SIGTERM');
+      await clock.advance(0);
+      adapter.drained.resolve(drainReport('drained'));
+      expect(lines).toEqual([formatShutdownReport(await done)]);
+    }
   });
 });

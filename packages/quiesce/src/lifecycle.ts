@@ -4,7 +4,9 @@ import { type AddHookOptions, type HookFunction, createShutdownHooks } from '@qu
 import { type ServiceNotifier, createServiceNotifier, listenForStopRequests, reportReady, warnIfPidOne } from '@quiesce/listener';
 import { type ExitCodes, type SignalPolicy, type SignalPolicyOptions, createSignalPolicy, exitCodeFor } from '@quiesce/signals';
 import { LifecycleOptionError, check } from './errors.ts';
+import { shutdownEvents } from './internal/shutdown-events.ts';
 import { type ShutdownPhase, type ShutdownPhaseName, type ShutdownReport, formatShutdownReport } from './shutdown-report.ts';
+import { formatShutdownReportJson } from './shutdown-report-json.ts';
 import { DrainStartedError, type ShutdownKind, shutdownKindOf } from './shutdown-signal.ts';
 
 /** Where the service is: `serving`, then the steps of shutdown, then `stopped`. */
@@ -29,6 +31,12 @@ export interface LifecycleOptions {
   cleanupReserveMs?: number;
   /** Where the one-line report goes. Default `console.log`; `false` for silence. */
   log?: ((line: string) => void) | false;
+  /**
+   * How the one report line is written: `text` (default), the human line of
+   * {@link formatShutdownReport}; `json`, one JSON object on one line for log pipelines, with stable
+   * field names ({@link formatShutdownReportJson}; the fields are documented on `ShutdownReportJson`).
+   */
+  logFormat?: 'text' | 'json';
   /**
    * Exit codes for the outcomes: clean 0, failed 1 (a shutdown or cleanup hook failed or timed
    * out), forced 1 (the deadline cut requests, sockets or hooks), error 1 (started by an uncaught
@@ -208,13 +216,17 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
     const step = async <T>(name: ShutdownPhaseName, work: () => Promise<T>): Promise<T> => {
       notifier.phase(name, deadline.remainingMs());
       const startMs = at();
+      events.phaseStart(name, startMs);
       try {
         return await work();
       } finally {
-        phases.push({ name, startMs, durationMs: at() - startMs });
+        const phase = { name, startMs, durationMs: at() - startMs };
+        phases.push(phase);
+        events.phaseEnd(phase);
       }
     };
     const deadline = new Deadline({ timeoutMs: deadlineMs, clock });
+    const events = shutdownEvents();
     const stopKind = shutdownKindOf(reason);
     shutdownKind = stopKind;
     // Asked once is enough: the starter's SIGKILL bound holds either way.
@@ -222,6 +234,7 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
     notifier.stopping({ status: `Shutting down (${reason})`, timeLeftMs: deadline.remainingMs() });
     const reserve = cleanupHooks > 0 ? config.cleanupReserveMs : 0;
     const drainDeadline = new Deadline({ timeoutMs: deadlineMs - reserve, signal: deadline.signal, clock });
+    events.start(reason, config, reserve);
 
     // 2–3. Lame duck: not ready, Connection: close on every response, listener open; deregister meanwhile.
     state = 'lame-duck';
@@ -269,8 +282,9 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
     };
     state = 'stopped';
     finalReport = report;
+    events.end(report);
     void notifier.stopped(`Stopped: ${outcome}, exit code ${report.exitCode}`);
-    if (config.log) config.log(formatShutdownReport(report));
+    if (config.log) config.log(config.logFormat === 'json' ? formatShutdownReportJson(report) : formatShutdownReport(report));
 
     // 8. Flush what observes the shutdown (the report included), last, in what is left of the deadline.
     await flush.run({ signal: deadline.signal });
@@ -378,6 +392,7 @@ interface Config {
   lameDuckMs: number;
   cleanupReserveMs: number;
   log: ((line: string) => void) | false;
+  logFormat: 'text' | 'json';
   exitCodes: Partial<ExitCodes> | undefined;
   signals: LifecycleOptions['signals'];
   onUpgraded: LifecycleOptions['onUpgraded'];
@@ -387,7 +402,7 @@ interface Config {
 
 function validate(options: LifecycleOptions): Config {
   check.object('options', options);
-  const { adapter, deadlineMs = 10_000, lameDuckMs = 0, log = console.log, clock = systemClock, readiness = 'auto' } = options;
+  const { adapter, deadlineMs = 10_000, lameDuckMs = 0, log = console.log, logFormat = 'text', clock = systemClock, readiness = 'auto' } = options;
   if (!isServerAdapter(adapter)) {
     throw new LifecycleOptionError('adapter', adapter, 'a ServerAdapter such as createNodeAdapter(server), serveBun(…) or serveDeno(…)');
   }
@@ -403,6 +418,7 @@ function validate(options: LifecycleOptions): Config {
     throw new LifecycleOptionError('cleanupReserveMs', cleanupReserveMs, `less than deadlineMs (${deadlineMs})`);
   }
   check.log('log', log);
+  if (logFormat !== 'text' && logFormat !== 'json') throw new LifecycleOptionError('logFormat', logFormat, '"text" or "json"');
   check.clock('clock', clock);
   if (options.onUpgraded !== undefined) check.function('onUpgraded', options.onUpgraded);
   if (options.signals !== undefined) check.object('signals', options.signals, 'an object of signal policy options');
@@ -417,6 +433,7 @@ function validate(options: LifecycleOptions): Config {
     lameDuckMs,
     cleanupReserveMs,
     log,
+    logFormat,
     exitCodes: options.exitCodes,
     signals: options.signals,
     onUpgraded: options.onUpgraded,

@@ -94,6 +94,14 @@ describe('formatShutdownReportJson', () => {
     expect(formatShutdownReportJson(report, { time })).not.toContain('\n');
   });
 
+  it('redacts a secret that a hook error quotes, as the text line does', () => {
+    const error = new Error('cannot reach http://root:hunter2@10.0.0.5:2379');
+    const report: ShutdownReport = { ...clean, outcome: 'failed', exitCode: 1, cleanup: hooksReport([{ name: 'etcd.close', phase: 'cleanup', status: 'error', startedAt: 1, durationMs: 1, error }]) };
+    const line = formatShutdownReportJson(report, { time });
+    expect(line).not.toContain('hunter2');
+    expect(shutdownReportJson(report, { time }).failures[0]!.error).toBe('Error: cannot reach http://***@10.0.0.5:2379');
+  });
+
   it('describes the report of a real shutdown of a Node server, failed cleanup hook included', async () => {
     const server = createServer((_req, res) => res.end('ok'));
     server.listen(0, '127.0.0.1');

@@ -1,4 +1,4 @@
-import { redactSecrets } from '@quiesce/core';
+import { describeError } from '@quiesce/core';
 import type { DrainReport } from '@quiesce/drain';
 import type { HookResult, HooksReport } from '@quiesce/hooks';
 
@@ -134,15 +134,7 @@ function why(hook: HookResult): string {
   }
 }
 
-/** The first line of what a hook threw, whitespace collapsed, cut to {@link MAX_MESSAGE_CHARS}. */
+/** The first line of what a hook threw, whitespace collapsed, secrets redacted, cut to {@link MAX_MESSAGE_CHARS}. */
 function boundedMessage(error: unknown): string {
-  let text: string;
-  try {
-    text = error instanceof Error ? error.message || error.name : String(error);
-  } catch {
-    text = 'unprintable error';
-  }
-  // A message may quote a configured value: no credentials in the log line.
-  const line = redactSecrets((text.split('\n', 1)[0] ?? '').replace(/\s+/g, ' ').trim()) || 'no message';
-  return line.length > MAX_MESSAGE_CHARS ? `${line.slice(0, MAX_MESSAGE_CHARS - 1)}…` : line;
+  return describeError(error, { brief: true, maxLength: MAX_MESSAGE_CHARS });
 }

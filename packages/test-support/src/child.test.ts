@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { killAllChildren, startChild } from './child.ts';
 import { HarnessOptionError, LineTimeoutError } from './errors.ts';
 import { fixturesBeside } from './fixtures.ts';
+import { until } from './net.ts';
 import { processState } from './processes.ts';
 import { runtimeCommand, runtimesUnderTest } from './runtimes.ts';
 
@@ -87,9 +88,38 @@ describe('startChild', () => {
     expect(await child.stop()).toEqual(child.exitStatus);
   });
 
+  it('killAllChildren(extra) also kills pids it did not spawn, such as an orphaned grandchild', async () => {
+    const child = startChild(runtimeCommand('node', fixture('echo.mjs')), { stdin: 'pipe' });
+    await child.waitForLine(/^ready /);
+    child.write('spawn');
+    const orphan = Number((await child.waitForLine(/^grandchild \d+$/)).split(' ')[1]);
+    await child.stop(); // SIGKILLs the child alone: the grandchild lives on, adopted by another parent
+    expect(isAlive(orphan)).toBe(true);
+    await killAllChildren([orphan]);
+    await until(() => !isAlive(orphan), 10_000, 'the orphan to die');
+  });
+
+  it('collects what a Node child sends over the IPC channel that ipc: true opens, and opens none without it', async () => {
+    const child = startChild(runtimeCommand('node', fixture('echo.mjs')), { stdin: 'pipe', ipc: true });
+    await child.waitForLine(/^ready /);
+    child.write('send one');
+    child.write('send two');
+    child.write('echo sent');
+    await child.waitForLine(/^sent$/);
+    await until(() => child.messages.length === 2, 10_000, 'two messages');
+    expect(child.messages).toEqual(['one', 'two']);
+
+    const plain = startChild(runtimeCommand('node', fixture('echo.mjs')), { stdin: 'pipe' });
+    await plain.waitForLine(/^ready /);
+    plain.write('send one');
+    await plain.waitForLine(/^no ipc channel$/);
+    expect(plain.messages).toEqual([]);
+  });
+
   it('refuses a bad command or a write without a stdin pipe with a HarnessOptionError', async () => {
     expect(() => startChild([])).toThrow(HarnessOptionError);
     expect(() => startChild(['node', 1 as never])).toThrow(/Invalid command/);
+    expect(() => startChild([process.execPath, '-e', ''], { ipc: 'yes' as never })).toThrow(/Invalid ipc: "yes"/);
     const child = startChild([process.execPath, fixture('echo.mjs')]);
     expect(() => child.write('echo x')).toThrow(HarnessOptionError);
     await child.stop();

@@ -1,5 +1,5 @@
 import { type ChildProcess, type StdioOptions, spawn } from 'node:child_process';
-import { HarnessOptionError, LineTimeoutError } from './errors.ts';
+import { check, HarnessOptionError, LineTimeoutError } from './errors.ts';
 import { killTree } from './processes.ts';
 import type { RuntimeCommand } from './runtimes.ts';
 import { checkArgs, checkDuration } from './validate.ts';
@@ -17,6 +17,11 @@ export interface StartChildOptions {
   stdin?: 'pipe' | 'ignore';
   /** What the child gets as fd 3, 4, …: an open fd (an inherited socket), `pipe` or `ignore`. */
   extraStdio?: readonly (number | 'pipe' | 'ignore')[];
+  /**
+   * Opens a Node IPC channel after the other fds, as `child_process.fork()` and PM2 do: a Node child
+   * gets `process.send()`, and what it sends is collected in {@link Child.messages}. Default `false`.
+   */
+  ipc?: boolean;
   /** A name for error messages; default the command line. */
   name?: string;
 }
@@ -45,6 +50,8 @@ export interface Child {
   readonly stderr: readonly string[];
   /** Lines of both streams so far, in arrival order (growing). */
   readonly lines: readonly string[];
+  /** What the child sent with `process.send()` so far, in order (growing); always empty without `ipc: true`. */
+  readonly messages: readonly unknown[];
   /** The exit, once it happened and its output is collected; `undefined` while the child runs. */
   readonly exitStatus: ChildExit | undefined;
   /** Resolves when the child has exited and its output is collected. Never rejects. */
@@ -97,6 +104,11 @@ export function withoutStatefulFlags(pattern: RegExp): RegExp {
  * await child.waitForLine(/^ready /, 20_000);
  * child.kill('SIGTERM');
  * expect(await child.waitForExit()).toMatchObject({ code: 0, signal: null });
+ *
+ * // A Node child with an IPC channel, as PM2 starts an app: what it process.send()s is collected.
+ * const app = startChild(runtimeCommand('node', fixture('app.mjs')), { ipc: true, env: { pm_id: '0' } });
+ * await app.waitForExit();
+ * expect(app.messages).toEqual(['ready']);
  * ```
  */
 export function startChild(command: readonly string[] | RuntimeCommand, options: StartChildOptions = {}): Child {
@@ -106,15 +118,18 @@ export function startChild(command: readonly string[] | RuntimeCommand, options:
   const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', ...commandEnv, ...options.env };
   for (const [key, value] of Object.entries(env)) if (value === undefined) delete env[key];
   const name = options.name ?? argv.join(' ');
+  if (options.ipc !== undefined) check.boolean('ipc', options.ipc);
 
   installExitHook();
   const spawnedAt = performance.now();
-  const stdio: StdioOptions = [options.stdin ?? 'ignore', 'pipe', 'pipe', ...(options.extraStdio ?? [])];
+  const stdio: StdioOptions = [options.stdin ?? 'ignore', 'pipe', 'pipe', ...(options.extraStdio ?? []), ...(options.ipc ? ['ipc' as const] : [])];
   const child = spawn(argv[0]!, argv.slice(1), { cwd: options.cwd, env, stdio });
 
   const stdout: string[] = [];
   const stderr: string[] = [];
   const lines: string[] = [];
+  const messages: unknown[] = [];
+  child.on('message', (message) => messages.push(message));
   const lineListeners = new Set<() => void>();
   let firstKillAt: number | undefined;
   let exitStatus: ChildExit | undefined;
@@ -257,6 +272,7 @@ export function startChild(command: readonly string[] | RuntimeCommand, options:
     stdout,
     stderr,
     lines,
+    messages,
     get exitStatus() {
       return exitStatus;
     },

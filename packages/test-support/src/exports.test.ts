@@ -53,6 +53,8 @@ describe('@quiesce/test-support API', () => {
         "startChild",
         "startEtcd",
         "startHungServer",
+        "startOtlpReceiver",
+        "startPortHolder",
         "startProxy",
         "startServer",
         "until",

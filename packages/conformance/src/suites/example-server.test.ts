@@ -8,6 +8,7 @@ import {
   inFlightCompletes,
   keepAliveLoopLosesNothing,
   notReadyDuringLameDuck,
+  preconnectClosedWithFin,
   reusedSocketGetsConnectionClose,
   sigtermUnderLoad,
   starter,
@@ -62,12 +63,7 @@ describe.each(exampleTargets)('example server on $label', ({ runtime, script }) 
   preconnectTest(
     `preconnected sockets that never sent a request are closed with FIN, not reset${can.seesSilentConnections ? '' : ` (skipped on ${runtime}: TCP_DEFER_ACCEPT keeps silent connections away from Bun)`}`,
     async () => {
-      const server = await start();
-      const preconnect = await openConnection(server.port);
-      await sleep(100);
-      server.kill('SIGTERM');
-      expect(await preconnect.waitForClose()).toBe('fin');
-      expect((await server.exited).code).toBe(0);
+      const server = await preconnectClosedWithFin(start);
       if (can.reportsSocketCounts) expect(server.stdout.join('\n')).toMatch(/sockets 0 idle-closed, 1 preconnects, 0 force-closed/);
     },
   );

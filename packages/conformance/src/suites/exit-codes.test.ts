@@ -12,8 +12,16 @@ afterAll(() => killAllChildren());
 
 const outcomes: readonly { scenario: string; code: number; line: RegExp }[] = [
   { scenario: 'clean', code: 0, line: /^quiesce: shutdown clean in \d+ms \(SIGTERM\): .*; hooks 2 ok, 0 failed; exit 0$/ },
-  { scenario: 'shutdown-hook-failed', code: 1, line: /^quiesce: shutdown failed in \d+ms \(SIGTERM\): .*; hooks 1 ok, 1 failed \(flush-queue error "queue unreachable"\); exit 1$/ },
-  { scenario: 'cleanup-hook-failed', code: 1, line: /^quiesce: shutdown failed in \d+ms \(SIGTERM\): .*; hooks 1 ok, 1 failed \(close-db \(cleanup\) error "db close failed"\); exit 1$/ },
+  {
+    scenario: 'shutdown-hook-failed',
+    code: 1,
+    line: /^quiesce: shutdown failed in \d+ms \(SIGTERM\): .*; hooks 1 ok, 1 failed \(flush-queue error "queue unreachable"\); exit 1$/,
+  },
+  {
+    scenario: 'cleanup-hook-failed',
+    code: 1,
+    line: /^quiesce: shutdown failed in \d+ms \(SIGTERM\): .*; hooks 1 ok, 1 failed \(close-db \(cleanup\) error "db close failed"\); exit 1$/,
+  },
   { scenario: 'forced', code: 1, line: /^quiesce: shutdown forced in \d+ms \(SIGTERM\): .*; exit 1$/ },
   {
     scenario: 'deregistration-failed',

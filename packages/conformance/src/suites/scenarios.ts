@@ -100,20 +100,43 @@ export async function inFlightCompletes(start: StartServer, options: InFlightOpt
   return { server, response, exit, exitedAfterAnswerMs };
 }
 
+/** Options for {@link reusedSocketGetsConnectionClose}. */
+export interface ReuseOptions {
+  /** The lame duck the server gets. Default 3000. */
+  readonly lameDuckMs?: number;
+  /** How long after SIGTERM the keep-alive socket is reused. Default 300. */
+  readonly reuseAfterMs?: number;
+}
+
 /**
  * SIGTERM with a 3 s lame duck, then a request 300 ms later on a keep-alive socket that served one
  * before: it gets 200 with Connection: close, and the server ends the socket with FIN.
  */
-export async function reusedSocketGetsConnectionClose(start: StartServer): Promise<ServerHandle> {
-  const server = await start({ QUIESCE_LAME_DUCK_MS: '3000' });
+export async function reusedSocketGetsConnectionClose(start: StartServer, options: ReuseOptions = {}): Promise<ServerHandle> {
+  const { lameDuckMs = 3_000, reuseAfterMs = 300 } = options;
+  const server = await start({ QUIESCE_LAME_DUCK_MS: String(lameDuckMs) });
   const conn = await openConnection(server.port);
   expect((await conn.request({ path: '/' })).headers['connection']).not.toBe('close');
   server.kill('SIGTERM');
-  await sleep(300);
+  await sleep(reuseAfterMs);
   const reused = await conn.request({ path: '/' });
   expect(reused.status).toBe(200);
   expect(reused.headers['connection']).toBe('close');
   expect(await conn.waitForClose()).toBe('fin');
+  return server;
+}
+
+/**
+ * A connection that never sent a byte, open when SIGTERM comes: the server closes it with FIN (after
+ * the preconnect grace), counts it as a preconnect, and exits 0.
+ */
+export async function preconnectClosedWithFin(start: StartServer): Promise<ServerHandle> {
+  const server = await start();
+  const preconnect = await openConnection(server.port);
+  await sleep(100);
+  server.kill('SIGTERM');
+  expect(await preconnect.waitForClose()).toBe('fin');
+  expect((await server.exited).code).toBe(0);
   return server;
 }
 

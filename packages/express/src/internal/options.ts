@@ -1,5 +1,5 @@
-import { ConnectionTracker } from '@quiesce/drain';
-import type { NodeAdapterOptions } from '@quiesce/node';
+import { createServer } from 'node:http';
+import { type NodeAdapterOptions, createNodeAdapter } from '@quiesce/node';
 import type { LifecycleOptions } from 'quiesce';
 import { ExpressOptionError, check } from '../errors.ts';
 import type { ExpressLifecycleOptions } from '../express-lifecycle.ts';
@@ -31,10 +31,11 @@ export function resolveOptions(options: ExpressLifecycleOptions): ResolvedOption
   check.durationOrFalse('tcpKeepAliveMs', tcpKeepAliveMs);
   if (holdMaxMs !== undefined) check.duration('holdMaxMs', holdMaxMs);
   const node = pick(options, NODE_KEYS);
-  // Each server's Node adapter builds its tracker from these when the server is added, possibly at
-  // the first listen(); building one here refuses a bad drain option now, at the call.
+  // Each server gets its Node adapter when it is added, possibly at the first listen(); one built
+  // here, on a server that never listens, refuses a bad setting now, at the call, as this runtime's
+  // server would (on Bun: tcpKeepAliveMs, which its node:http sockets ignore).
   try {
-    new ConnectionTracker({ ...node });
+    createNodeAdapter(createServer(), node).dispose();
   } catch (error) {
     throw check.adopt(error);
   }
