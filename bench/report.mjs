@@ -14,6 +14,7 @@ const titles = {
   restarts: 'Part 5 — restarts under load',
   'rolling-restart': 'Part 6 — rolling restart behind HAProxy (replace)',
   'rolling-restart-restart': 'Part 6 — rolling restart behind HAProxy (restart in place)',
+  'websocket-shutdown': 'Part 7 — shutdown latency with 1 000 open WebSockets',
 };
 const order = Object.keys(titles);
 

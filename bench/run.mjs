@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Runs every part in turn (`npm run bench`), each in its own Node process, then rewrites the
 // results section of bench/README.md from bench/results/*.json.
-//   node bench/run.mjs [--smoke] [--only=1,2,3,4,6] [--runtimes=node,bun,deno]
+//   node bench/run.mjs [--smoke] [--only=1,2,3,4,6,7] [--runtimes=node,bun,deno]
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -12,6 +12,7 @@ const parts = [
   ['4', '4-keep-alive-race.mjs'],
   ['5', '5-restarts-under-load.mjs'],
   ['6', '6-rolling-restart.mjs'],
+  ['7', '7-websocket-shutdown.mjs'],
 ];
 const args = process.argv.slice(2);
 const only = args.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');

@@ -2,8 +2,10 @@
  * The Quiesce example: one graceful HTTP server that runs unchanged on Node, Bun and Deno.
  * Interface (fixed; tests and docs rely on it): env PORT (3000), HOST (127.0.0.1),
  * QUIESCE_LAME_DUCK_MS (0), QUIESCE_DEADLINE_MS (10000); prints `listening on http://HOST:PORT`;
- * routes `/`, `/slow?ms=N`, `/healthz`, `/readyz`, each response with `x-pid`; SIGTERM / SIGINT /
- * SIGHUP drain and exit 0 (1 when the deadline forced it); a second signal exits at once with
+ * routes `/`, `/slow?ms=N`, `/healthz`, `/readyz`, each response with `x-pid`; `/events` (Server-Sent
+ * Events: `data: tick N` every 100 ms, then `event: shutdown` and the end when the drain starts) and
+ * `/ws` (a WebSocket echo, closed with 1001, or 1012 for a restart, when the drain starts); SIGTERM /
+ * SIGINT / SIGHUP drain and exit 0 (1 when the deadline forced it); a second signal exits at once with
  * 128 + n. Registers in etcd / Consul when ETCD_ENDPOINTS / CONSUL_HTTP_ADDR are set. A taken port
  * exits 1 naming the port and the pid holding it. On Node, SIGUSR2 restarts without losing a
  * request; under `quiesce run --listen HOST:PORT -- <this>` it adopts the supervisor's socket.
@@ -29,10 +31,13 @@ try {
 }
 
 let lifecycle: Lifecycle | undefined;
+// The lifecycle comes after the server; its signal reaches the routes through this one.
+const drainStarted = new AbortController();
 const options: ServeOptions = {
   host: config.host,
   port: config.port,
   state: () => ({ ready: lifecycle?.isReady() ?? false, live: lifecycle?.isLive() ?? true }),
+  drainStarted: drainStarted.signal,
 };
 
 let started: RuntimeServer;
@@ -58,6 +63,7 @@ const running = createLifecycle({
   signals: restart ? { restart: () => restart(() => running.shutdown('restart')) } : undefined,
 });
 lifecycle = running;
+running.signal.addEventListener('abort', () => drainStarted.abort(running.signal.reason), { once: true });
 // OTEL_EXPORTER_OTLP_ENDPOINT set: spans and metrics of the shutdown, flushed as its last step.
 await startTelemetry(running, process.env);
 // Signal handlers first; then the lifecycle tells `quiesce run` or a hot-restart parent that this

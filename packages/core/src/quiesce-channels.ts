@@ -135,7 +135,13 @@ export interface DrainEndMessage {
   readonly preconnectsClosed: number;
   readonly forceClosed: number;
   readonly upgradedAtStart: number;
+  /** Upgraded connections (WebSockets) closed from the start of shutdown on, not cut. */
+  readonly upgradedClosed: number;
   readonly upgradedForceClosed: number;
+  /** Streaming responses (Server-Sent Events, downloads) under way when the drain began. */
+  readonly streamsAtStart: number;
+  /** Streaming responses cut at the deadline. */
+  readonly streamsCut: number;
 }
 
 /** `quiesce:shutdown:end`: the shutdown report, final; the deadline was hit exactly when `outcome` is `forced`. */
@@ -196,6 +202,7 @@ export interface GenerationFailedMessage extends GenerationMessage {
  * to get ready (after `failed`), or `quiesce run` stops.
  */
 export interface GenerationRetiredMessage extends GenerationMessage {
+  /** The signal it was sent, or `STOP=restart` when a roll asked it on its control channel. */
   readonly signal: string;
 }
 

@@ -55,6 +55,12 @@ export interface ConnectionTrackerOptions {
 export interface DrainOptions {
   /** The deadline: when it aborts, every remaining connection is destroyed. */
   signal?: AbortSignal;
+  /**
+   * How many responses are streaming now (their head sent, their body still going), asked when the
+   * drain starts and at the deadline before anything is destroyed: the report's `streamsAtStart`
+   * and `streamsCut`. Absent: both 0.
+   */
+  streaming?: () => number;
 }
 
 /** Counts at one moment, for readiness pages, logs and tests. */
@@ -86,6 +92,8 @@ interface DrainRun {
   readonly inFlightAtStart: number;
   readonly completedBefore: number;
   readonly upgradedAtStart: number;
+  readonly streamsAtStart: number;
+  readonly streaming: (() => number) | undefined;
   idleClosed: number;
   preconnectsClosed: number;
   resolve: (report: DrainReport) => void;
@@ -156,6 +164,8 @@ export class ConnectionTracker {
   #waitDue = Number.POSITIVE_INFINITY;
   /** When the drain last looked: a connection that was past its grace then, and is idle since, is closed. */
   #lookedAt = Number.NEGATIVE_INFINITY;
+  /** Upgraded connections that closed from shutdown on, before the drain ended (not cut). */
+  #upgradedClosed = 0;
 
   constructor(options: ConnectionTrackerOptions = {}) {
     check.object('options', options);
@@ -227,6 +237,7 @@ export class ConnectionTracker {
   connectionClosed(connection: TrackedConnection): void {
     const record = this.#own(connection);
     if (record === undefined || record.phase === CLOSED) return;
+    if (record.phase === UPGRADED && (this.#state === CLOSING || this.#state === DRAINING)) this.#upgradedClosed++;
     if (closedEvents.hasSubscribers && this.#state !== SERVING) this.#publishClosed(record, false);
     this.#remove(record);
     if (this.#state === DRAINING) this.#afterChange();
@@ -386,6 +397,11 @@ export class ConnectionTracker {
     if (failure) throw failure.error;
   }
 
+  /** The connections with a request in flight now (state `active`), oldest activity first. */
+  activeConnections(): TrackedConnection[] {
+    return this.#recordsIn(ACTIVE);
+  }
+
   /** The runtime sockets of upgraded connections, for a hook that closes them (WebSocket 1001). */
   upgradedConnections(): unknown[] {
     return this.#recordsIn(UPGRADED).map((record) => record.raw);
@@ -410,8 +426,9 @@ export class ConnectionTracker {
    */
   drain(options: DrainOptions = {}): Promise<DrainReport> {
     if (this.#draining) return this.#draining;
-    const { signal } = options;
+    const { signal, streaming } = options;
     if (signal !== undefined) check.signal('signal', signal);
+    if (streaming !== undefined) check.function('streaming', streaming, 'a function that returns how many responses are streaming');
     this.beginShutdown();
     this.#state = DRAINING;
     this.#draining = new Promise<DrainReport>((resolve) => {
@@ -420,6 +437,8 @@ export class ConnectionTracker {
         inFlightAtStart: this.#inFlight,
         completedBefore: this.#completed,
         upgradedAtStart: this.#lists[UPGRADED]!.size,
+        streamsAtStart: streaming?.() ?? 0,
+        streaming,
         idleClosed: 0,
         preconnectsClosed: 0,
         resolve,
@@ -659,7 +678,8 @@ export class ConnectionTracker {
     // Forced from here on: the reports of the closes below change nothing but the lists.
     this.#state = FORCED;
     const records = this.#openRecords();
-    const cut = { requests: this.#inFlight, connections: records.length, upgraded: this.#lists[UPGRADED]!.size };
+    const streams = this.#run!.streaming?.() ?? 0;
+    const cut = { requests: this.#inFlight, connections: records.length, upgraded: this.#lists[UPGRADED]!.size, streams };
     // Cut, not completed: out of the counts before the connections go.
     this.#inFlight = 0;
     this.#loose = 0;
@@ -675,7 +695,7 @@ export class ConnectionTracker {
     this.#end('forced', cut);
   };
 
-  #end(outcome: 'drained' | 'forced', cut = { requests: 0, connections: 0, upgraded: 0 }): void {
+  #end(outcome: 'drained' | 'forced', cut = { requests: 0, connections: 0, upgraded: 0, streams: 0 }): void {
     const run = this.#run!;
     this.#state = outcome === 'drained' ? DRAINED : FORCED;
     this.#stopWaiting();
@@ -690,7 +710,10 @@ export class ConnectionTracker {
       preconnectsClosed: run.preconnectsClosed,
       forceClosed: cut.connections,
       upgradedAtStart: run.upgradedAtStart,
+      upgradedClosed: this.#upgradedClosed,
       upgradedForceClosed: cut.upgraded,
+      streamsAtStart: run.streamsAtStart,
+      streamsCut: cut.streams,
     };
     if (drainEnd.hasSubscribers) drainEnd.publish(report);
     run.resolve(report);

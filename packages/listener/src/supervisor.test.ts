@@ -56,6 +56,23 @@ describe('quiesce run: rolling generations on held sockets', () => {
     expect(sup.lines).toContain('quiesce run: exiting with code 0');
   });
 
+  it('asks a generation that listens on its control channel to stop for a restart (STOP=restart) instead of SIGTERM, and forwards SIGTERM as a shutdown', async () => {
+    const { sup, port } = await supervise({ STOP_REQUESTS: '1' });
+    const first = pidOf(readyLines(sup)[0]!);
+    sup.process.kill('SIGHUP');
+    await until(() => readyLines(sup).length === 2, 20_000, 'generation 2 ready');
+    await sup.waitForLine(new RegExp(`asked generation 1 \\(pid ${first}\\) to stop for a restart`));
+    await sup.waitForLine(new RegExp(`generation pid ${first} stop request: restart`));
+    await sup.waitForLine(new RegExp(`generation 1 \\(pid ${first}\\) exited with code 0`));
+    const second = pidOf(readyLines(sup)[1]!);
+    expect((await get(port)).pid).toBe(second);
+    // Stopping the service is no restart: the generation gets the signal, not a STOP= line.
+    sup.process.kill('SIGTERM');
+    expect(await sup.exited).toMatchObject({ code: 0 });
+    expect(sup.lines.some((line) => line.includes(`generation pid ${second} stop request`))).toBe(false);
+    expect(sup.lines.filter((line) => line.includes('asked generation'))).toHaveLength(1);
+  });
+
   it('SIGTERM while the old generation still drains after a roll does not signal it a second time (which would stop it at once, exit 1)', async () => {
     // --settle 0: generation 1 gets its SIGTERM as soon as generation 2 is ready.
     const { sup, port } = await supervise({}, ['--settle', '0']);

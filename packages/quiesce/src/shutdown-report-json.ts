@@ -49,7 +49,14 @@ export interface ShutdownReportJson {
     readonly preconnectsClosed: number;
     readonly forceClosed: number;
     readonly upgradedAtStart: number;
+    /** Upgraded connections (WebSockets) closed from the start of shutdown on, by handshake or FIN: not cut. */
+    readonly upgradedClosed: number;
+    /** Upgraded connections destroyed at the deadline. */
     readonly upgradedForceClosed: number;
+    /** Streaming responses (Server-Sent Events, downloads) under way when the drain began. */
+    readonly streamsAtStart: number;
+    /** Streaming responses cut at the deadline. */
+    readonly streamsCut: number;
   };
   /** One entry per deregistration (registry), in the order they were registered. */
   readonly deregistration: readonly {
@@ -112,7 +119,10 @@ export function shutdownReportJson(report: ShutdownReport, options: ShutdownRepo
       preconnectsClosed: d.preconnectsClosed,
       forceClosed: d.forceClosed,
       upgradedAtStart: d.upgradedAtStart,
+      upgradedClosed: d.upgradedClosed,
       upgradedForceClosed: d.upgradedForceClosed,
+      streamsAtStart: d.streamsAtStart,
+      streamsCut: d.streamsCut,
     },
     deregistration: report.deregistration.hooks.map((hook) => ({
       name: hook.name,

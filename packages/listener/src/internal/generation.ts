@@ -1,7 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { constants } from 'node:os';
-import type { Readable } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import { type Clock, type RestartMode, type TimerHandle, quiesceChannels } from '@quiesce/core';
+import { controlChannel } from './control-channel.ts';
 import { LISTEN_FDS_START, LISTEN_VARIABLES } from './listen-env.ts';
 
 /*
@@ -68,9 +69,11 @@ export interface Generation {
   signal(signal: NodeJS.Signals): void;
   /**
    * Retires it: `signal` (default SIGTERM) now, and SIGKILL if it still runs `killAfterMs` later.
-   * A later call only sends its signal again.
+   * With `request`, a generation that listens on its control channel (`CONTROL=1`) is asked to
+   * stop with `STOP=<request>` instead of the signal. Once: a later call does nothing (`none`).
+   * Returns how it was told: `asked`, `signalled` or `none`.
    */
-  retire(killAfterMs: number, signal?: NodeJS.Signals, onKill?: () => void): void;
+  retire(killAfterMs: number, signal?: NodeJS.Signals, onKill?: () => void, request?: 'restart'): 'asked' | 'signalled' | 'none';
   /** Lets the starter exit while this process runs on (a hot restart's successor). */
   unref(): void;
 }
@@ -98,13 +101,15 @@ export function describeExit(exit: ChildExit): string {
 }
 
 /**
- * Spawns `command` with the sockets `fds` as fds 3, 4 … (LISTEN_FDS, LISTEN_FDNAMES, LISTEN_PID) and
- * the write end of a readiness pipe right after them (QUIESCE_READY_FD). stdin, stdout and stderr
- * are inherited. Any LISTEN_* left in `env` is replaced.
+ * Spawns `command` with the sockets `fds` as fds 3, 4 … (LISTEN_FDS, LISTEN_FDNAMES, LISTEN_PID),
+ * the write end of a readiness pipe right after them (QUIESCE_READY_FD), then a control channel
+ * (QUIESCE_CONTROL_FD: `listenForStopRequests`). stdin, stdout and stderr are inherited. Any
+ * LISTEN_* left in `env` is replaced.
  */
 export function startGeneration(options: GenerationOptions): Generation {
   const { command, fds, names, cwd, detached = false, clock, mode, generation } = options;
   const readyFd = LISTEN_FDS_START + fds.length;
+  const controlFd = readyFd + 1;
   const skip = new Set([...LISTEN_VARIABLES, ...(options.withoutEnv ?? [])]);
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(options.env)) {
@@ -114,10 +119,11 @@ export function startGeneration(options: GenerationOptions): Generation {
     LISTEN_FDS: String(fds.length),
     LISTEN_FDNAMES: names.join(':'),
     QUIESCE_READY_FD: String(readyFd),
+    QUIESCE_CONTROL_FD: String(controlFd),
   });
   const startedAt = clock.now();
   const child = spawn('/bin/sh', ['-c', LISTEN_PID_SCRIPT, 'quiesce', ...command], {
-    stdio: ['inherit', 'inherit', 'inherit', ...fds, 'pipe'],
+    stdio: ['inherit', 'inherit', 'inherit', ...fds, 'pipe', 'pipe'],
     env,
     cwd,
     detached,
@@ -152,6 +158,8 @@ export function startGeneration(options: GenerationOptions): Generation {
     });
   });
   const pipe = child.stdio[readyFd] as Readable | null;
+  const control = controlChannel(child.stdio[controlFd] as Duplex | null);
+  void exited.then(() => control.close());
   let settled: Promise<Readiness> | undefined;
 
   const waitReady = (timeoutMs: number): Promise<Readiness> => {
@@ -213,20 +221,25 @@ export function startGeneration(options: GenerationOptions): Generation {
     },
     waitReady,
     signal,
-    retire(killAfterMs, name = 'SIGTERM', onKill) {
+    retire(killAfterMs, name = 'SIGTERM', onKill, request) {
       // Told once: a second signal asks an app for an immediate stop (128 + n), which would cut the
       // requests it is draining. Only signal() passes one on again (the supervisor's second stop).
-      if (state === 'exited' || state === 'stopping') return;
+      if (state === 'exited' || state === 'stopping') return 'none';
       state = 'stopping';
-      if (generationRetired.hasSubscribers) generationRetired.publish({ mode, generation, pid, signal: name });
-      signal(name);
+      // A roll asks a generation that listens on its control channel; anything else signals.
+      const asked = request !== undefined && control.requestStop(request);
+      if (generationRetired.hasSubscribers) generationRetired.publish({ mode, generation, pid, signal: asked ? `STOP=${request}` : name });
+      if (!asked) signal(name);
       killTimer ??= clock.setTimeout(() => {
         if (state === 'exited') return;
         onKill?.();
         signal('SIGKILL');
       }, killAfterMs);
+      return asked ? 'asked' : 'signalled';
     },
     unref() {
+      // The successor of a hot restart: nobody here will ask it anything.
+      control.close();
       child.unref();
     },
   };

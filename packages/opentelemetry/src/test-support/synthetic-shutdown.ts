@@ -78,7 +78,10 @@ export function publishSyntheticShutdown(options: SyntheticShutdownOptions = {})
     preconnectsClosed: 1,
     forceClosed: forced ? 3 : 0,
     upgradedAtStart: 0,
+    upgradedClosed: 0,
     upgradedForceClosed: 0,
+    streamsAtStart: 0,
+    streamsCut: 0,
   };
   phases.push(
     phase('drain', 101, drain.durationMs, () => {
