@@ -63,6 +63,17 @@ export interface FetchRuntime<Context> {
   fallbackError?(error: unknown): Response;
   /** Settles once the server listens; absent: it already does. A rejection means it never will. */
   listening?: PromiseLike<unknown>;
+  /**
+   * Picks the responses that must go out before the listener closes, or may not go out at all:
+   * Deno's `shutdown()` sends its HTTP/2 clients a GOAWAY, and drops the connection of a client that
+   * answers with a GOAWAY of its own (Node's does), with every stream not answered yet. Given this,
+   * `stopAccepting()` holds until no handler runs either (at most `holdMaxMs`), hands the picked
+   * responses over and closes the listener in the same turn, so that they go out ahead of the
+   * GOAWAY; from then on picked responses go out at once, the others once the listener is closed.
+   * A picked response whose handler still ran when the listener closed counts as cut in the drain
+   * report (the runtime does not say whether it dropped it), and the drain's outcome is `forced`.
+   */
+  sendsBeforeClose?(request: Request): boolean;
 }
 
 /** Options for {@link createFetchAdapter}: the drain's, plus the response hold and the error page. */
@@ -144,17 +155,30 @@ export function createFetchAdapter<Context>(runtime: FetchRuntime<Context>, opti
   check.duration('idleGraceMs', idleGraceMs);
   check.duration('holdMaxMs', holdMaxMs);
   if (onError !== undefined) check.function('onError', onError, 'a function (error) => Response');
-  const { delivery, peek, fallbackError, listening } = runtime;
+  const { delivery, peek, fallbackError, listening, sendsBeforeClose } = runtime;
+  if (sendsBeforeClose !== undefined) check.function('runtime.sendsBeforeClose', sendsBeforeClose);
 
   let forced = false;
   let disposed = false;
   /** Requests counted and not handed over yet: in the handler, or held. */
   let active = 0;
+  /** Of those, the ones whose response waits at the gate. */
+  let waiting = 0;
+  /** With `sendsBeforeClose`, from `stopAccepting()` on: the picked responses wait for this instead. */
+  let early: Promise<void> | undefined;
+  let sendEarly: () => void = noop;
+  let listenerClosed = false;
+  /** Picked responses handed over after the listener closed, whose handler ran when it did. */
+  let unconfirmed = 0;
+  const releaseAll = (): void => {
+    sendEarly();
+    gate.release();
+  };
   const force = (): void => {
     if (forced) return;
     forced = true;
     writes?.stop();
-    gate.release();
+    releaseAll();
     runtime.forceClose();
   };
   const tracker = new ConnectionTracker({ ...trackerOptions, idleGraceMs, clock, onForce: force });
@@ -191,17 +215,35 @@ export function createFetchAdapter<Context>(runtime: FetchRuntime<Context>, opti
     abandon();
     throw error;
   };
-  const respond = (result: unknown, context: Context): unknown => {
+  /** A picked response (see `sendsBeforeClose`) of a request that started before the listener closed goes out after: unconfirmed. */
+  const handOverLate = (response: Response, context: Context): Response => {
+    unconfirmed++;
+    return handOver(response, context);
+  };
+  /**
+   * The handler's answer goes out, through the gate. `request` and `openAtStart` (the listener was
+   * open when the request started) are given only when the runtime picks responses.
+   */
+  const respond = (result: unknown, context: Context, request?: Request, openAtStart?: boolean): unknown => {
     // Anything but a Response (Bun's undefined after an upgrade) is the runtime's to handle as it is.
     if (!(result instanceof Response)) {
       abandon();
       return result;
     }
+    const picked = request !== undefined && sendsBeforeClose !== undefined && tracker.closing && sendsBeforeClose(request);
+    const late = picked && openAtStart === true;
     const held = gate.held;
-    return held ? held.then(() => handOver(result, context)) : handOver(result, context);
+    if (held === undefined) return late && listenerClosed ? handOverLate(result, context) : handOver(result, context);
+    waiting++;
+    // Every handler has answered: the hold may end now (see the busy check in stopAccepting).
+    if (sendsBeforeClose !== undefined && waiting === active) gate.wake();
+    return (picked && early !== undefined ? early : held).then(() => {
+      waiting--;
+      return late && listenerClosed ? handOverLate(result, context) : handOver(result, context);
+    });
   };
-  const fail = (error: unknown, context: Context): unknown => {
-    if (onError === undefined) return fallbackError ? respond(fallbackError(error), context) : giveUp(error);
+  const fail = (error: unknown, context: Context, request?: Request, openAtStart?: boolean): unknown => {
+    if (onError === undefined) return fallbackError ? respond(fallbackError(error), context, request, openAtStart) : giveUp(error);
     // The application's error page goes out like any response: held, and with Connection: close.
     let page: unknown;
     try {
@@ -209,19 +251,22 @@ export function createFetchAdapter<Context>(runtime: FetchRuntime<Context>, opti
     } catch (again) {
       return giveUp(again);
     }
-    return isThenable(page) ? Promise.resolve(page).then((value) => respond(value, context), giveUp) : respond(page, context);
+    return isThenable(page)
+      ? Promise.resolve(page).then((value) => respond(value, context, request, openAtStart), giveUp)
+      : respond(page, context, request, openAtStart);
   };
-  // A runtime whose delivery needs the request's context gets it through closures; else every
-  // request shares these two callbacks.
+  // A runtime whose delivery needs the request's context, or that picks responses, gets them
+  // through closures; else every request shares these two callbacks.
   const respondShared = (result: unknown): unknown => respond(result, undefined as Context);
   const failShared = (error: unknown): unknown => fail(error, undefined as Context);
-  const settle = (result: unknown, context: Context): unknown => {
-    if (!isThenable(result)) return respond(result, context);
+  const shared = completed === undefined && sendsBeforeClose === undefined;
+  const settle = (result: unknown, context: Context, request?: Request, openAtStart?: boolean): unknown => {
+    if (!isThenable(result)) return respond(result, context, request, openAtStart);
     const promise = result instanceof Promise ? result : Promise.resolve(result);
-    if (completed === undefined) return promise.then(respondShared, failShared);
+    if (shared) return promise.then(respondShared, failShared);
     return promise.then(
-      (value: unknown) => respond(value, context),
-      (error: unknown) => fail(error, context),
+      (value: unknown) => respond(value, context, request, openAtStart),
+      (error: unknown) => fail(error, context, request, openAtStart),
     );
   };
 
@@ -232,22 +277,24 @@ export function createFetchAdapter<Context>(runtime: FetchRuntime<Context>, opti
       gate.arrived();
       tracker.requestStarted();
       active++;
+      const openAtStart = !listenerClosed;
       let result: unknown;
       try {
         result = handler.call(this, request, context);
       } catch (thrown) {
-        return fail(thrown, context);
+        return fail(thrown, context, request, openAtStart);
       }
       if (result instanceof Response && gate.held === undefined) return handOver(result, context);
       // A promise already fulfilled (an async handler that did not await): answer with its value
       // now, as the runtime does with such a promise, instead of chaining a promise on it.
-      if (peek !== undefined && result instanceof Promise && peek.status(result) === 'fulfilled') return respond(peek(result), context);
-      return settle(result, context);
+      if (peek !== undefined && result instanceof Promise && peek.status(result) === 'fulfilled') return respond(peek(result), context, request, openAtStart);
+      return settle(result, context, request, openAtStart);
     };
   };
 
   let ready: Promise<void> | undefined;
   let stopping: Promise<void> | undefined;
+  let draining: Promise<DrainReport> | undefined;
   const adapter: ServerAdapter = {
     name: runtime.name,
     ready(): Promise<void> {
@@ -262,18 +309,41 @@ export function createFetchAdapter<Context>(runtime: FetchRuntime<Context>, opti
         const signal = stopOptions?.signal;
         tracker.beginShutdown();
         writes?.track();
-        if (!forced && holdMaxMs > 0) await gate.hold(idleGraceMs, holdMaxMs, signal);
+        if (sendsBeforeClose !== undefined && !forced) early ??= new Promise<void>((resolve) => (sendEarly = resolve));
+        // Picked responses must all be out before the close: hold until no handler runs either.
+        const busy = sendsBeforeClose === undefined ? undefined : (): boolean => active > waiting;
+        if (!forced && holdMaxMs > 0) await gate.hold(idleGraceMs, holdMaxMs, signal, busy);
         if (!forced) {
+          if (early !== undefined) {
+            sendEarly();
+            // Their way to the runtime takes a few promise hops (the handler's promise, the
+            // runtime's await): let them happen, with no I/O in between, before the close.
+            for (let hop = 0; hop < EARLY_HOPS; hop++) await undefined;
+          }
+          listenerClosed = true;
           const refused = runtime.closeListener();
           const finished = runtime.finished?.();
           if (finished) tracker.waitFor(finished);
           if (isThenable(refused)) await untilAborted(refused, signal);
         }
-        gate.release();
+        releaseAll();
       })();
       return stopping;
     },
-    drain: (drainOptions: DeadlineSignalOptions): Promise<DrainReport> => tracker.drain({ signal: drainOptions?.signal }),
+    drain(drainOptions: DeadlineSignalOptions): Promise<DrainReport> {
+      // Responses the runtime may have dropped (see sendsBeforeClose) are cut, not completed.
+      draining ??= tracker.drain({ signal: drainOptions?.signal }).then((report) =>
+        unconfirmed === 0
+          ? report
+          : {
+              ...report,
+              outcome: 'forced',
+              requestsCompleted: Math.max(0, report.requestsCompleted - unconfirmed),
+              requestsCut: report.requestsCut + unconfirmed,
+            },
+      );
+      return draining;
+    },
     forceClose: (): number => tracker.forceClose(),
     upgraded: (): readonly unknown[] => tracker.upgradedConnections(),
     stats: (): TrackerStats => tracker.stats(),
@@ -281,7 +351,7 @@ export function createFetchAdapter<Context>(runtime: FetchRuntime<Context>, opti
       if (disposed) return;
       disposed = true;
       writes?.stop();
-      gate.release();
+      releaseAll();
     },
   };
   return {
@@ -299,6 +369,9 @@ export function createFetchAdapter<Context>(runtime: FetchRuntime<Context>, opti
 }
 
 function noop(): void {}
+
+/** Microtask hops a picked response takes at most to reach the runtime once let go (measured on Deno: 4). */
+const EARLY_HOPS = 32;
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return value !== null && typeof value === 'object' && typeof (value as PromiseLike<unknown>).then === 'function';
