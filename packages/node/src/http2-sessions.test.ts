@@ -11,7 +11,7 @@ import {
   createSecureServer,
   createServer,
 } from 'node:http2';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect as connectTcp } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ManualClock } from '@quiesce/core/testing';
@@ -148,6 +148,42 @@ describe('HTTP/2 sessions under createNodeAdapter', () => {
     expect(goaways[0]).toBe(`0/${MAX_STREAM_ID}`);
     expect(goaways.slice(1)).toEqual(goaways.length > 1 ? ['0/1'] : []);
     expect(adapter.stats().connections).toBe(0);
+  });
+
+  it('a session whose client went silent after the GOAWAYs is ended once idle for the idle grace, not kept to the deadline', async () => {
+    const server = createServer((_req, res) => res.end('ok\n'));
+    const clock = new ManualClock();
+    const adapter = createNodeAdapter(server, { clock, idleGraceMs: 250 });
+    const port = await listen(server);
+    // A client that opens a session, sends one request, then never reads or answers again.
+    const silent = connectTcp(port, '127.0.0.1');
+    await once(silent, 'connect');
+    const frame = (type: number, flags: number, id: number, payload: Buffer): Buffer => {
+      const head = Buffer.alloc(9);
+      head.writeUIntBE(payload.length, 0, 3);
+      head[3] = type;
+      head[4] = flags;
+      head.writeUInt32BE(id, 5);
+      return Buffer.concat([head, payload]);
+    };
+    const field = (name: string, value: string): Buffer => Buffer.concat([Buffer.from([0, name.length]), Buffer.from(name), Buffer.from([value.length]), Buffer.from(value)]);
+    const headers = Buffer.concat([field(':method', 'GET'), field(':path', '/'), field(':scheme', 'http'), field(':authority', 'x')]);
+    const streamed = once(server, 'stream');
+    silent.write(Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), frame(4, 0, 0, Buffer.alloc(0)), frame(1, 5, 1, headers)]));
+    await streamed;
+    while (adapter.stats().inFlight > 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    silent.pause();
+
+    await adapter.stopAccepting({ signal: noDeadline });
+    let report: unknown;
+    void adapter.drain({ signal: noDeadline }).then((r) => (report = r));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(report).toBeUndefined(); // the client has not closed, and the grace has not passed
+    await clock.advance(250);
+    await clock.advance(1); // the confirming look (a test clock has only timers)
+    await new Promise((resolve) => setTimeout(resolve, 50)); // the socket's close
+    expect(report).toMatchObject({ outcome: 'drained', idleClosed: 1, forceClosed: 0 });
+    silent.destroy();
   });
 
   it('serves on through the lame duck: no GOAWAY and no Connection header between beginShutdown and stopAccepting', async () => {

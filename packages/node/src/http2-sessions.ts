@@ -37,6 +37,8 @@ interface SessionState {
   readonly connection: TrackedConnection;
   phase: number;
   timer: TimerHandle | undefined;
+  /** The drain found it idle past its grace: once its final GOAWAY is out, its socket is ended without waiting for the peer. */
+  release: boolean;
 }
 
 /** The session or stream's {@link SessionState}. */
@@ -108,6 +110,17 @@ export function http2Sessions(options: Http2SessionsOptions): Http2Sessions {
     if (state.timer !== undefined) clock.clearTimeout(state.timer);
     state.timer = undefined;
     if (!state.session.destroyed) state.session.close();
+    if (state.release) setImmediate(releaseSocket, state);
+  };
+
+  /**
+   * An idle session whose final GOAWAY is out, and whose client has not closed it within the idle
+   * grace (a client that went silent): Node would keep its socket half-open until the peer's FIN.
+   * End it now (after the GOAWAY frames, which are written by then); the session reports its close.
+   */
+  const releaseSocket = (state: SessionState): void => {
+    if (!state.session.destroyed) state.session.destroy();
+    state.socket?.destroySoon();
   };
 
   /** The notice is written (a macrotask after it was submitted): PING, and the final GOAWAY at its ACK. */
@@ -165,11 +178,15 @@ export function http2Sessions(options: Http2SessionsOptions): Http2Sessions {
   };
 
   const closer: SocketCloser<ServerHttp2Session & WithState> = {
-    // The drain found the session idle past its grace (it got no GOAWAY yet, e.g. a drain without
-    // stopAccepting): the graceful GOAWAY; the session reports its close itself.
+    // The drain found the session idle past its grace: its clients had that long to read the last
+    // response and close. The graceful GOAWAY if it got none yet (a drain without stopAccepting),
+    // then its socket ends; the session reports its close itself.
     close: (session) => {
       const state = session[stateOf];
-      if (state !== undefined) notice(state);
+      if (state === undefined) return false;
+      state.release = true;
+      if (state.phase === SERVING) notice(state);
+      else if (state.phase === FINAL) setImmediate(releaseSocket, state);
       return false;
     },
     // The deadline, or an immediate stop: GOAWAY with an error code, then the socket closes once
@@ -206,7 +223,7 @@ export function http2Sessions(options: Http2SessionsOptions): Http2Sessions {
       const carrier = previous?.raw as (TlsCarrier & Tagged) | undefined;
       const socket = (carrier?.[tlsSocketOf] ?? carrier ?? handedOver) as (Socket & Tagged) | undefined;
       const connection = tracker.socketOpened(session, closer);
-      const state: SessionState = { session, socket, connection, phase: SERVING, timer: undefined };
+      const state: SessionState = { session, socket, connection, phase: SERVING, timer: undefined, release: false };
       session[stateOf] = state;
       // From now on the socket's (and, under TLS, its TCP socket's) close closes the session's
       // record, and the adapter does not track the socket by itself. The socket's own record is
