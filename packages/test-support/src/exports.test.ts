@@ -42,6 +42,7 @@ describe('@quiesce/test-support API', () => {
         "nodeCapabilities",
         "nodeLineBinary",
         "nodeUnderTest",
+        "openHttp2Frames",
         "processState",
         "repoRoot",
         "revokeLease",

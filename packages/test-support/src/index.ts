@@ -46,6 +46,7 @@ export {
 } from './etcd-api.ts';
 export { assertEtcdInstalled, ETCD_BIN, type EtcdServer, startEtcd } from './etcd-server.ts';
 export { fixturesBeside } from './fixtures.ts';
+export { type Http2Frame, type Http2FrameClient, type OpenHttp2FramesOptions, openHttp2Frames } from './http2-frames.ts';
 export {
   closedPort,
   freePort,
