@@ -14,8 +14,10 @@ describe('conformance harness API', () => {
         "RefusedFailure",
         "assertClientKeptUp",
         "fixturePath",
+        "http2CodeName",
         "openConnection",
         "runFreshConnectionLoad",
+        "runHttp2Load",
         "runKeepAliveLoad",
       ]
     `);
