@@ -174,7 +174,7 @@ function serveWithDeno(given: Record<string, unknown>, settings: AdapterSettings
       // Deno ≥ 2.0 reports each response delivered or abandoned.
       delivery: { completed: (info) => (info as Partial<DenoServeHandlerInfo<unknown>> | undefined)?.completed },
       // HTTP/2 responses go out before shutdown(), ahead of its GOAWAY (see internal/http2-requests.ts).
-      sendsBeforeClose: isHttp2Request,
+      isHttp2: isHttp2Request,
       // Errors are answered here rather than by Deno, so that the error page is held and closes too.
       fallbackError: (error) => {
         console.error(error);

@@ -176,12 +176,12 @@ describe('createFetchAdapter: shutdown', () => {
     expect((await held).headers.get('connection')).toBe('close');
   });
 
-  it('with sendsBeforeClose, the hold also waits for running handlers; picked responses go to the runtime before its listener closes, the others after', async () => {
+  it('with isHttp2, the hold also waits for running handlers; HTTP/2 responses go to the runtime before its listener closes, with no Connection header, the others after, with Connection: close', async () => {
     const order: string[] = [];
     const h2 = (request: Request): boolean => !request.headers.has('host');
     const { served, adapter, clock } = setup(
       {
-        sendsBeforeClose: h2,
+        isHttp2: h2,
         closeListener: () => {
           order.push('closeListener');
           return undefined;
@@ -191,9 +191,11 @@ describe('createFetchAdapter: shutdown', () => {
     );
     const slowAnswer = deferred<Response>();
     const handler = served.wrap((request) => (request.url.endsWith('/slow') ? slowAnswer.promise : ok()));
+    const connection: Record<string, string | null> = {};
     const handed = (label: string, result: unknown): Promise<void> =>
-      Promise.resolve(result).then(() => {
+      Promise.resolve(result).then((response) => {
         order.push(label);
+        connection[label] = (response as Response).headers.get('connection');
       });
     adapter.beginShutdown();
     const stopping = adapter.stopAccepting({ signal: never });
@@ -209,11 +211,12 @@ describe('createFetchAdapter: shutdown', () => {
     await Promise.all([stopping, slow, quick, h1]);
     expect(order.slice(0, 2).sort()).toEqual(['h2 quick', 'h2 slow']);
     expect(order.slice(2)).toEqual(['closeListener', 'h1']);
+    expect(connection).toEqual({ 'h2 slow': null, 'h2 quick': null, h1: 'close' });
     expect(await adapter.drain({ signal: never })).toMatchObject({ outcome: 'drained', requestsCut: 0 });
   });
 
-  it("with sendsBeforeClose, a picked response whose handler still ran when the listener closed is cut in the report (the runtime may have dropped it)", async () => {
-    const { served, adapter, clock } = setup({ sendsBeforeClose: () => true }, { idleGraceMs: 100, holdMaxMs: 300 });
+  it('with isHttp2, an HTTP/2 response whose handler still ran when the listener closed is cut in the report (the runtime may have dropped it)', async () => {
+    const { served, adapter, clock } = setup({ isHttp2: () => true }, { idleGraceMs: 100, holdMaxMs: 300 });
     const slowAnswer = deferred<Response>();
     const answered = served.wrap(() => slowAnswer.promise)(new Request('http://x/'), undefined) as Promise<Response>;
     const stopping = adapter.stopAccepting({ signal: never });

@@ -64,16 +64,17 @@ export interface FetchRuntime<Context> {
   /** Settles once the server listens; absent: it already does. A rejection means it never will. */
   listening?: PromiseLike<unknown>;
   /**
-   * Picks the responses that must go out before the listener closes, or may not go out at all:
-   * Deno's `shutdown()` sends its HTTP/2 clients a GOAWAY, and drops the connection of a client that
-   * answers with a GOAWAY of its own (Node's does), with every stream not answered yet. Given this,
-   * `stopAccepting()` holds until no handler runs either (at most `holdMaxMs`), hands the picked
-   * responses over and closes the listener in the same turn, so that they go out ahead of the
-   * GOAWAY; from then on picked responses go out at once, the others once the listener is closed.
-   * A picked response whose handler still ran when the listener closed counts as cut in the drain
-   * report (the runtime does not say whether it dropped it), and the drain's outcome is `forced`.
+   * Whether `request` came over HTTP/2, for a runtime whose listener close sends its HTTP/2
+   * sessions a GOAWAY (Deno's `shutdown()`). Given this, an HTTP/2 response never gets a
+   * `Connection` header, and `stopAccepting()` holds until no handler runs either (at most
+   * `holdMaxMs`), then hands the HTTP/2 responses over and closes the listener in the same turn, so
+   * that they go out ahead of the GOAWAY: Deno drops the connection of a client that answers its
+   * GOAWAY with one of its own (Node's does), with every stream not answered yet. From then on HTTP/2
+   * responses go out at once, the others once the listener is closed. An HTTP/2 response whose
+   * handler still ran when the listener closed counts as cut in the drain report (the runtime does
+   * not say whether it dropped it), and the drain's outcome is `forced`. Asked only during shutdown.
    */
-  sendsBeforeClose?(request: Request): boolean;
+  isHttp2?(request: Request): boolean;
 }
 
 /** Options for {@link createFetchAdapter}: the drain's, plus the response hold and the error page. */
@@ -155,8 +156,8 @@ export function createFetchAdapter<Context>(runtime: FetchRuntime<Context>, opti
   check.duration('idleGraceMs', idleGraceMs);
   check.duration('holdMaxMs', holdMaxMs);
   if (onError !== undefined) check.function('onError', onError, 'a function (error) => Response');
-  const { delivery, peek, fallbackError, listening, sendsBeforeClose } = runtime;
-  if (sendsBeforeClose !== undefined) check.function('runtime.sendsBeforeClose', sendsBeforeClose);
+  const { delivery, peek, fallbackError, listening, isHttp2 } = runtime;
+  if (isHttp2 !== undefined) check.function('runtime.isHttp2', isHttp2);
 
   let forced = false;
   let disposed = false;
@@ -164,11 +165,11 @@ export function createFetchAdapter<Context>(runtime: FetchRuntime<Context>, opti
   let active = 0;
   /** Of those, the ones whose response waits at the gate. */
   let waiting = 0;
-  /** With `sendsBeforeClose`, from `stopAccepting()` on: the picked responses wait for this instead. */
+  /** With `isHttp2`, from `stopAccepting()` on: HTTP/2 responses wait for this instead of the gate. */
   let early: Promise<void> | undefined;
   let sendEarly: () => void = noop;
   let listenerClosed = false;
-  /** Picked responses handed over after the listener closed, whose handler ran when it did. */
+  /** HTTP/2 responses handed over after the listener closed, whose handler ran when it did. */
   let unconfirmed = 0;
   const releaseAll = (): void => {
     sendEarly();
@@ -190,8 +191,11 @@ export function createFetchAdapter<Context>(runtime: FetchRuntime<Context>, opti
   const completed = delivery !== undefined && 'completed' in delivery ? delivery.completed : undefined;
 
   const endRequest = (): void => tracker.requestFinished();
-  /** A response goes to the runtime: the request ends now, or from shutdown on once it is delivered. */
-  const handOver = (response: Response, context: Context): Response => {
+  /**
+   * A response goes to the runtime: the request ends now, or from shutdown on once it is delivered.
+   * From shutdown on it carries `Connection: close`, unless it is an HTTP/2 one (`http2`).
+   */
+  const handOver = (response: Response, context: Context, http2 = false): Response => {
     gate.departed();
     active--;
     if (!tracker.closing) {
@@ -204,7 +208,7 @@ export function createFetchAdapter<Context>(runtime: FetchRuntime<Context>, opti
       if (delivered) delivered.then(endRequest, endRequest);
       else tracker.requestFinished();
     }
-    return withConnectionClose(response);
+    return http2 ? response : withConnectionClose(response);
   };
   /** Nothing (of the adapter's) goes out for this request: it ends now. */
   const abandon = (): void => {
@@ -215,14 +219,14 @@ export function createFetchAdapter<Context>(runtime: FetchRuntime<Context>, opti
     abandon();
     throw error;
   };
-  /** A picked response (see `sendsBeforeClose`) of a request that started before the listener closed goes out after: unconfirmed. */
+  /** An HTTP/2 response (see `isHttp2`) of a request that started before the listener closed goes out after: unconfirmed. */
   const handOverLate = (response: Response, context: Context): Response => {
     unconfirmed++;
-    return handOver(response, context);
+    return handOver(response, context, true);
   };
   /**
    * The handler's answer goes out, through the gate. `request` and `openAtStart` (the listener was
-   * open when the request started) are given only when the runtime picks responses.
+   * open when the request started) are given only when the runtime tells HTTP/2 requests apart.
    */
   const respond = (result: unknown, context: Context, request?: Request, openAtStart?: boolean): unknown => {
     // Anything but a Response (Bun's undefined after an upgrade) is the runtime's to handle as it is.
@@ -230,16 +234,16 @@ export function createFetchAdapter<Context>(runtime: FetchRuntime<Context>, opti
       abandon();
       return result;
     }
-    const picked = request !== undefined && sendsBeforeClose !== undefined && tracker.closing && sendsBeforeClose(request);
-    const late = picked && openAtStart === true;
+    const http2 = request !== undefined && isHttp2 !== undefined && tracker.closing && isHttp2(request);
+    const late = http2 && openAtStart === true;
     const held = gate.held;
-    if (held === undefined) return late && listenerClosed ? handOverLate(result, context) : handOver(result, context);
+    if (held === undefined) return late && listenerClosed ? handOverLate(result, context) : handOver(result, context, http2);
     waiting++;
     // Every handler has answered: the hold may end now (see the busy check in stopAccepting).
-    if (sendsBeforeClose !== undefined && waiting === active) gate.wake();
-    return (picked && early !== undefined ? early : held).then(() => {
+    if (isHttp2 !== undefined && waiting === active) gate.wake();
+    return (http2 && early !== undefined ? early : held).then(() => {
       waiting--;
-      return late && listenerClosed ? handOverLate(result, context) : handOver(result, context);
+      return late && listenerClosed ? handOverLate(result, context) : handOver(result, context, http2);
     });
   };
   const fail = (error: unknown, context: Context, request?: Request, openAtStart?: boolean): unknown => {
@@ -259,7 +263,7 @@ export function createFetchAdapter<Context>(runtime: FetchRuntime<Context>, opti
   // through closures; else every request shares these two callbacks.
   const respondShared = (result: unknown): unknown => respond(result, undefined as Context);
   const failShared = (error: unknown): unknown => fail(error, undefined as Context);
-  const shared = completed === undefined && sendsBeforeClose === undefined;
+  const shared = completed === undefined && isHttp2 === undefined;
   const settle = (result: unknown, context: Context, request?: Request, openAtStart?: boolean): unknown => {
     if (!isThenable(result)) return respond(result, context, request, openAtStart);
     const promise = result instanceof Promise ? result : Promise.resolve(result);
@@ -284,7 +288,9 @@ export function createFetchAdapter<Context>(runtime: FetchRuntime<Context>, opti
       } catch (thrown) {
         return fail(thrown, context, request, openAtStart);
       }
-      if (result instanceof Response && gate.held === undefined) return handOver(result, context);
+      if (result instanceof Response && gate.held === undefined) {
+        return handOver(result, context, isHttp2 !== undefined && tracker.closing && isHttp2(request));
+      }
       // A promise already fulfilled (an async handler that did not await): answer with its value
       // now, as the runtime does with such a promise, instead of chaining a promise on it.
       if (peek !== undefined && result instanceof Promise && peek.status(result) === 'fulfilled') return respond(peek(result), context, request, openAtStart);
@@ -309,9 +315,9 @@ export function createFetchAdapter<Context>(runtime: FetchRuntime<Context>, opti
         const signal = stopOptions?.signal;
         tracker.beginShutdown();
         writes?.track();
-        if (sendsBeforeClose !== undefined && !forced) early ??= new Promise<void>((resolve) => (sendEarly = resolve));
-        // Picked responses must all be out before the close: hold until no handler runs either.
-        const busy = sendsBeforeClose === undefined ? undefined : (): boolean => active > waiting;
+        if (isHttp2 !== undefined && !forced) early ??= new Promise<void>((resolve) => (sendEarly = resolve));
+        // HTTP/2 responses must all be out before the close: hold until no handler runs either.
+        const busy = isHttp2 === undefined ? undefined : (): boolean => active > waiting;
         if (!forced && holdMaxMs > 0) await gate.hold(idleGraceMs, holdMaxMs, signal, busy);
         if (!forced) {
           if (early !== undefined) {
@@ -331,7 +337,7 @@ export function createFetchAdapter<Context>(runtime: FetchRuntime<Context>, opti
       return stopping;
     },
     drain(drainOptions: DeadlineSignalOptions): Promise<DrainReport> {
-      // Responses the runtime may have dropped (see sendsBeforeClose) are cut, not completed.
+      // HTTP/2 responses the runtime may have dropped (see isHttp2) are cut, not completed.
       draining ??= tracker.drain({ signal: drainOptions?.signal }).then((report) =>
         unconfirmed === 0
           ? report
@@ -370,7 +376,7 @@ export function createFetchAdapter<Context>(runtime: FetchRuntime<Context>, opti
 
 function noop(): void {}
 
-/** Microtask hops a picked response takes at most to reach the runtime once let go (measured on Deno: 4). */
+/** Microtask hops an HTTP/2 response takes at most to reach the runtime once let go (measured on Deno: 4). */
 const EARLY_HOPS = 32;
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

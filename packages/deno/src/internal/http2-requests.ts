@@ -10,7 +10,7 @@
  * the client answers with a GOAWAY of its own, as Node's `http2` client does whenever it receives
  * one: then Deno closes the connection at once, streams in flight included, and still resolves
  * their `info.completed`. So these responses must be out before `shutdown()`; see
- * `sendsBeforeClose` in `@quiesce/drain`'s fetch adapter. Only asked during shutdown.
+ * `isHttp2` in `@quiesce/drain`'s fetch adapter. Only asked during shutdown.
  */
 export function isHttp2Request(request: Request): boolean {
   return !request.headers.has('host');
