@@ -12,11 +12,8 @@
 // exit time; B. one stream in flight (`slowMs`) at SIGTERM: response -> exit.
 // Anchor: bare Node 24 (and 26) server.close(), which sends a GOAWAY (Node >= 24); goal: Quiesce 0
 // lost on every line and no later an exit than bare Node 24.
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import http2 from 'node:http2';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sleep } from './cli.mjs';
 import { killAllServers, startServer } from './harness.mjs';
@@ -25,6 +22,7 @@ import { median, rotate, round } from './stats.mjs';
 import { formatTable } from './table.mjs';
 
 const { runHttp2Load } = await import('../../packages/conformance/src/harness/index.ts');
+const { selfSignedCertificate } = await import('../../packages/test-support/src/index.ts');
 const fixture = (name) => fileURLToPath(new URL(`../../packages/conformance/src/fixtures/${name}`, import.meta.url));
 const READY = /listening on (https?:\/\/\S+)/;
 
@@ -52,17 +50,14 @@ export function http2Rows(runtimes, { smoke = false } = {}) {
   return rows;
 }
 
-let tlsFiles;
-/** A self-signed certificate for the run (openssl), removed at exit. */
+let tls;
+/** A self-signed certificate for the run, removed at exit. */
 function certificate() {
-  if (tlsFiles) return tlsFiles;
-  const dir = mkdtempSync(join(tmpdir(), 'quiesce-bench-h2-'));
-  const key = join(dir, 'key.pem');
-  const cert = join(dir, 'cert.pem');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost', '-days', '1', '-keyout', key, '-out', cert], { stdio: 'ignore' });
-  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-  tlsFiles = { TLS_KEY: key, TLS_CERT: cert };
-  return tlsFiles;
+  if (!tls) {
+    tls = selfSignedCertificate();
+    process.once('exit', () => tls.dispose());
+  }
+  return tls.env;
 }
 
 /** Starts the server of `row` (Node on its line through QUIESCE_TEST_NODE, read per call by test-support). */

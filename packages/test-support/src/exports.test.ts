@@ -50,6 +50,7 @@ describe('@quiesce/test-support API', () => {
         "runtimeCommand",
         "runtimeVersion",
         "runtimesUnderTest",
+        "selfSignedCertificate",
         "sleep",
         "startChild",
         "startEtcd",

@@ -29,6 +29,7 @@
  * ```
  */
 export { assertBuilt } from './built.ts';
+export { type SelfSignedCertificate, selfSignedCertificate } from './certificate.ts';
 export { capabilities, nodeCapabilities, type RuntimeCapabilities } from './capabilities.ts';
 export { type Child, type ChildExit, killAllChildren, type StartChildOptions, startChild } from './child.ts';
 export { type RecordedRequest, FakeConsulAgent } from './consul-agent.ts';

@@ -1,8 +1,4 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { connect as connectTls } from 'node:tls';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import {
   type Http2FrameClient,
   capabilities,
@@ -10,6 +6,8 @@ import {
   killAllChildren,
   openHttp2Frames,
   type ServerHandle,
+  type SelfSignedCertificate,
+  selfSignedCertificate,
   startServer,
 } from '@quiesce/test-support';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -24,17 +22,13 @@ import { fixturePath } from '../harness/index.ts';
 const MAX_STREAM_ID = 2 ** 31 - 1;
 const READY = /listening on (https?:\/\/\S+)/;
 const tls = { TLS_KEY: '', TLS_CERT: '' };
-let tlsDir = '';
+let certificate: SelfSignedCertificate | undefined;
 let server: ServerHandle | undefined;
 const clients: Http2FrameClient[] = [];
 
 beforeAll(() => {
-  tlsDir = mkdtempSync(join(tmpdir(), 'quiesce-h2-pins-'));
-  tls.TLS_KEY = join(tlsDir, 'key.pem');
-  tls.TLS_CERT = join(tlsDir, 'cert.pem');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost', '-days', '1', '-keyout', tls.TLS_KEY, '-out', tls.TLS_CERT], {
-    stdio: 'ignore',
-  });
+  certificate = selfSignedCertificate();
+  Object.assign(tls, certificate.env);
 });
 
 afterEach(async () => {
@@ -45,7 +39,7 @@ afterEach(async () => {
 
 afterAll(() => {
   killAllChildren();
-  rmSync(tlsDir, { recursive: true, force: true });
+  certificate?.dispose();
 });
 
 async function raw(url: string): Promise<Http2FrameClient> {

@@ -1,9 +1,6 @@
-import { execFile, execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFile, spawnSync } from 'node:child_process';
 import { type ClientHttp2Session, connect } from 'node:http2';
 import { request as httpsRequest } from 'node:https';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import {
   type Http2FrameClient,
   capabilities,
@@ -12,6 +9,8 @@ import {
   type Runtime,
   runtimesUnderTest,
   type ServerHandle,
+  type SelfSignedCertificate,
+  selfSignedCertificate,
   startServer,
 } from '@quiesce/test-support';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -29,18 +28,14 @@ const READY = /listening on (https?:\/\/\S+)/;
 
 const runtimes = runtimesUnderTest().filter((runtime) => capabilities(runtime).servesHttp2);
 const tls = { TLS_KEY: '', TLS_CERT: '' };
-let tlsDir = '';
+let certificate: SelfSignedCertificate | undefined;
 let server: ServerHandle | undefined;
 const sessions: ClientHttp2Session[] = [];
 const rawClients: Http2FrameClient[] = [];
 
 beforeAll(() => {
-  tlsDir = mkdtempSync(join(tmpdir(), 'quiesce-h2-conformance-'));
-  tls.TLS_KEY = join(tlsDir, 'key.pem');
-  tls.TLS_CERT = join(tlsDir, 'cert.pem');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost', '-days', '1', '-keyout', tls.TLS_KEY, '-out', tls.TLS_CERT], {
-    stdio: 'ignore',
-  });
+  certificate = selfSignedCertificate();
+  Object.assign(tls, certificate.env);
 });
 
 afterEach(async () => {
@@ -52,7 +47,7 @@ afterEach(async () => {
 
 afterAll(() => {
   killAllChildren();
-  rmSync(tlsDir, { recursive: true, force: true });
+  certificate?.dispose();
 });
 
 /** Whether `binary` runs here (`--version` exits 0). */
