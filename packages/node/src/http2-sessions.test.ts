@@ -279,6 +279,25 @@ describe('HTTP/2 sessions under createNodeAdapter', () => {
     expect(await drained).toMatchObject({ outcome: 'drained', requestsCompleted: 1 });
   });
 
+  it("the application's own server.close() during the drain (Node ≥ 24 sends each session a lone GOAWAY) ends nothing early: the stream in flight completes, the drain ends with it", async () => {
+    const answers = slowAnswers();
+    const server = createServer((req, res) => answers.onRequest(req, res));
+    const adapter = createNodeAdapter(server, { clock: new ManualClock() });
+    const port = await listen(server);
+    const { session, goaways } = await client(`http://127.0.0.1:${port}`);
+    const slow = get(session, '/slow');
+    await answers.started();
+    await adapter.stopAccepting({ signal: noDeadline });
+    const drained = adapter.drain({ signal: noDeadline });
+    let closed = false;
+    server.close(() => (closed = true)); // e.g. a framework's close() in a shutdown hook
+    answers.release();
+    expect(await slow).toMatchObject({ status: 200, body: 'slow\n' });
+    expect(await drained).toMatchObject({ outcome: 'drained', requestsCompleted: 1, forceClosed: 0 });
+    expect(goaways[0]).toBe(`0/${MAX_STREAM_ID}`);
+    while (!closed) await new Promise((resolve) => setTimeout(resolve, 5));
+  });
+
   it('a session opened once the GOAWAYs have started is told at once', async () => {
     const server = createServer((_req, res) => res.end('ok\n'));
     const adapter = createNodeAdapter(server, { clock: new ManualClock() });

@@ -232,7 +232,8 @@ export function http2Sessions(options: Http2SessionsOptions): Http2Sessions {
       if (carrier !== undefined) carrier[connectionOf] = connection;
       if (previous !== undefined) tracker.connectionClosed(previous);
       open.add(state);
-      session.once('close', onSessionClose);
+      // 'close' comes once: a plain listener, no once() wrapper per session (likewise per stream).
+      session.on('close', onSessionClose);
       if (goingAway) notice(state);
     },
     streamOpened(stream: ServerHttp2Stream & WithState): void {
@@ -240,7 +241,7 @@ export function http2Sessions(options: Http2SessionsOptions): Http2Sessions {
       if (state === undefined || stream[stateOf] !== undefined) return;
       stream[stateOf] = state;
       tracker.requestStarted(state.connection);
-      stream.once('close', onStreamClose);
+      stream.on('close', onStreamClose);
     },
     goAway(): void {
       if (goingAway) return;
