@@ -10,7 +10,7 @@ const NO_ERROR = 0;
 export const HTTP2_DEADLINE_CODE = 2;
 /** The highest stream id: the last-stream-id of the notice (RFC 9113 §6.8). */
 const MAX_STREAM_ID = 2 ** 31 - 1;
-/** How long the notice waits for its PING to be acknowledged before the final GOAWAY (grpc-go: 1 s in older releases). */
+/** How long the notice waits for its PING to be acknowledged before the final GOAWAY (grpc-go waits 5 s, Envoy its drain timeout). */
 export const HTTP2_PING_BOUND_MS = 1_000;
 
 /** Why a session was destroyed before its streams ended: what the server's `sessionError` event reports. */
