@@ -25,6 +25,7 @@ import { writeResult } from './lib/results.mjs';
 import { median, rotate, round } from './lib/stats.mjs';
 import { formatTable } from './lib/table.mjs';
 import { selectVariants, startVariant } from './lib/variants.mjs';
+import { runHttp2Latency } from './lib/http2-rows.mjs';
 
 const { settings, mode } = parseArgs(process.argv.slice(2), {
   defaults: {
@@ -320,3 +321,6 @@ const file = writeResult('shutdown-latency', {
   raw: Object.fromEntries(Object.entries(trials).map(([k, t]) => [k, { idle: t.idle.map(({ log, ...x }) => x), inFlight: t.inFlight.map(({ log, ...x }) => x) }])),
 });
 console.log(`wrote ${file}`);
+
+// HTTP/2: idle sessions and a stream in flight, on each Node line and on Deno (lib/http2-rows.mjs).
+await runHttp2Latency(settings, mode);

@@ -11,6 +11,7 @@ import { writeResult } from './lib/results.mjs';
 import { median, round } from './lib/stats.mjs';
 import { formatTable } from './lib/table.mjs';
 import { selectVariants, startVariant } from './lib/variants.mjs';
+import { runHttp2Race } from './lib/http2-rows.mjs';
 
 const { settings, mode } = parseArgs(process.argv.slice(2), {
   defaults: {
@@ -142,3 +143,6 @@ const file = writeResult('keep-alive-race', {
   raw: trials,
 });
 console.log(`wrote ${file}`);
+
+// The same race over HTTP/2 sessions, on each Node line and on Deno (lib/http2-rows.mjs).
+await runHttp2Race(settings, mode);

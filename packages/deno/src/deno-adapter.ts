@@ -13,6 +13,7 @@ import type {
 } from './deno-types.ts';
 import { DenoAdapterOptionError, DenoRuntimeError, DenoUnsupportedOptionError, check } from './errors.ts';
 import { denoRuntime } from './internal/deno-runtime.ts';
+import { isHttp2Request } from './internal/http2-requests.ts';
 import { listenerClosed } from './internal/listener-closed.ts';
 import { serveInherited } from './internal/serve-inherited.ts';
 import { dispatchTo } from './upgrade-websocket.ts';
@@ -173,6 +174,8 @@ function serveWithDeno(given: Record<string, unknown>, settings: AdapterSettings
       },
       // Deno ≥ 2.0 reports each response delivered or abandoned.
       delivery: { completed: (info) => (info as Partial<DenoServeHandlerInfo<unknown>> | undefined)?.completed },
+      // HTTP/2 responses go out before shutdown(), ahead of its GOAWAY (see internal/http2-requests.ts).
+      isHttp2: isHttp2Request,
       // Errors are answered here rather than by Deno, so that the error page is held and closes too.
       fallbackError: (error) => {
         console.error(error);

@@ -176,6 +176,60 @@ describe('createFetchAdapter: shutdown', () => {
     expect((await held).headers.get('connection')).toBe('close');
   });
 
+  it('with isHttp2, the hold also waits for running handlers; HTTP/2 responses go to the runtime before its listener closes, with no Connection header, the others after, with Connection: close', async () => {
+    const order: string[] = [];
+    const h2 = (request: Request): boolean => !request.headers.has('host');
+    const { served, adapter, clock } = setup(
+      {
+        isHttp2: h2,
+        closeListener: () => {
+          order.push('closeListener');
+          return undefined;
+        },
+      },
+      { idleGraceMs: 100, holdMaxMs: 5_000 },
+    );
+    const slowAnswer = deferred<Response>();
+    const handler = served.wrap((request) => (request.url.endsWith('/slow') ? slowAnswer.promise : ok()));
+    const connection: Record<string, string | null> = {};
+    const handed = (label: string, result: unknown): Promise<void> =>
+      Promise.resolve(result).then((response) => {
+        order.push(label);
+        connection[label] = (response as Response).headers.get('connection');
+      });
+    adapter.beginShutdown();
+    const stopping = adapter.stopAccepting({ signal: never });
+    // An HTTP/2 stream whose handler still runs, an HTTP/2 stream answered, an HTTP/1.1 request answered.
+    const slow = handed('h2 slow', handler(new Request('http://x/slow'), undefined));
+    const quick = handed('h2 quick', handler(new Request('http://x/'), undefined));
+    const h1 = handed('h1', handler(new Request('http://x/', { headers: { host: 'x' } }), undefined));
+    await clock.advance(1_000);
+    expect(order).toEqual([]); // quiet long since, but a handler runs
+    slowAnswer.resolve(ok());
+    await clock.advance(101); // quiet from the last answer on, confirmed
+    await clock.advance(1);
+    await Promise.all([stopping, slow, quick, h1]);
+    expect(order.slice(0, 2).sort()).toEqual(['h2 quick', 'h2 slow']);
+    expect(order.slice(2)).toEqual(['closeListener', 'h1']);
+    expect(connection).toEqual({ 'h2 slow': null, 'h2 quick': null, h1: 'close' });
+    expect(await adapter.drain({ signal: never })).toMatchObject({ outcome: 'drained', requestsCut: 0 });
+  });
+
+  it('with isHttp2, an HTTP/2 response whose handler still ran when the listener closed is cut in the report (the runtime may have dropped it)', async () => {
+    const { served, adapter, clock } = setup({ isHttp2: () => true }, { idleGraceMs: 100, holdMaxMs: 300 });
+    const slowAnswer = deferred<Response>();
+    const answered = served.wrap(() => slowAnswer.promise)(new Request('http://x/'), undefined) as Promise<Response>;
+    const stopping = adapter.stopAccepting({ signal: never });
+    await clock.advance(300); // the hold gives up with the handler still running
+    await stopping;
+    const drained = adapter.drain({ signal: never });
+    slowAnswer.resolve(ok());
+    expect((await answered).status).toBe(200);
+    expect(await drained).toMatchObject({ outcome: 'forced', requestsCut: 1, requestsCompleted: 0 });
+    // A request that starts after the close is not counted: the runtime serves it.
+    expect(adapter.drain({ signal: never })).toBe(drained);
+  });
+
   it('stopAccepting stops holding when the deadline aborts and closes the listener at once', async () => {
     const { served, adapter, clock, calls } = setup({}, { idleGraceMs: 600_000, holdMaxMs: 600_000 });
     served.wrap(ok)(new Request('http://x/'), undefined);

@@ -65,6 +65,18 @@ export interface FetchRuntime<Context> {
   fallbackError?(error: unknown): Response;
   /** Settles once the server listens; absent: it already does. A rejection means it never will. */
   listening?: PromiseLike<unknown>;
+  /**
+   * Whether `request` came over HTTP/2, for a runtime whose listener close sends its HTTP/2
+   * sessions a GOAWAY (Deno's `shutdown()`). Given this, an HTTP/2 response never gets a
+   * `Connection` header, and `stopAccepting()` holds until no handler runs either (at most
+   * `holdMaxMs`), then hands the HTTP/2 responses over and closes the listener in the same turn, so
+   * that they go out ahead of the GOAWAY: Deno drops the connection of a client that answers its
+   * GOAWAY with one of its own (Node's does), with every stream not answered yet. From then on HTTP/2
+   * responses go out at once, the others once the listener is closed. An HTTP/2 response whose
+   * handler still ran when the listener closed counts as cut in the drain report (the runtime does
+   * not say whether it dropped it), and the drain's outcome is `forced`. Asked only during shutdown.
+   */
+  isHttp2?(request: Request): boolean;
 }
 
 /** Options for {@link createFetchAdapter}: the drain's, plus the response hold and the error page. */
@@ -154,17 +166,30 @@ export function createFetchAdapter<Context>(runtime: FetchRuntime<Context>, opti
   check.duration('holdMaxMs', holdMaxMs);
   check.duration('webSocketCloseTimeoutMs', webSocketCloseTimeoutMs);
   if (onError !== undefined) check.function('onError', onError, 'a function (error) => Response');
-  const { delivery, peek, fallbackError, listening } = runtime;
+  const { delivery, peek, fallbackError, listening, isHttp2 } = runtime;
+  if (isHttp2 !== undefined) check.function('runtime.isHttp2', isHttp2);
 
   let forced = false;
   let disposed = false;
   /** Requests counted and not handed over yet: in the handler, or held. */
   let active = 0;
+  /** Of those, the ones whose response waits at the gate. */
+  let waiting = 0;
+  /** With `isHttp2`, from `stopAccepting()` on: HTTP/2 responses wait for this instead of the gate. */
+  let early: Promise<void> | undefined;
+  let sendEarly: () => void = noop;
+  let listenerClosed = false;
+  /** HTTP/2 responses handed over after the listener closed, whose handler ran when it did. */
+  let unconfirmed = 0;
+  const releaseAll = (): void => {
+    sendEarly();
+    gate.release();
+  };
   const force = (): void => {
     if (forced) return;
     forced = true;
     writes?.stop();
-    gate.release();
+    releaseAll();
     runtime.forceClose();
   };
   const tracker = new ConnectionTracker({ ...trackerOptions, idleGraceMs, clock, onForce: force });
@@ -185,8 +210,11 @@ export function createFetchAdapter<Context>(runtime: FetchRuntime<Context>, opti
     delivering--;
     tracker.requestFinished();
   };
-  /** A response goes to the runtime: the request ends now, or from shutdown on once it is delivered. */
-  const handOver = (response: Response, context: Context): Response => {
+  /**
+   * A response goes to the runtime: the request ends now, or from shutdown on once it is delivered.
+   * From shutdown on it carries `Connection: close`, unless it is an HTTP/2 one (`http2`).
+   */
+  const handOver = (response: Response, context: Context, http2 = false): Response => {
     gate.departed();
     active--;
     if (!tracker.closing) {
@@ -201,7 +229,7 @@ export function createFetchAdapter<Context>(runtime: FetchRuntime<Context>, opti
         done.then(delivered, delivered);
       } else tracker.requestFinished();
     }
-    return withConnectionClose(response);
+    return http2 ? response : withConnectionClose(response);
   };
   /** Nothing (of the adapter's) goes out for this request: it ends now. */
   const abandon = (): void => {
@@ -212,17 +240,35 @@ export function createFetchAdapter<Context>(runtime: FetchRuntime<Context>, opti
     abandon();
     throw error;
   };
-  const respond = (result: unknown, context: Context): unknown => {
+  /** An HTTP/2 response (see `isHttp2`) of a request that started before the listener closed goes out after: unconfirmed. */
+  const handOverLate = (response: Response, context: Context): Response => {
+    unconfirmed++;
+    return handOver(response, context, true);
+  };
+  /**
+   * The handler's answer goes out, through the gate. `request` and `openAtStart` (the listener was
+   * open when the request started) are given only when the runtime tells HTTP/2 requests apart.
+   */
+  const respond = (result: unknown, context: Context, request?: Request, openAtStart?: boolean): unknown => {
     // Anything but a Response (Bun's undefined after an upgrade) is the runtime's to handle as it is.
     if (!(result instanceof Response)) {
       abandon();
       return result;
     }
+    const http2 = request !== undefined && isHttp2 !== undefined && tracker.closing && isHttp2(request);
+    const late = http2 && openAtStart === true;
     const held = gate.held;
-    return held ? held.then(() => handOver(result, context)) : handOver(result, context);
+    if (held === undefined) return late && listenerClosed ? handOverLate(result, context) : handOver(result, context, http2);
+    waiting++;
+    // Every handler has answered: the hold may end now (see the busy check in stopAccepting).
+    if (isHttp2 !== undefined && waiting === active) gate.wake();
+    return (http2 && early !== undefined ? early : held).then(() => {
+      waiting--;
+      return late && listenerClosed ? handOverLate(result, context) : handOver(result, context, http2);
+    });
   };
-  const fail = (error: unknown, context: Context): unknown => {
-    if (onError === undefined) return fallbackError ? respond(fallbackError(error), context) : giveUp(error);
+  const fail = (error: unknown, context: Context, request?: Request, openAtStart?: boolean): unknown => {
+    if (onError === undefined) return fallbackError ? respond(fallbackError(error), context, request, openAtStart) : giveUp(error);
     // The application's error page goes out like any response: held, and with Connection: close.
     let page: unknown;
     try {
@@ -230,19 +276,22 @@ export function createFetchAdapter<Context>(runtime: FetchRuntime<Context>, opti
     } catch (again) {
       return giveUp(again);
     }
-    return isThenable(page) ? Promise.resolve(page).then((value) => respond(value, context), giveUp) : respond(page, context);
+    return isThenable(page)
+      ? Promise.resolve(page).then((value) => respond(value, context, request, openAtStart), giveUp)
+      : respond(page, context, request, openAtStart);
   };
-  // A runtime whose delivery needs the request's context gets it through closures; else every
-  // request shares these two callbacks.
+  // A runtime whose delivery needs the request's context, or that picks responses, gets them
+  // through closures; else every request shares these two callbacks.
   const respondShared = (result: unknown): unknown => respond(result, undefined as Context);
   const failShared = (error: unknown): unknown => fail(error, undefined as Context);
-  const settle = (result: unknown, context: Context): unknown => {
-    if (!isThenable(result)) return respond(result, context);
+  const shared = completed === undefined && isHttp2 === undefined;
+  const settle = (result: unknown, context: Context, request?: Request, openAtStart?: boolean): unknown => {
+    if (!isThenable(result)) return respond(result, context, request, openAtStart);
     const promise = result instanceof Promise ? result : Promise.resolve(result);
-    if (completed === undefined) return promise.then(respondShared, failShared);
+    if (shared) return promise.then(respondShared, failShared);
     return promise.then(
-      (value: unknown) => respond(value, context),
-      (error: unknown) => fail(error, context),
+      (value: unknown) => respond(value, context, request, openAtStart),
+      (error: unknown) => fail(error, context, request, openAtStart),
     );
   };
 
@@ -253,18 +302,21 @@ export function createFetchAdapter<Context>(runtime: FetchRuntime<Context>, opti
       gate.arrived();
       tracker.requestStarted();
       active++;
+      const openAtStart = !listenerClosed;
       let result: unknown;
       try {
         // While the WebSockets are being closed, a new one would be closed at once: 503, try elsewhere.
         result = refusingUpgrades && isUpgradeRequest(request) ? refusedUpgradeResponse() : handler.call(this, request, context);
       } catch (thrown) {
-        return fail(thrown, context);
+        return fail(thrown, context, request, openAtStart);
       }
-      if (result instanceof Response && gate.held === undefined) return handOver(result, context);
+      if (result instanceof Response && gate.held === undefined) {
+        return handOver(result, context, isHttp2 !== undefined && tracker.closing && isHttp2(request));
+      }
       // A promise already fulfilled (an async handler that did not await): answer with its value
       // now, as the runtime does with such a promise, instead of chaining a promise on it.
-      if (peek !== undefined && result instanceof Promise && peek.status(result) === 'fulfilled') return respond(peek(result), context);
-      return settle(result, context);
+      if (peek !== undefined && result instanceof Promise && peek.status(result) === 'fulfilled') return respond(peek(result), context, request, openAtStart);
+      return settle(result, context, request, openAtStart);
     };
   };
 
@@ -273,6 +325,7 @@ export function createFetchAdapter<Context>(runtime: FetchRuntime<Context>, opti
 
   let ready: Promise<void> | undefined;
   let stopping: Promise<void> | undefined;
+  let draining: Promise<DrainReport> | undefined;
   const adapter: ServerAdapter = {
     name: runtime.name,
     ready(): Promise<void> {
@@ -288,22 +341,45 @@ export function createFetchAdapter<Context>(runtime: FetchRuntime<Context>, opti
         const signal = stopOptions?.signal;
         tracker.beginShutdown();
         writes?.track();
-        if (!forced && holdMaxMs > 0) await gate.hold(idleGraceMs, holdMaxMs, signal);
+        if (isHttp2 !== undefined && !forced) early ??= new Promise<void>((resolve) => (sendEarly = resolve));
+        // HTTP/2 responses must all be out before the close: hold until no handler runs either.
+        const busy = isHttp2 === undefined ? undefined : (): boolean => active > waiting;
+        if (!forced && holdMaxMs > 0) await gate.hold(idleGraceMs, holdMaxMs, signal, busy);
         // WebSockets first: a runtime's own listener close would send its own code (Deno: 1001
         // even for a restart), or wait for them forever (Bun's stop(false), oven-sh/bun#34961).
         refusingUpgrades = true;
         if (!forced) await farewell.closeAll({ reason, signal });
         if (!forced) {
+          if (early !== undefined) {
+            sendEarly();
+            // Their way to the runtime takes a few promise hops (the handler's promise, the
+            // runtime's await): let them happen, with no I/O in between, before the close.
+            for (let hop = 0; hop < EARLY_HOPS; hop++) await undefined;
+          }
+          listenerClosed = true;
           const refused = runtime.closeListener();
           const finished = runtime.finished?.();
           if (finished) tracker.waitFor(finished);
           if (isThenable(refused)) await untilAborted(refused, signal);
         }
-        gate.release();
+        releaseAll();
       })();
       return stopping;
     },
-    drain: (drainOptions: DeadlineSignalOptions): Promise<DrainReport> => tracker.drain({ signal: drainOptions?.signal, streaming }),
+    drain(drainOptions: DeadlineSignalOptions): Promise<DrainReport> {
+      // HTTP/2 responses the runtime may have dropped (see isHttp2) are cut, not completed.
+      draining ??= tracker.drain({ signal: drainOptions?.signal, streaming }).then((report) =>
+        unconfirmed === 0
+          ? report
+          : {
+              ...report,
+              outcome: 'forced',
+              requestsCompleted: Math.max(0, report.requestsCompleted - unconfirmed),
+              requestsCut: report.requestsCut + unconfirmed,
+            },
+      );
+      return draining;
+    },
     forceClose: (): number => tracker.forceClose(),
     upgraded: (): readonly unknown[] => tracker.upgradedConnections(),
     stats: (): TrackerStats => tracker.stats(),
@@ -311,7 +387,7 @@ export function createFetchAdapter<Context>(runtime: FetchRuntime<Context>, opti
       if (disposed) return;
       disposed = true;
       writes?.stop();
-      gate.release();
+      releaseAll();
     },
   };
   return {
@@ -331,6 +407,9 @@ export function createFetchAdapter<Context>(runtime: FetchRuntime<Context>, opti
 }
 
 function noop(): void {}
+
+/** Microtask hops an HTTP/2 response takes at most to reach the runtime once let go (measured on Deno: 4). */
+const EARLY_HOPS = 32;
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return value !== null && typeof value === 'object' && typeof (value as PromiseLike<unknown>).then === 'function';

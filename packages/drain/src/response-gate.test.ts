@@ -156,4 +156,35 @@ describe('ResponseGate', () => {
     await expect(pending).resolves.toEqual({ heldMs: 10, quiet: false });
     expect(clock.pendingTimers).toBe(0);
   });
+
+  it('with busy(), stays held while it is true (sleeping, no polling) and looks again at wake()', async () => {
+    const clock = new ManualClock();
+    const gate = new ResponseGate(clock);
+    let running = 1; // a handler still runs
+    let result: { heldMs: number; quiet: boolean } | undefined;
+    void gate.hold(100, 5_000, undefined, () => running > 0).then((r) => (result = r));
+    await clock.advance(1_000);
+    expect(result).toBeUndefined();
+    expect(clock.pendingTimers).toBe(1);
+    running = 0;
+    gate.wake();
+    await clock.advance(1); // the look after wake() finds it quiet ...
+    expect(result).toBeUndefined();
+    await clock.advance(1); // ... and the next confirms it
+    expect(result).toEqual({ heldMs: 1_002, quiet: true });
+    gate.release();
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('with busy() true to the end, gives up at maxMs, not quiet', async () => {
+    const clock = new ManualClock();
+    const gate = new ResponseGate(clock);
+    let result: { heldMs: number; quiet: boolean } | undefined;
+    void gate.hold(100, 300, undefined, () => true).then((r) => (result = r));
+    await clock.advance(300);
+    expect(result).toEqual({ heldMs: 300, quiet: false });
+    gate.wake(); // nothing pending: no effect
+    expect(clock.pendingTimers).toBe(0);
+    gate.release();
+  });
 });

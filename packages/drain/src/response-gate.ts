@@ -38,6 +38,8 @@ export class ResponseGate {
   #release: (() => void) | undefined;
   #timer: TimerHandle | undefined;
   #settle: ((quiet: boolean) => void) | undefined;
+  /** The pending hold's next look, for {@link ResponseGate.wake}. */
+  #check: (() => void) | undefined;
 
   constructor(clock: Clock) {
     this.#clock = clock;
@@ -75,9 +77,11 @@ export class ResponseGate {
    * about 1 ms): after a stall of the event loop (GC, CPU starvation, SIGSTOP) the requests that came
    * meanwhile wait unread until the runtime polls its sockets, and the stall must not pass for quiet.
    * When `signal` (the deadline) aborts, the hold ends at once, not quiet. Responses stay held
-   * until {@link ResponseGate.release}.
+   * until {@link ResponseGate.release}. With `busy`, the server is quiet only while `busy()` is
+   * false too (e.g. while no handler runs); call {@link ResponseGate.wake} when it may have turned
+   * false.
    */
-  hold(quietMs: number, maxMs: number, signal?: AbortSignal): Promise<HoldResult> {
+  hold(quietMs: number, maxMs: number, signal?: AbortSignal, busy?: () => boolean): Promise<HoldResult> {
     const clock = this.#clock;
     const start = clock.now();
     this.#holding = true;
@@ -88,6 +92,7 @@ export class ResponseGate {
         if (this.#timer !== undefined) clock.clearTimeout(this.#timer);
         this.#timer = undefined;
         this.#settle = undefined;
+        this.#check = undefined;
         signal?.removeEventListener('abort', onDeadline);
         resolve({ heldMs: clock.now() - start, quiet });
       };
@@ -100,19 +105,30 @@ export class ResponseGate {
         this.#timer = undefined;
         const now = clock.now();
         const quietSince = this.#lastActivity;
-        const quiet = now - quietSince >= quietMs;
+        const occupied = busy?.() === true;
+        const quiet = now - quietSince >= quietMs && !occupied;
         if ((quiet && seenQuiet) || now - start >= maxMs) {
           done(quiet);
           return;
         }
         seenQuiet = quiet;
         // Confirm a quiet look after the runtime's next poll of its sockets; else sleep until the
-        // earliest moment either condition can hold (arrivals only push it later).
-        const due = quiet ? now + CONFIRM_MS : Math.min(quietSince + quietMs, start + maxMs);
+        // earliest moment either condition can hold (arrivals only push it later; while busy, a
+        // wake() brings the next look forward).
+        const due = quiet ? now + CONFIRM_MS : occupied ? start + maxMs : Math.min(quietSince + quietMs, start + maxMs);
         this.#timer = clock.setTimeout(check, Math.max(CONFIRM_MS, Math.ceil(due - now)));
       };
+      this.#check = check;
       check();
     });
+  }
+
+  /** Makes a pending {@link ResponseGate.hold} look again soon (after `CONFIRM_MS`): its `busy()` may have turned false. */
+  wake(): void {
+    const check = this.#check;
+    if (check === undefined || this.#timer === undefined) return;
+    this.#clock.clearTimeout(this.#timer);
+    this.#timer = this.#clock.setTimeout(check, CONFIRM_MS);
   }
 
   /** Lets every held response go, now and from now on; ends a pending {@link ResponseGate.hold}. Idempotent. */

@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { connect as connectHttp2 } from 'node:http2';
 import { type Socket, connect } from 'node:net';
 import { ManualClock } from '@quiesce/core/testing';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
@@ -409,20 +410,40 @@ describe('option validation', () => {
     expect(error.cause).toMatchObject({ name: 'LifecycleOptionError' });
   });
 
-  it('refuses an HTTP/2 server', async () => {
-    const app = Fastify({ http2: true });
-    cleanups.push(() => app.close().catch(() => undefined));
-    const error = await app.register(fastifyQuiesce, quiet).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(error).toMatchObject({ code: 'QUIESCE_FASTIFY_INVALID_OPTION', option: 'http2' });
-  });
-
   it('describes a bad value without throwing on odd inputs', () => {
     const error = caught(() => {
       throw new FastifyQuiesceOptionError('readinessPath', Symbol('x'), 'a path');
     });
     expect((error as Error).message).toMatch(/^Invalid readinessPath: .*Expected a path\.$/);
+  });
+});
+
+describe('fastifyQuiesce on HTTP/2 (http2: true)', () => {
+  it('drains it like HTTP/1.1: a stream in flight completes, with no Connection header; its session is told GOAWAY 2^31-1; the report is clean', async () => {
+    const { app } = await makeApp(quiet, { http2: true } as FastifyServerOptions);
+    const port = await listen(app);
+    const session = connectHttp2(`http://127.0.0.1:${port}`);
+    cleanups.push(() => session.destroy());
+    session.on('error', () => {});
+    const goaways: string[] = [];
+    session.on('goaway', (code: number, last: number) => goaways.push(`${code}/${last}`));
+    const stream = session.request({ ':path': '/slow?ms=300' });
+    let body = '';
+    let connection: unknown = 'unset';
+    stream.setEncoding('utf8');
+    stream.on('response', (headers) => {
+      connection = headers.connection;
+    });
+    stream.on('data', (chunk: string) => {
+      body += chunk;
+    });
+    const closed = new Promise((resolve) => stream.on('close', resolve));
+    await sleep(50);
+    const report = await app.quiesce.shutdown();
+    await closed;
+    expect(body).toBe('slept 300ms\n');
+    expect(connection).toBeUndefined();
+    expect(goaways[0]).toBe(`0/${2 ** 31 - 1}`);
+    expect(report).toMatchObject({ outcome: 'clean', drain: { outcome: 'drained' } });
   });
 });

@@ -34,9 +34,6 @@ declare module 'fastify' {
 
 const quiescePlugin = async (fastify: FastifyInstance, options: FastifyQuiesceOptions): Promise<void> => {
   const config = resolveOptions(options);
-  if (fastify.initialConfig.http2) {
-    throw new FastifyQuiesceOptionError('http2', true, 'an HTTP/1.1 server: @quiesce/fastify does not drain HTTP/2 sessions');
-  }
   let node: NodeAdapter;
   try {
     node = createNodeAdapter(fastify.server as NodeHttpServer, config.node);

@@ -1,4 +1,5 @@
 import { type IncomingMessage, type Server as HttpServer, ServerResponse } from 'node:http';
+import type { Http2SecureServer, Http2Server, ServerHttp2Session, ServerHttp2Stream } from 'node:http2';
 import type { Server as HttpsServer } from 'node:https';
 import { Server as NetServer, type Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
@@ -19,6 +20,7 @@ import {
 import { systemClock } from '@quiesce/core';
 import { closeConnectionAfter } from './connection-close.ts';
 import { NodeAdapterOptionError, check } from './errors.ts';
+import { http2Sessions } from './http2-sessions.ts';
 import { type BunHttpListener, bunHttpListener } from './internal/bun-http-listener.ts';
 import { holdEndWhileGated } from './internal/hold-end.ts';
 import { socketCloseWatcher } from './internal/socket-close-watcher.ts';
@@ -26,8 +28,11 @@ import { type TlsCarrier, socketCloser, tlsSocketOf } from './internal/socket-cl
 import { countStreamingResponses } from './internal/streaming-responses.ts';
 import { type WebSocketServerLike, checkWebSocketServers, followWebSocketServers } from './websocket-servers.ts';
 
-/** A `node:http` or `node:https` server, or one a framework created (Express, Fastify, Koa …). */
-export type NodeHttpServer = HttpServer | HttpsServer;
+/**
+ * A `node:http`, `node:https` or `node:http2` server (`createServer`, `createSecureServer`, with or
+ * without `allowHTTP1`), or one a framework created (Express, Fastify, Koa …).
+ */
+export type NodeHttpServer = HttpServer | HttpsServer | Http2Server | Http2SecureServer;
 
 /** Options for {@link createNodeAdapter}: the drain's (idle grace, clock …), plus the adapter's own. */
 export interface NodeAdapterOptions extends Omit<ConnectionTrackerOptions, 'onForce'> {
@@ -148,6 +153,10 @@ export function createNodeAdapter(server: NodeHttpServer, options: NodeAdapterOp
   const closer = bun?.closer ?? socketCloser;
   // Per adapter, so that two adapters on one server keep their records apart.
   const connectionOf = Symbol('quiesce.connection');
+  // HTTP/2 (node:http2): sessions are connections, streams requests, GOAWAY instead of Connection: close.
+  const h2 = http2Sessions({ tracker, clock: trackerOptions.clock ?? systemClock, connectionOf });
+  /** The socket being handed to the server now (its 'connection'), for an h2c session it may open. */
+  let handingOver: Socket | undefined;
   type Tagged = { [connectionOf]?: TrackedConnection; _httpMessage?: unknown };
   // The response in progress on a socket is its `_httpMessage`. Only responses queued behind it
   // (pipelined requests), and those on a connection the adapter does not know (a runtime that
@@ -202,6 +211,8 @@ export function createNodeAdapter(server: NodeHttpServer, options: NodeAdapterOp
   };
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    // An HTTP/2 request of the compatibility API: its stream is tracked, and it never gets a Connection header.
+    if (req.httpVersionMajor === 2) return;
     const socket = req.socket as (Socket & Tagged) | null;
     const connection = socket?.[connectionOf];
     if (connection !== undefined) {
@@ -233,8 +244,9 @@ export function createNodeAdapter(server: NodeHttpServer, options: NodeAdapterOp
   };
 
   const onConnection = (socket: Socket & Tagged): void => {
-    if (socket[connectionOf] !== undefined) return;
     if (tcpKeepAliveMs !== false) socket.setKeepAlive(true, tcpKeepAliveMs);
+    // Tracked already, or its HTTP/2 session is (h2c: the session opens in the server's own listener).
+    if (socket[connectionOf] !== undefined) return;
     socket[connectionOf] = tracker.socketOpened(socket as TlsCarrier, closer);
     watchClose(socket);
   };
@@ -261,11 +273,17 @@ export function createNodeAdapter(server: NodeHttpServer, options: NodeAdapterOp
   const emit = function (this: NodeHttpServer, event: string | symbol, ...args: unknown[]): boolean {
     if (disposed) return originalEmit.call(this, event, ...args);
     if (event === 'request') onRequest(args[0] as IncomingMessage, args[1] as ServerResponse);
+    else if (event === 'stream') h2.streamOpened(args[0] as ServerHttp2Stream);
+    else if (event === 'session') h2.sessionOpened(args[0] as ServerHttp2Session, handingOver);
     else if (event === 'connection') {
-      // After the server's own listeners, which set the socket up (and may wrap it).
+      const outer = handingOver;
+      handingOver = args[0] as Socket;
+      // After the server's own listeners, which set the socket up (and may wrap it, or open an
+      // HTTP/2 session on it).
       try {
         return originalEmit.call(this, event, ...args);
       } finally {
+        handingOver = outer;
         onConnection(args[0] as Socket);
       }
     } else if (event === 'secureConnection') onSecureConnection(args[0] as TLSSocket);
@@ -298,23 +316,31 @@ export function createNodeAdapter(server: NodeHttpServer, options: NodeAdapterOp
       stopping ??= (async () => {
         const signal = stopOptions?.signal;
         tracker.beginShutdown();
-        if (!listener.listening) return;
+        if (!listener.listening) {
+          h2.goAway();
+          return;
+        }
         // Clients that got Connection: close are reconnecting: hold responses until they all wait.
         // On Bun always: no client may be between two requests on the idle sockets its close() closes.
         if ((closeResponses > 0 || bun !== undefined) && holdMaxMs > 0) await gate.hold(quietMs, holdMaxMs, signal);
         // net.Server#close: closes the listening handle only; http.Server#close would also call
-        // closeIdleConnections(). New connections are refused from here on.
+        // closeIdleConnections() (and http2's, on Node ≥ 24, a lone GOAWAY to every session).
+        // New connections are refused from here on.
         if (listener.listening) {
           if (bun) bun.close();
           else NetServer.prototype.close.call(listener);
         }
         gate.release();
+        // HTTP/2 clients are told now, when they can no longer reconnect here: notice, PING, GOAWAY.
+        h2.goAway();
       })();
       return stopping;
     },
     drain: (drainOptions: DeadlineSignalOptions): Promise<DrainReport> => {
       const signal = drainOptions?.signal;
-      // The listener is closed: WebSockets go now, while the drain follows requests and sockets.
+      // The listener is closed: HTTP/2 sessions get their first GOAWAY, WebSockets their Close frame,
+      // while the drain follows requests and sockets.
+      h2.goAway();
       void farewell.closeAll({ reason, signal });
       return tracker.drain({ signal, streaming: () => countStreamingResponses(tracker.activeConnections(), loose) });
     },

@@ -55,6 +55,16 @@ describe('capabilities', () => {
     expect(capabilities('deno').version).toMatch(/^2\.\d+\.\d+$/);
   });
 
+  it('HTTP/2: Node and Deno serve it, Bun.serve does not; only Deno serves streams opened between the two GOAWAYs, and drops a connection whose client answers its GOAWAY', () => {
+    const pick = (runtime: 'node' | 'bun' | 'deno') => {
+      const { servesHttp2, http2ServesStreamsAfterNotice, http2ClientGoawayDropsStreams } = capabilities(runtime);
+      return [servesHttp2, http2ServesStreamsAfterNotice, http2ClientGoawayDropsStreams];
+    };
+    expect(pick('node')).toEqual([true, false, false]);
+    expect(pick('bun')).toEqual([false, false, false]);
+    expect(pick('deno')).toEqual([true, true, true]);
+  });
+
   it('of node are those of the Node under test', () => {
     expect(capabilities('node')).toEqual(nodeCapabilities(capabilities('node').version));
   });

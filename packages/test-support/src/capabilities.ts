@@ -33,6 +33,24 @@ export interface RuntimeCapabilities {
   /** `http2.Server#close()` sends GOAWAY to open sessions and so closes idle ones: Node 24+. */
   readonly http2CloseSendsGoaway: boolean;
   /**
+   * The runtime's own server speaks HTTP/2 (Node's `node:http2`; `Deno.serve` over TLS by ALPN).
+   * Not `Bun.serve` 1.4: it negotiates no ALPN protocol and answers HTTP/1.1 only.
+   */
+  readonly servesHttp2: boolean;
+  /**
+   * A stream the client opens after the server's first GOAWAY (last-stream-id 2^31−1) and before
+   * the final one is served (Deno, hyper's two-step). Node's nghttp2 ignores every stream opened
+   * after any GOAWAY it sent (it has no shutdown notice to send through Node's API): the final
+   * GOAWAY's last-stream-id is below it, so the client may retry it elsewhere.
+   */
+  readonly http2ServesStreamsAfterNotice: boolean;
+  /**
+   * A client that answers the server's GOAWAY with a GOAWAY of its own (Node's `http2` client does,
+   * always) has its connection closed at once, its streams in flight unanswered, while the server's
+   * handlers run on and their responses are reported delivered: Deno 2.9. Node serves them.
+   */
+  readonly http2ClientGoawayDropsStreams: boolean;
+  /**
    * `http.Server#close()` and `closeIdleConnections()` also close connections that never sent a
    * request: Node 26. Node 20.20, 22.23 and 24.22 leave them open (until headersTimeout), so
    * `close()`'s callback waits for them.
@@ -95,6 +113,9 @@ export function nodeCapabilities(version: string): RuntimeCapabilities {
     answersPartialHeadOnShutdown: true,
     reusePort: atLeast(version, '22.12.0', '23.1.0'),
     http2CloseSendsGoaway: major >= 24,
+    servesHttp2: true,
+    http2ServesStreamsAfterNotice: false,
+    http2ClientGoawayDropsStreams: false,
     closeIdleClosesFreshConnections: major >= 26,
     keepAliveTimeoutBuffer: atLeast(version, '22.19.0', '24.0.0'),
     webSocketCloseAwaitsPeer: true,
@@ -123,6 +144,9 @@ export function capabilities(runtime: Runtime): RuntimeCapabilities {
     answersPartialHeadOnShutdown: runtime !== 'deno',
     reusePort: true,
     http2CloseSendsGoaway: false,
+    servesHttp2: runtime === 'deno',
+    http2ServesStreamsAfterNotice: runtime === 'deno',
+    http2ClientGoawayDropsStreams: runtime === 'deno',
     closeIdleClosesFreshConnections: false,
     keepAliveTimeoutBuffer: false,
     webSocketCloseAwaitsPeer: runtime !== 'bun',

@@ -29,6 +29,7 @@
  * ```
  */
 export { assertBuilt } from './built.ts';
+export { type SelfSignedCertificate, selfSignedCertificate } from './certificate.ts';
 export { capabilities, nodeCapabilities, type RuntimeCapabilities } from './capabilities.ts';
 export { type Child, type ChildExit, killAllChildren, type StartChildOptions, startChild } from './child.ts';
 export { type RecordedRequest, FakeConsulAgent } from './consul-agent.ts';
@@ -46,6 +47,7 @@ export {
 } from './etcd-api.ts';
 export { assertEtcdInstalled, ETCD_BIN, type EtcdServer, startEtcd } from './etcd-server.ts';
 export { fixturesBeside } from './fixtures.ts';
+export { type Http2Frame, type Http2FrameClient, type OpenHttp2FramesOptions, openHttp2Frames } from './http2-frames.ts';
 export {
   closedPort,
   freePort,

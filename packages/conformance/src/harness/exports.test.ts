@@ -14,10 +14,12 @@ describe('conformance harness API', () => {
         "RefusedFailure",
         "assertClientKeptUp",
         "fixturePath",
+        "http2CodeName",
         "openConnection",
         "openEventStream",
         "openWebSocket",
         "runFreshConnectionLoad",
+        "runHttp2Load",
         "runKeepAliveLoad",
       ]
     `);

@@ -39,6 +39,15 @@ export {
 } from './errors.ts';
 export { assertClientKeptUp, type ClientStall } from './client-stalls.ts';
 export { fixturePath } from './fixtures.ts';
+export {
+  http2CodeName,
+  type Http2LoadCounts,
+  type Http2LoadFailure,
+  type Http2LoadOptions,
+  type Http2LoadResult,
+  type Http2StreamOutcome,
+  runHttp2Load,
+} from './http2-load.ts';
 export { runFreshConnectionLoad, type FreshConnectionLoadOptions } from './fresh-connection-load.ts';
 export { runKeepAliveLoad, type KeepAliveLoadOptions } from './keep-alive-load.ts';
 export type { LoadOptions } from './load-options.ts';
