@@ -27,25 +27,43 @@ const PART = { part: 1, name: 'overhead', title: 'Part 1 — overhead (hello wor
 const GOAL = 1.02;
 
 const { settings, mode } = parseArgs(process.argv.slice(2), {
-  defaults: { rounds: 7, nodeRounds: 7, durationMs: 5_000, warmupMs: 3_000, connections: 10, maxRequests: 2_000_000 },
+  defaults: { rounds: 7, nodeRounds: 15, durationMs: 5_000, warmupMs: 3_000, windowMs: 1_000, connections: 10, maxRequests: 2_000_000 },
   // autocannon runs for whole seconds (it stops on its 1 s tick): a smoke run is one round, no warm-up.
   smoke: { rounds: 1, nodeRounds: 1, durationMs: 1_000, warmupMs: 0 },
   help:
     'node bench/1-overhead.mjs [--smoke] [--runtimes=node,bun,deno] [--lines=all|default|20,22,24,26] [--rounds=7] [--node-rounds=7]\n' +
-    '  [--duration-ms=5000] [--warmup-ms=3000] [--connections=10] [--max-requests=2000000]\n' +
-    '  --rounds: Bun and Deno; --node-rounds: each Node line.',
+    '  [--duration-ms=5000] [--warmup-ms=3000] [--window-ms=1000] [--connections=10] [--max-requests=2000000]\n' +
+    '  --rounds: Bun and Deno; --node-rounds: each Node line. --window-ms: also sample each measurement in windows\n' +
+    '  of this length (0: off), to tell a spread that belongs to the processes from one that belongs to the moment.',
 });
 
-/** One bounded autocannon run (time and count) against loopback, with the server's CPU over it. */
-async function load(server, durationMs) {
+/**
+ * One bounded autocannon run (time and count) against loopback, with the server's CPU over it. With
+ * `windowMs`, also the server's CPU (schedstat, ns) and the responses in each window of that length.
+ */
+async function load(server, durationMs, windowMs = 0) {
   const before = cpuTime(server.pid);
   const startedAt = performance.now();
-  const result = await autocannon({
+  const instance = autocannon({
     url: `http://127.0.0.1:${server.port}/`,
     connections: settings.connections,
     duration: durationMs / 1000,
     maxOverallRequests: settings.maxRequests,
   });
+  const windows = [];
+  let timer;
+  if (windowMs > 0) {
+    let responses = 0;
+    let last = { cpu: before, responses: 0 };
+    instance.on('response', () => responses++);
+    timer = setInterval(() => {
+      const cpu = cpuTime(server.pid);
+      windows.push({ schedMs: cpu.schedMs - last.cpu.schedMs, responses: responses - last.responses });
+      last = { cpu, responses };
+    }, windowMs);
+  }
+  const result = await instance;
+  clearInterval(timer);
   const wallMs = performance.now() - startedAt;
   const after = cpuTime(server.pid);
   const responses = result['2xx'] + result.non2xx;
@@ -61,12 +79,42 @@ async function load(server, durationMs) {
     sysUsPerRequest: responses > 0 ? ((after.sysMs - before.sysMs) * 1000) / responses : Number.NaN,
     requestsPerSecond: (responses * 1000) / wallMs,
     p99Ms: result.latency.p99,
+    windows,
   };
 }
 
 /** Loads both servers of a pair at the same time, each with its own autocannon. */
-function loadPair(pair, durationMs) {
-  return Promise.all(pair.map((server) => load(server, durationMs)));
+function loadPair(pair, durationMs, windowMs) {
+  return Promise.all(pair.map((server) => load(server, durationMs, windowMs)));
+}
+
+/**
+ * Where the rounds' spread comes from: per pair, the ratio in each window (variant over partner,
+ * CPU per response); `within` is the spread of windows around their pair's mean, `between` the
+ * spread of the pairs' means, `expected` what `between` would be if the windows' spread were all
+ * there is. `between` well above `expected` means the processes differ (a per-process effect, such as
+ * JIT or memory layout: more fresh pairs help); about equal means the moment does (longer windows help).
+ */
+function spreadSources(pairs) {
+  const perPair = pairs
+    .map((p) =>
+      p.variant.windows
+        .map((w, i) => {
+          const b = p.bare.windows[i];
+          return b && w.responses > 0 && b.responses > 0 ? w.schedMs / w.responses / (b.schedMs / b.responses) : Number.NaN;
+        })
+        .filter(Number.isFinite),
+    )
+    .filter((list) => list.length >= 2);
+  if (perPair.length < 2) return undefined;
+  const mean = (list) => list.reduce((a, b) => a + b, 0) / list.length;
+  const means = perPair.map(mean);
+  const windowsPerPair = mean(perPair.map((list) => list.length));
+  const withinSq = perPair.flatMap((list, i) => list.map((x) => (x - means[i]) ** 2));
+  const within = Math.sqrt(withinSq.reduce((a, b) => a + b, 0) / (withinSq.length - perPair.length));
+  const grand = mean(means);
+  const between = Math.sqrt(means.reduce((a, m) => a + (m - grand) ** 2, 0) / (means.length - 1));
+  return { within, between, expected: within / Math.sqrt(windowsPerPair), pairs: perPair.length, windows: Math.round(windowsPerPair) };
 }
 
 // The servers of a pair share CPU 0; this process (both autocannons) runs on CPU 1.
@@ -103,7 +151,7 @@ try {
           pair.push(await startVariant(bare), await startVariant(v));
           if (pinned) for (const server of pair) pinToCpu(server.pid, 0);
           if (settings.warmupMs > 0) await loadPair(pair, settings.warmupMs);
-          const [partner, measured] = await loadPair(pair, settings.durationMs);
+          const [partner, measured] = await loadPair(pair, settings.durationMs, settings.windowMs);
           pairs[v.pairKey].push({ bare: partner, variant: measured });
           progress.push(`${v.pairKey} ${(measured.cpuUsPerRequest / partner.cpuUsPerRequest).toFixed(3)}×`);
         } finally {
@@ -147,6 +195,10 @@ try {
         schedRatio: ratio(perPair((t) => t.schedUsPerRequest), 1),
         rpsRatio: ratio(perPair((t) => t.requestsPerSecond), 1),
         rounds: list.length,
+        spreadSources: (() => {
+          const x = spreadSources(list);
+          return x && `windows ±${x.within.toFixed(3)}; pairs ±${x.between.toFixed(3)} (±${x.expected.toFixed(3)} from windows alone)`;
+        })(),
       });
       bars.push({ label: v.name ?? (v.control ? 'bare (2nd)' : v.variant), value: s?.median ?? Number.NaN, min: s?.min, max: s?.max, kind: v.kind });
       if (v.kind === 'quiesce' && s) {
@@ -186,6 +238,7 @@ const columns = [
   { key: 'cpuRatioRange', title: 'rounds (min–max)' },
   { key: 'cpuRatioInterval', title: "median's 95% interval" },
   { key: 'rounds', title: 'rounds' },
+  { key: 'spreadSources', title: 'spread: between windows; between pairs', align: 'left' },
   { key: 'schedRatio', title: '(schedstat)' },
   { key: 'userUsPerRequest', title: 'user µs' },
   { key: 'sysUsPerRequest', title: 'sys µs' },
@@ -214,6 +267,7 @@ const file = writeResult(PART.name, {
   notes: [
     'CPU = utime+stime of the server process from /proc/<pid>/stat over each load run, divided by responses; schedstat = the same from per-thread schedstat (ns resolution).',
     "rounds (min–max): the lowest and highest ratio of the rounds; median's 95% interval: a bootstrap interval of the median over the rounds (narrow = enough rounds). A goal is called met or missed only when the median clears both the bare-vs-bare distance from 1.000× and twice the standard error of the rounds.",
+    `spread: each measurement is also sampled in ${settings.windowMs} ms windows (schedstat CPU over responses); "windows" is the standard deviation of a pair's window ratios around the pair's own mean, "pairs" that of the pairs' means, and in brackets what the pairs' spread would be from the windows' alone. Pairs well above it: the processes differ (JIT, memory layout; more fresh pairs help). About equal: the moment differs (longer measurements help).`,
     `Side by side: each variant runs with a bare partner, both fresh processes${pinned ? ' pinned to CPU 0 (taskset), loaded at the same time from CPU 1' : ' (unpinned: taskset or a second CPU was missing), loaded at the same time'}, warmed up together, then measured together; a ratio is the variant over its partner, median over rounds. bare (2nd) is paired with bare the same way: its distance from 1.000× is the noise floor.`,
     `runs on: the runtime and line of the servers; the load (autocannon) always runs on node ${process.versions.node}.`,
     'CPU µs/req, req/s and p99 are those of a server sharing its core with its partner: compare them within the table, not with a server alone on a machine. The bare row is the median over every partner.',
