@@ -58,10 +58,10 @@ const targets = targetsOf(settings);
 const variants = [];
 for (const v of selectVariants(targets, { part: PART.name })) {
   variants.push(v);
-  if (v.kind === 'bare' && v.variant === 'bare') {
-    // The noise control: a second, identical bare server, measured the same way.
+  if (v.kind === 'bare') {
+    // The noise control: a second, identical bare server (of each protocol), measured the same way.
     variants.push({ ...v, key: `${v.key}-2`, label: `${v.label} (2nd)`, kind: 'control', control: true });
-    if (v.runtime === 'node') {
+    if (v.runtime === 'node' && v.variant === 'bare') {
       // The floor: exits the moment nothing is in flight; idle sockets are closed by the kernel at exit.
       variants.splice(variants.length - 2, 0, { ...v, variant: 'exit', key: `${v.target.key}-exit`, label: `${v.target.label} floor: process.exit()`, kind: 'floor', floor: true });
     }

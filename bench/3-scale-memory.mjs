@@ -110,7 +110,7 @@ const variants = [];
 for (const v of selectVariants(targets, { part: PART.name })) {
   variants.push(v);
   // The noise control: a second, identical bare server.
-  if (v.kind === 'bare' && v.variant === 'bare') variants.push({ ...v, key: `${v.key}-2`, label: `${v.label} (2nd)`, kind: 'control', control: true });
+  if (v.kind === 'bare') variants.push({ ...v, key: `${v.key}-2`, label: `${v.label} (2nd)`, kind: 'control', control: true });
 }
 const runnable = variants.filter((v) => !v.pending);
 const trials = Object.fromEntries(runnable.map((v) => [v.key, []]));
@@ -131,8 +131,8 @@ try {
   await killAllServers();
 }
 
-const bareOf = (v) => runnable.find((p) => p.target.key === v.target.key && p.kind === 'bare' && p.variant === 'bare' && !p.control);
-const controlOf = (v) => runnable.find((p) => p.target.key === v.target.key && p.control);
+const bareOf = (v) => runnable.find((p) => p.target.key === v.target.key && p.protocol === v.protocol && p.kind === 'bare' && !p.control);
+const controlOf = (v) => runnable.find((p) => p.target.key === v.target.key && p.protocol === v.protocol && p.control);
 /** Per-round values of `pick(mine, theirs)` for rows `v` and `other` (same round). */
 const perRound = (v, other, pick) => trials[v.key].map((t, i) => (trials[other.key][i] ? pick(t, trials[other.key][i]) : Number.NaN)).filter(Number.isFinite);
 
@@ -153,7 +153,7 @@ for (const v of variants) {
   const sum = (key) => list.reduce((n, t) => n + t[key], 0);
   const bytes = median(list.map((t) => t.bytesPerConnection));
   // Over bare: per round (the two servers ran in the same round), then the median.
-  const over = v === bare ? [] : perRound(v, bare, (a, b) => a.bytesPerConnection - b.bytesPerConnection);
+  const over = !bare || v === bare ? [] : perRound(v, bare, (a, b) => a.bytesPerConnection - b.bytesPerConnection);
   const overMedian = median(over);
   const name = v.control ? 'bare (2nd)' : v.label.slice(v.target.label.length + 1);
   const exits = spread(list.map((t) => t.exitMs));
@@ -179,9 +179,9 @@ for (const v of variants) {
   if (v.kind !== 'quiesce') continue;
   const row = rows.at(-1);
   const control = controlOf(v);
-  const controlOver = control ? perRound(control, bare, (a, b) => a.bytesPerConnection - b.bytesPerConnection) : [];
+  const controlOver = control && bare ? perRound(control, bare, (a, b) => a.bytesPerConnection - b.bytesPerConnection) : [];
   const heapNoise = Math.max(controlOver.length ? Math.abs(median(controlOver)) : 0, 2 * standardError(over));
-  goals.push(
+  if (over.length) goals.push(
     goalRecord({
       part: PART.part,
       target: v.target,
@@ -202,7 +202,7 @@ for (const v of variants) {
   const fastest = peers.reduce((a, b) => (median(trials[b.key].map((t) => t.exitMs)) < median(trials[a.key].map((t) => t.exitMs)) ? b : a), peers[0]);
   if (fastest) {
     const ratios = perRound(v, fastest, (a, b) => a.exitMs / b.exitMs);
-    const controlRatios = control ? perRound(control, bare, (a, b) => a.exitMs / b.exitMs) : [];
+    const controlRatios = control && bare ? perRound(control, bare, (a, b) => a.exitMs / b.exitMs) : [];
     const s = spread(ratios);
     const theirs = median(trials[fastest.key].map((t) => t.exitMs));
     exitGoal[v.target.key] = { value: theirs, label: `fastest peer (${fastest.variant})` };

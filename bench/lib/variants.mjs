@@ -25,7 +25,9 @@
 //   holdIdleConnections(port, count)   part 2 idle clients  (lib/idle-clients.mjs)
 //   openConnection(port)               part 2 in-flight request (harness openConnection)
 //   runKeepAliveLoad(options)          part 4 load           (harness runKeepAliveLoad)
-// A built-in row runs in every part that measures its runtime; an extra row only in its `parts`.
+// A built-in row runs in every part that measures its runtime (unless the part asks for
+// `builtIn: false`, as a part whose servers are not the hello world would); an extra row only in its
+// `parts`.
 import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { startServer } from './harness.mjs';
@@ -80,13 +82,14 @@ export const EXTRA_ROWS = Object.freeze(await loadExtraRows());
 
 /**
  * The rows of `part` (a result name such as 'shutdown-latency') on every target of `targets` (see
- * lib/targets.mjs), optionally only the variants named in `only`. Each row gets its `target`, a
+ * lib/targets.mjs): the built-in rows (unless `builtIn` is false) and the rows of bench/rows/*.mjs
+ * that list `part`, optionally only the variants named in `only`. Each row gets its `target`, a
  * unique `key` (`node22-quiesce`), a `label` (`node22 quiesce`) and `on` (`node 22.23.5`).
  */
-export function selectVariants(targets, { part, only } = {}) {
+export function selectVariants(targets, { part, only, builtIn: withBuiltIn = true } = {}) {
   const out = [];
   for (const target of targets) {
-    const builtIn = VARIANTS[target.runtime] ?? [];
+    const builtIn = withBuiltIn ? (VARIANTS[target.runtime] ?? []) : [];
     const extra = EXTRA_ROWS.filter((r) => r.runtime === target.runtime && (part === undefined || r.parts.includes(part)));
     for (const v of [...builtIn, ...extra]) {
       if (only && !only.includes(v.variant)) continue;
