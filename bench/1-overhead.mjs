@@ -215,7 +215,7 @@ try {
             range: s,
             noise,
             verdict: verdictAtMost(s.median, GOAL, noise, s.n),
-            detail: `${s.n} rounds${interval ? `, median's 95% interval ${interval.lo.toFixed(3)}–${interval.hi.toFixed(3)}` : ''}; bare vs bare ${ratio(median(controlRatios), 1)}`,
+            detail: `${s.n} round${s.n === 1 ? '' : 's'}${interval ? `, median's 95% interval ${interval.lo.toFixed(3)}–${interval.hi.toFixed(3)}` : ''}; bare vs bare ${ratio(median(controlRatios), 1)}`,
           }),
         );
       }

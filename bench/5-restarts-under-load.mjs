@@ -154,6 +154,8 @@ const columns = [
 console.log(`\n${formatTable(columns, rows)}`);
 
 const measuredRows = rows.filter((r) => r.restarts > 0);
+/** A mode's name without its runtime, so that `quiesce run` on Node, Bun and Deno is one row across the lines. */
+const SUBJECT = { 'run-node': 'quiesce run (SIGHUP)', 'run-bun': 'quiesce run (SIGHUP)', 'run-deno': 'quiesce run (SIGHUP)', 'hot-node': 'hot restart (SIGUSR2)', 'hot-node-lifecycle': 'hot restart via the lifecycle' };
 const goals = [];
 for (const r of measuredRows.filter((x) => x.kind === 'quiesce')) {
   const target = targets.find((t) => t.key === r.target);
@@ -162,6 +164,7 @@ for (const r of measuredRows.filter((x) => x.kind === 'quiesce')) {
       part: PART.part,
       target,
       row: r.label,
+      subject: SUBJECT[r.mode] ?? r.mode,
       metric: 'failed requests',
       measure: `failed requests in ${r.restarts} restarts`,
       goal: '0',

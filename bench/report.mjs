@@ -27,7 +27,9 @@ const LEGACY_TITLES = {
   'rolling-restart-restart': [6.5, 'Part 6 — rolling restart behind HAProxy (restart in place)'],
 };
 const titleOf = (r) => r.title ?? LEGACY_TITLES[r.name]?.[1] ?? r.name;
-const orderOf = (r) => (r.part ?? LEGACY_TITLES[r.name]?.[0] ?? 99) + (r.name.includes('-restart-') || r.name.endsWith('-restart') ? 0.5 : 0);
+const partOf = (r) => r.part ?? LEGACY_TITLES[r.name]?.[0] ?? 99;
+/** By part, then by name: `rolling-restart` before `rolling-restart-restart`. */
+const byPart = (a, b) => Math.floor(partOf(a)) - Math.floor(partOf(b)) || a.name.localeCompare(b.name);
 
 const args = process.argv.slice(2);
 const modeArg = args.find((a) => a.startsWith('--mode='));
@@ -100,9 +102,10 @@ function acrossLines(results) {
       if (!keys.includes(key)) keys.push(key);
     }
     for (const key of keys) {
-      const row = { part: String(r.part ?? ''), goal: '' };
+      const row = { part: String(r.part ?? ''), what: '', goal: '' };
       for (const g of r.goals.filter((x) => `${x.subject} — ${x.metric}` === key)) {
-        row.goal ||= `${g.subject}: ${g.metric} (goal ${g.goal})`;
+        row.what ||= `${g.subject}: ${g.metric}`;
+        row.goal ||= g.goal;
         const digits = g.unit === '×' ? (g.metric.includes('CPU') ? 3 : 2) : 0;
         const value = g.value === null ? '-' : `${Number(g.value).toFixed(digits)}${g.unit}`;
         row[g.target] = `${value} ${g.verdict === 'met' ? 'met' : g.verdict === 'MISSED' ? '**missed**' : g.verdict.startsWith('inconclusive') ? 'inconclusive' : g.verdict}`;
@@ -111,7 +114,12 @@ function acrossLines(results) {
     }
   }
   const table = markdownTable(
-    [{ key: 'part', title: 'part' }, { key: 'goal', title: 'goal', align: 'left' }, ...columns.map((c) => ({ key: c.key, title: c.on, align: 'left' }))],
+    [
+      { key: 'part', title: 'part' },
+      { key: 'what', title: 'measure', align: 'left' },
+      { key: 'goal', title: 'goal', align: 'left' },
+      ...columns.map((c) => ({ key: c.key, title: c.on, align: 'left' })),
+    ],
     rows,
   );
   return [
@@ -123,7 +131,7 @@ function acrossLines(results) {
   ].join('\n');
 }
 
-const results = readResults(mode).sort((a, b) => orderOf(a) - orderOf(b));
+const results = readResults(mode).sort(byPart);
 const summary = acrossLines(results);
 const markdown = results.length
   ? [summary, ...results.map(section)].filter(Boolean).join('\n\n')

@@ -44,15 +44,16 @@ export function spread(values) {
 /**
  * A goal record, as stored in a result file's `goals` and printed: which part, row and target, what
  * is measured, the goal in words, the value (and the rounds' range), the noise and the verdict.
- * `metric` names the measure the same way on every line (`measure` may name a line's fastest peer).
+ * `metric` names the measure the same way on every line (`measure` may name a line's fastest peer);
+ * `subject` names the row the same way on every runtime (default: `row` without its target).
  */
-export function goalRecord({ part, target, row, metric, measure, goal, value, unit = '', digits = 3, range, noise, verdict, detail }) {
+export function goalRecord({ part, target, row, subject: name, metric, measure, goal, value, unit = '', digits = 3, range, noise, verdict, detail }) {
   const fmt = (x) => (Number.isFinite(x) ? `${x.toFixed(digits)}${unit}` : '-');
   const shown = [fmt(value), range ? `rounds ${fmt(range.min)}–${fmt(range.max)}` : undefined, noise ? `noise ±${noise.toFixed(digits)}${unit}` : undefined]
     .filter(Boolean)
     .join(', ');
   // `subject` + `metric` name the goal the same way on every line (the README's table across lines).
-  const subject = row.startsWith(`${target.label} `) ? row.slice(target.label.length + 1) : row;
+  const subject = name ?? (row.startsWith(`${target.label} `) ? row.slice(target.label.length + 1) : row);
   return {
     part,
     target: target.key,
