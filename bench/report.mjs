@@ -25,6 +25,7 @@ const LEGACY_TITLES = {
   restarts: [5, 'Part 5 — restarts under load'],
   'rolling-restart': [6, 'Part 6 — rolling restart behind HAProxy (replace)'],
   'rolling-restart-restart': [6.5, 'Part 6 — rolling restart behind HAProxy (restart in place)'],
+  'websocket-shutdown': [7, 'Part 7 — shutdown latency with 1 000 open WebSockets'],
 };
 const titleOf = (r) => r.title ?? LEGACY_TITLES[r.name]?.[1] ?? r.name;
 const partOf = (r) => r.part ?? LEGACY_TITLES[r.name]?.[0] ?? 99;

@@ -18,6 +18,11 @@ describe('route', () => {
     expect(route('GET', url('/healthz'), stopping).status).toBe(200);
   });
 
+  it('marks /events as the event stream and /ws as the WebSocket echo (426 for a plain request)', () => {
+    expect(route('GET', url('/events'), serving)).toMatchObject({ status: 200, special: 'events' });
+    expect(route('GET', url('/ws'), serving)).toMatchObject({ status: 426, special: 'websocket' });
+  });
+
   it('rejects a bad /slow duration and unknown paths and methods', () => {
     expect(route('GET', url('/slow?ms=abc'), serving).status).toBe(400);
     expect(route('GET', url('/slow?ms=999999999'), serving).status).toBe(400);

@@ -4,6 +4,12 @@ export interface RouteResult {
   readonly body: string;
   /** Milliseconds to wait before answering (`/slow`). */
   readonly delayMs?: number;
+  /**
+   * `events`: answer with the Server-Sent Events stream (`/events`, see `events.ts`) instead of
+   * `body`; `websocket`: the WebSocket echo (`/ws`), when the request asks to upgrade (else `body`,
+   * 426).
+   */
+  readonly special?: 'events' | 'websocket';
 }
 
 /** Longest `/slow?ms=N` the example accepts (10 minutes). */
@@ -11,7 +17,8 @@ const MAX_SLOW_MS = 600_000;
 
 /**
  * The example's routes, independent of the runtime: `GET /`, `GET /slow?ms=N`, `GET /healthz`,
- * `GET /readyz`. Anything else is 404; a method other than GET/HEAD is 405.
+ * `GET /readyz`, `GET /events` (Server-Sent Events) and `GET /ws` (a WebSocket echo; 426 without
+ * an upgrade). Anything else is 404; a method other than GET/HEAD is 405.
  *
  * @example
  * ```ts
@@ -33,6 +40,10 @@ export function route(method: string, url: URL, state: { ready: boolean; live: b
       return state.live ? { status: 200, body: 'ok\n' } : { status: 503, body: 'stopping\n' };
     case '/readyz':
       return state.ready ? { status: 200, body: 'ready\n' } : { status: 503, body: 'shutting down\n' };
+    case '/events':
+      return { status: 200, body: '', special: 'events' };
+    case '/ws':
+      return { status: 426, body: 'upgrade required: connect with a WebSocket client\n', special: 'websocket' };
     default:
       return { status: 404, body: 'not found\n' };
   }

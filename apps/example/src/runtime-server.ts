@@ -18,4 +18,6 @@ export interface ServeOptions {
   readonly port: number;
   /** Readiness and liveness at the time of a request. */
   readonly state: () => { ready: boolean; live: boolean };
+  /** Aborts when the drain starts (the lifecycle's `signal`): `/events` streams end then. */
+  readonly drainStarted: AbortSignal;
 }

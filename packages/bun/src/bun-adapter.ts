@@ -5,6 +5,7 @@ import {
   type ServerAdapter,
   type SocketCloser,
   type TrackedConnection,
+  type WebSocketCloser,
   createFetchAdapter,
 } from '@quiesce/drain';
 import { inheritedListeners } from '@quiesce/listener';
@@ -80,8 +81,12 @@ const HTTP_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', '
  * lets the held responses go: no client is then caught between two requests on a socket Bun closes,
  * nor reconnecting into a listener that is closing. A request stays in flight until Bun has written
  * all of its response (`server.pendingRequests`), streamed bodies included. At the deadline
- * `server.stop(true)` cuts what is left. WebSockets are tracked as upgraded connections (closed
- * only by your `onUpgraded` hook or at the deadline).
+ * `server.stop(true)` cuts what is left. WebSockets (`websocket` handlers) keep working during the
+ * lame duck; before the listener closes each gets a Close frame with 1001 (Going Away), or 1012
+ * (Service Restart) for a restart, and Bun ends its connection (FIN) right after, so `stop(false)`
+ * does not wait for them forever (oven-sh/bun#34961); an upgrade request from then on gets 503 with
+ * `Retry-After`. A streaming response is the application's to end (it holds the lifecycle's
+ * `signal`); at the deadline it is cut and counted.
  *
  * Under `quiesce run` or systemd socket activation (a valid `LISTEN_FDS` for this pid), the
  * adapter serves the first inherited socket instead of binding `port`: `Bun.serve` cannot adopt a
@@ -241,13 +246,22 @@ const webSocketCloser: SocketCloser<Bun.ServerWebSocket<unknown>> = {
   destroy: (ws) => ws.terminate(),
 };
 
+/**
+ * How shutdown says goodbye: a Close frame with 1001 or 1012. Bun's close() sends the FIN right after
+ * it (uWS's end(); the peer's Close still arrives on the half-closed socket), so there is no silent
+ * peer to end later. Closing them before stop(false) is what lets it finish (oven-sh/bun#34961).
+ */
+const webSocketFarewell: WebSocketCloser<Bun.ServerWebSocket<unknown>> = {
+  close: (ws, code, reason) => ws.close(code, reason),
+};
+
 /** WebSockets become upgraded connections: never closed as idle, handed to `onUpgraded`, cut at the deadline. */
 function trackWebSockets(handlers: WebSocketHandlers, adapter: FetchAdapter<unknown>): WebSocketHandlers {
   const connections = new WeakMap<object, TrackedConnection>();
   return {
     ...handlers,
     open(this: unknown, ws: Bun.ServerWebSocket<unknown>): unknown {
-      connections.set(ws, adapter.upgradedOpened(ws, webSocketCloser));
+      connections.set(ws, adapter.upgradedOpened(ws, webSocketCloser, webSocketFarewell));
       return handlers.open?.call(this, ws);
     },
     close(this: unknown, ws: Bun.ServerWebSocket<unknown>, code: number, reason: string): unknown {

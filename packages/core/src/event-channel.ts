@@ -14,7 +14,7 @@ export type ChannelListener<Message> = (message: Message, name: string) => void;
  * a message nobody reads:
  *
  * ```ts
- * if (channel.hasSubscribers) channel.publish({ how: 'idle', requests: 3, upgraded: false });
+ * if (channel.hasSubscribers) channel.publish({ how: 'idle', inFlight: 0, upgraded: false });
  * ```
  */
 export interface EventChannel<Message> {

@@ -9,6 +9,7 @@ describe('@quiesce/core public API', () => {
         "Deadline",
         "DeadlineExceededError",
         "InvalidOptionError",
+        "describeError",
         "describeValue",
         "envReadPermitted",
         "eventChannel",

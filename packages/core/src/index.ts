@@ -28,6 +28,7 @@
  */
 export { type Clock, type TimerHandle, systemClock } from './clock.ts';
 export { Deadline, type DeadlineOptions } from './deadline.ts';
+export { type DescribeErrorOptions, describeError } from './describe-error.ts';
 export { describeValue } from './describe-value.ts';
 export { DeadlineExceededError, InvalidOptionError } from './errors.ts';
 export { type ChannelListener, type EventChannel, eventChannel } from './event-channel.ts';

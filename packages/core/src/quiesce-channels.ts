@@ -77,7 +77,10 @@ export interface HookRunMessage {
   readonly hooks: readonly HookEndMessage[];
 }
 
-/** `quiesce:drain:progress`: the counts of a draining tracker, at most once per look it takes. */
+/**
+ * `quiesce:drain:progress`: the counts of a draining tracker after each look it takes (when a grace
+ * ends or a look confirms one), unless that look ended the drain (then `quiesce:drain:end` follows).
+ */
 export interface DrainProgressMessage {
   /** The tracker's state: `closing` (lame duck), `draining`, `drained`, `forced`. */
   readonly state: string;
@@ -94,16 +97,27 @@ export interface DrainProgressMessage {
 /**
  * How a connection ended during a shutdown: `idle` (the drain closed it with FIN after the idle
  * grace), `preconnect` (the same for a connection that never sent a request), `response-last`
- * (closed after its last response, which carried `Connection: close`), `peer` (the client closed
- * it, no response of the shutdown before), `forced` (destroyed at the deadline).
+ * (closed after its last response, which carried `Connection: close`), `peer` (it closed on its
+ * own with no response of the shutdown before: the client closed it, or, upgraded, its protocol
+ * did, e.g. a WebSocket closed with 1001), `forced` (destroyed at the deadline or by an immediate
+ * stop). A connection the drain closed with FIN stays `idle` / `preconnect` even when the deadline
+ * comes before the runtime reports the close.
  */
 export type ConnectionCloseHow = 'idle' | 'preconnect' | 'response-last' | 'peer' | 'forced';
 
-/** `quiesce:drain:connection-closed`: a connection closed, from the start of the shutdown on (never while serving). */
+/**
+ * `quiesce:drain:connection-closed`: a connection closed, from the start of the shutdown on (never
+ * while serving); once per connection. Only runtimes that hand connections to the drain publish it
+ * (Node; Bun and Deno keep their connections to themselves).
+ */
 export interface ConnectionClosedMessage {
   readonly how: ConnectionCloseHow;
-  /** Requests it carried over its life. */
-  readonly requests: number;
+  /**
+   * Requests in flight on it when it closed: those the deadline cut (`forced`) or the client
+   * abandoned (`peer`); 0 otherwise. (Not a count over its life: that would cost every request a
+   * write, for every connection, whether anyone listens or not.)
+   */
+  readonly inFlight: number;
   /** True for an upgraded connection (WebSocket and the like). */
   readonly upgraded: boolean;
 }
@@ -121,7 +135,13 @@ export interface DrainEndMessage {
   readonly preconnectsClosed: number;
   readonly forceClosed: number;
   readonly upgradedAtStart: number;
+  /** Upgraded connections (WebSockets) closed from the start of shutdown on, not cut. */
+  readonly upgradedClosed: number;
   readonly upgradedForceClosed: number;
+  /** Streaming responses (Server-Sent Events, downloads) under way when the drain began. */
+  readonly streamsAtStart: number;
+  /** Streaming responses cut at the deadline. */
+  readonly streamsCut: number;
 }
 
 /** `quiesce:shutdown:end`: the shutdown report, final; the deadline was hit exactly when `outcome` is `forced`. */
@@ -177,8 +197,12 @@ export interface GenerationFailedMessage extends GenerationMessage {
   readonly reason: string;
 }
 
-/** `quiesce:generation:retired`: a generation was told to stop (its successor serves). */
+/**
+ * `quiesce:generation:retired`: a generation was told to stop, once: its successor serves, it failed
+ * to get ready (after `failed`), or `quiesce run` stops.
+ */
 export interface GenerationRetiredMessage extends GenerationMessage {
+  /** The signal it was sent, or `STOP=restart` when a roll asked it on its control channel. */
   readonly signal: string;
 }
 
@@ -190,7 +214,12 @@ export interface GenerationExitedMessage extends GenerationMessage {
   readonly while: 'starting' | 'serving' | 'stopping';
 }
 
-/** `quiesce:restart:end`: a hot restart or a `quiesce run` roll ended. */
+/**
+ * `quiesce:restart:end`: a hot restart or a `quiesce run` roll ended. A hot restart that `restarted`
+ * ends the moment the new process serves, just before this process's own shutdown (reason
+ * `restart`) begins, so that the telemetry that shutdown flushes carries it; `durationMs` runs to
+ * that moment. A roll ends once the old generation was told to stop.
+ */
 export interface RestartEndMessage {
   readonly mode: RestartMode;
   /**

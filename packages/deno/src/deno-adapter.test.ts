@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { serveDeno } from './deno-adapter.ts';
-import { DenoAdapterOptionError, DenoRuntimeError, DenoUnsupportedOptionError } from './errors.ts';
+import { DenoAdapterOptionError, DenoRuntimeError, DenoUnsupportedOptionError, DenoWebSocketUnsupportedError } from './errors.ts';
+import { upgradeWebSocket } from './upgrade-websocket.ts';
 
 // Options are validated before the runtime is touched, so these run here on Node; the behaviour on
 // Deno (reusePort included) is tested through real Deno processes in
@@ -45,10 +46,15 @@ describe('serveDeno options', () => {
     expect(attempt).toThrow(/On Node use @quiesce\/node/);
   });
 
+  it('upgradeWebSocket needs Deno too: DenoRuntimeError on Node', () => {
+    expect(() => upgradeWebSocket(new Request('http://x/ws', { headers: { upgrade: 'websocket' } }))).toThrow(DenoRuntimeError);
+  });
+
   it('error classes take a cause', () => {
     const cause = new Error('root');
     expect(new DenoAdapterOptionError('x', 1, 'y', { cause }).cause).toBe(cause);
     expect(new DenoUnsupportedOptionError('x', 1, 'y', { cause }).cause).toBe(cause);
     expect(new DenoRuntimeError({ cause }).cause).toBe(cause);
+    expect(new DenoWebSocketUnsupportedError({ cause })).toMatchObject({ cause, code: 'QUIESCE_DENO_WEBSOCKET_UNSUPPORTED' });
   });
 });

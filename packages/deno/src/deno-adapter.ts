@@ -15,6 +15,7 @@ import { DenoAdapterOptionError, DenoRuntimeError, DenoUnsupportedOptionError, c
 import { denoRuntime } from './internal/deno-runtime.ts';
 import { listenerClosed } from './internal/listener-closed.ts';
 import { serveInherited } from './internal/serve-inherited.ts';
+import { dispatchTo } from './upgrade-websocket.ts';
 
 /** Options for {@link serveDeno}'s graceful shutdown: the drain's (`preconnectGraceMs`, `clock` …) and these. */
 export interface DenoAdapterOptions extends Omit<FetchAdapterOptions, 'onError'> {
@@ -189,8 +190,19 @@ function serveWithDeno(given: Record<string, unknown>, settings: AdapterSettings
       'Deno.serve({ reusePort: true }) needs --unstable-net (or "unstable": ["net"] in deno.json); without it Deno prints a warning and exits the whole process with code 70. Add the flag, or leave reusePort out.',
     );
   }
-  server = deno.serve({ ...given, handler: served.wrap(handler as never), signal: abort.signal });
-  return { ...served.adapter, server, inherited: undefined };
+  // upgradeWebSocket() called by the handler tracks its socket with this adapter.
+  const dispatch = dispatchTo(served, handler as never);
+  server = deno.serve({ ...given, handler: served.wrap(dispatch.handler), signal: abort.signal });
+  void server.finished.then(dispatch.stop, dispatch.stop);
+  return {
+    ...served.adapter,
+    server,
+    inherited: undefined,
+    dispose(): void {
+      served.adapter.dispose();
+      dispatch.stop();
+    },
+  };
 }
 
 /** An inherited socket, which `Deno.serve` cannot adopt: the handler on `node:http` with the Node adapter. */
@@ -211,7 +223,9 @@ function serveOnInheritedSocket(
   if (denoRuntime() === undefined) throw new DenoRuntimeError();
   if (warn) warn(`quiesce: Deno.serve cannot adopt the inherited socket (fd ${socket.fd}, ${socket.name}); serving it through node:http instead`);
   const onError = given['onError'] as ((error: unknown) => Response | Promise<Response>) | undefined;
-  const served = serveInherited(socket, given['handler'] as DenoServeHandler, onError, settings);
+  // upgradeWebSocket() says why it cannot work here, instead of Deno answering 101 on a dead socket.
+  const handler = dispatchTo('inherited', given['handler'] as DenoServeHandler).handler;
+  const served = serveInherited(socket, handler, onError, settings);
   const onListen = given['onListen'];
   if (typeof onListen === 'function') void served.listening.then((address) => (onListen as (address: DenoNetAddr) => void)(address), () => {});
   return {

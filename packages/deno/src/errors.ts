@@ -44,6 +44,30 @@ export class DenoUnsupportedOptionError extends Error {
 }
 
 /**
+ * `upgradeWebSocket` was called for a request served on an inherited socket (`quiesce run`, systemd
+ * socket activation): `Deno.serve` cannot adopt that socket, so the adapter serves it through Deno's
+ * `node:http`, whose requests Deno cannot upgrade (it would answer 101 and leave a dead socket).
+ * Answer such requests another way (e.g. 501), or run without an inherited socket.
+ *
+ * @example
+ * ```ts
+ * try { return upgradeWebSocket(request).response; }
+ * catch (e) { if (e instanceof DenoWebSocketUnsupportedError) return new Response('no WebSockets here\n', { status: 501 }); throw e; }
+ * ```
+ */
+export class DenoWebSocketUnsupportedError extends Error {
+  override readonly name: string = 'DenoWebSocketUnsupportedError';
+  readonly code: 'QUIESCE_DENO_WEBSOCKET_UNSUPPORTED' = 'QUIESCE_DENO_WEBSOCKET_UNSUPPORTED';
+
+  constructor(options?: { cause?: unknown }) {
+    super(
+      'This request came through an inherited socket, which Deno serves with node:http, where Deno.upgradeWebSocket does not work (it answers 101 and the socket stays dead). Answer it another way (e.g. 501), or serve WebSockets from a Deno.serve that binds its own port.',
+      options,
+    );
+  }
+}
+
+/**
  * `serveDeno` was called outside Deno (there is no `globalThis.Deno.serve`). On Node use
  * `@quiesce/node`, on Bun `@quiesce/bun`.
  *

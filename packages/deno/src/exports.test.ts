@@ -8,7 +8,9 @@ describe('@quiesce/deno public API', () => {
         "DenoAdapterOptionError",
         "DenoRuntimeError",
         "DenoUnsupportedOptionError",
+        "DenoWebSocketUnsupportedError",
         "serveDeno",
+        "upgradeWebSocket",
       ]
     `);
   });

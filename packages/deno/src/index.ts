@@ -27,4 +27,5 @@ export type {
   DenoServeUnixOptions,
   DenoUnixAddr,
 } from './deno-types.ts';
-export { DenoAdapterOptionError, DenoRuntimeError, DenoUnsupportedOptionError } from './errors.ts';
+export { DenoAdapterOptionError, DenoRuntimeError, DenoUnsupportedOptionError, DenoWebSocketUnsupportedError } from './errors.ts';
+export { type UpgradeWebSocketOptions, type WebSocketUpgrade, upgradeWebSocket } from './upgrade-websocket.ts';

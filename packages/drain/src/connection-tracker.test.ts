@@ -574,6 +574,58 @@ describe('ConnectionTracker: timers only when something is due', () => {
     expect(clock.pendingTimers).toBe(0);
   });
 
+  it('counts upgraded connections that close from shutdown on as closed, those destroyed at the deadline as cut', async () => {
+    const { tracker, open } = setup();
+    const before = open('closed-while-serving').conn;
+    const answered = open('answered').conn;
+    const silent = open('silent').conn;
+    for (const conn of [before, answered, silent]) tracker.connectionUpgraded(conn);
+    tracker.connectionClosed(before); // before shutdown: not part of the drain
+    tracker.beginShutdown();
+    const deadline = new AbortController();
+    const drained = tracker.drain({ signal: deadline.signal });
+    tracker.connectionClosed(answered);
+    deadline.abort();
+    expect(await drained).toMatchObject({ outcome: 'forced', upgradedAtStart: 2, upgradedClosed: 1, upgradedForceClosed: 1 });
+  });
+
+  it('an immediate stop (forceClose) does not count the upgraded connections it destroys as closed', async () => {
+    const { tracker, open } = setup();
+    tracker.connectionUpgraded(open('ws').conn);
+    const deadline = new AbortController();
+    const drained = tracker.drain({ signal: deadline.signal });
+    expect(tracker.forceClose()).toBe(1);
+    expect(await drained).toMatchObject({ upgradedClosed: 0 });
+  });
+
+  it('asks how many responses stream when the drain starts and at the deadline, before anything is destroyed', async () => {
+    const { tracker, open } = setup();
+    const conn = open('events').conn;
+    tracker.requestStarted(conn);
+    let streaming = 3;
+    const asked: string[] = [];
+    const deadline = new AbortController();
+    const drained = tracker.drain({
+      signal: deadline.signal,
+      streaming: () => {
+        asked.push(`asked with ${tracker.stats().connections} open`);
+        return streaming;
+      },
+    });
+    streaming = 1;
+    deadline.abort();
+    expect(await drained).toMatchObject({ outcome: 'forced', streamsAtStart: 3, streamsCut: 1 });
+    expect(asked).toEqual(['asked with 1 open', 'asked with 1 open']);
+    expect(() => setup().tracker.drain({ streaming: 3 as never })).toThrow(/streaming/);
+  });
+
+  it('reports no streams without a census, and none cut after a drain that ended in time', async () => {
+    const { tracker } = setup();
+    expect(await tracker.drain()).toMatchObject({ outcome: 'drained', streamsAtStart: 0, streamsCut: 0, upgradedClosed: 0 });
+    const other = setup().tracker;
+    expect(await other.drain({ streaming: () => 2 })).toMatchObject({ streamsAtStart: 2, streamsCut: 0 });
+  });
+
   it('looks when the first grace ends, not per connection: one timer for many idle connections, each closed in turn', async () => {
     const { clock, tracker, open, request } = setup({ idleGraceMs: 250 });
     tracker.beginShutdown();

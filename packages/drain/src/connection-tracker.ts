@@ -1,4 +1,4 @@
-import { type Clock, systemClock } from '@quiesce/core';
+import { type Clock, type ConnectionCloseHow, quiesceChannels, systemClock } from '@quiesce/core';
 import type { SocketCloser, TrackedConnection } from './connection-handle.ts';
 import type { DrainReport } from './drain-report.ts';
 import { DrainOptionError, check } from './errors.ts';
@@ -7,7 +7,9 @@ import { type IoWait, afterIo } from './internal/after-io.ts';
 import { ConnectionList } from './internal/connection-list.ts';
 import {
   ACTIVE,
+  ANSWERED_CLOSING,
   CLOSED,
+  CLOSE_ASKED,
   type ConnectionKind,
   ConnectionRecord,
   FRESH,
@@ -53,6 +55,12 @@ export interface ConnectionTrackerOptions {
 export interface DrainOptions {
   /** The deadline: when it aborts, every remaining connection is destroyed. */
   signal?: AbortSignal;
+  /**
+   * How many responses are streaming now (their head sent, their body still going), asked when the
+   * drain starts and at the deadline before anything is destroyed: the report's `streamsAtStart`
+   * and `streamsCut`. Absent: both 0.
+   */
+  streaming?: () => number;
 }
 
 /** Counts at one moment, for readiness pages, logs and tests. */
@@ -75,12 +83,17 @@ const DRAINED = 3;
 const FORCED = 4;
 const STATE_NAMES: readonly DrainState[] = ['serving', 'closing', 'draining', 'drained', 'forced'];
 
+/** The drain's side of the event catalog; each publish is guarded by `hasSubscribers`. */
+const { connectionClosed: closedEvents, drainProgress, drainEnd } = quiesceChannels;
+
 /** What a drain counts for its report. */
 interface DrainRun {
   readonly startedAt: number;
   readonly inFlightAtStart: number;
   readonly completedBefore: number;
   readonly upgradedAtStart: number;
+  readonly streamsAtStart: number;
+  readonly streaming: (() => number) | undefined;
   idleClosed: number;
   preconnectsClosed: number;
   resolve: (report: DrainReport) => void;
@@ -151,6 +164,8 @@ export class ConnectionTracker {
   #waitDue = Number.POSITIVE_INFINITY;
   /** When the drain last looked: a connection that was past its grace then, and is idle since, is closed. */
   #lookedAt = Number.NEGATIVE_INFINITY;
+  /** Upgraded connections that closed from shutdown on, before the drain ended (not cut). */
+  #upgradedClosed = 0;
 
   constructor(options: ConnectionTrackerOptions = {}) {
     check.object('options', options);
@@ -222,6 +237,8 @@ export class ConnectionTracker {
   connectionClosed(connection: TrackedConnection): void {
     const record = this.#own(connection);
     if (record === undefined || record.phase === CLOSED) return;
+    if (record.phase === UPGRADED && (this.#state === CLOSING || this.#state === DRAINING)) this.#upgradedClosed++;
+    if (closedEvents.hasSubscribers && this.#state !== SERVING) this.#publishClosed(record, false);
     this.#remove(record);
     if (this.#state === DRAINING) this.#afterChange();
   }
@@ -303,7 +320,10 @@ export class ConnectionTracker {
       this.#idle.push(record);
       record.setPhase(IDLE);
       if (this.#state === SERVING) this.#activity.note(record);
-      else this.#stamp(record, this.#idleGraceMs);
+      else {
+        record.bits |= ANSWERED_CLOSING;
+        this.#stamp(record, this.#idleGraceMs);
+      }
     }
     this.#ended();
   }
@@ -377,6 +397,11 @@ export class ConnectionTracker {
     if (failure) throw failure.error;
   }
 
+  /** The connections with a request in flight now (state `active`), oldest activity first. */
+  activeConnections(): TrackedConnection[] {
+    return this.#recordsIn(ACTIVE);
+  }
+
   /** The runtime sockets of upgraded connections, for a hook that closes them (WebSocket 1001). */
   upgradedConnections(): unknown[] {
     return this.#recordsIn(UPGRADED).map((record) => record.raw);
@@ -401,8 +426,9 @@ export class ConnectionTracker {
    */
   drain(options: DrainOptions = {}): Promise<DrainReport> {
     if (this.#draining) return this.#draining;
-    const { signal } = options;
+    const { signal, streaming } = options;
     if (signal !== undefined) check.signal('signal', signal);
+    if (streaming !== undefined) check.function('streaming', streaming, 'a function that returns how many responses are streaming');
     this.beginShutdown();
     this.#state = DRAINING;
     this.#draining = new Promise<DrainReport>((resolve) => {
@@ -411,6 +437,8 @@ export class ConnectionTracker {
         inFlightAtStart: this.#inFlight,
         completedBefore: this.#completed,
         upgradedAtStart: this.#lists[UPGRADED]!.size,
+        streamsAtStart: streaming?.() ?? 0,
+        streaming,
         idleClosed: 0,
         preconnectsClosed: 0,
         resolve,
@@ -429,9 +457,13 @@ export class ConnectionTracker {
   forceClose(): number {
     const records = this.#openRecords();
     for (const record of records) {
+      // A destroy may report other closes at once; each connection is closed (and told of) once.
+      if (record.phase === CLOSED) continue;
+      if (closedEvents.hasSubscribers && this.#state !== SERVING) this.#publishClosed(record, true);
+      this.#remove(record);
       record.kind.closer.destroy(record.target);
-      this.connectionClosed(record);
     }
+    if (records.length > 0 && this.#state === DRAINING) this.#afterChange();
     this.#onForce?.();
     return records.length;
   }
@@ -619,19 +651,24 @@ export class ConnectionTracker {
         if (list === this.#fresh) run.preconnectsClosed++;
         else run.idleClosed++;
         const phase = record.phase;
+        // Marked first: a closer may report the close before it returns.
+        record.bits |= CLOSE_ASKED;
         const closed = record.kind.closer.close(record.target) === true;
         // The closer may have reported closes (this one, others), which may have ended the drain.
         if (this.#state !== DRAINING) return;
         if (record.phase !== phase) continue;
         // Closed for good on return: forget it now, not when the runtime reports the close.
-        if (closed) this.#remove(record);
-        else this.#move(record, RELEASING);
+        if (closed) {
+          if (closedEvents.hasSubscribers) this.#publishClosed(record, false);
+          this.#remove(record);
+        } else this.#move(record, RELEASING);
       }
     }
     if (this.#nothingLeft()) {
       this.#end('drained');
       return;
     }
+    if (drainProgress.hasSubscribers) drainProgress.publish(this.stats());
     if (confirm) this.#lookAfterIo();
     else if (nextDue !== Number.POSITIVE_INFINITY) this.#lookAt(nextDue);
   }
@@ -641,13 +678,15 @@ export class ConnectionTracker {
     // Forced from here on: the reports of the closes below change nothing but the lists.
     this.#state = FORCED;
     const records = this.#openRecords();
-    const cut = { requests: this.#inFlight, connections: records.length, upgraded: this.#lists[UPGRADED]!.size };
+    const streams = this.#run!.streaming?.() ?? 0;
+    const cut = { requests: this.#inFlight, connections: records.length, upgraded: this.#lists[UPGRADED]!.size, streams };
     // Cut, not completed: out of the counts before the connections go.
     this.#inFlight = 0;
     this.#loose = 0;
     this.#pending.clear();
     for (const record of records) {
       if (record.phase === CLOSED) continue;
+      if (closedEvents.hasSubscribers) this.#publishClosed(record, true);
       record.bits &= ONE_IN_FLIGHT - 1;
       this.#remove(record);
       record.kind.closer.destroy(record.target);
@@ -656,12 +695,12 @@ export class ConnectionTracker {
     this.#end('forced', cut);
   };
 
-  #end(outcome: 'drained' | 'forced', cut = { requests: 0, connections: 0, upgraded: 0 }): void {
+  #end(outcome: 'drained' | 'forced', cut = { requests: 0, connections: 0, upgraded: 0, streams: 0 }): void {
     const run = this.#run!;
     this.#state = outcome === 'drained' ? DRAINED : FORCED;
     this.#stopWaiting();
     run.signal?.removeEventListener('abort', this.#onDeadline);
-    run.resolve({
+    const report: DrainReport = {
       outcome,
       durationMs: this.#clock.now() - run.startedAt,
       inFlightAtStart: run.inFlightAtStart,
@@ -671,7 +710,28 @@ export class ConnectionTracker {
       preconnectsClosed: run.preconnectsClosed,
       forceClosed: cut.connections,
       upgradedAtStart: run.upgradedAtStart,
+      upgradedClosed: this.#upgradedClosed,
       upgradedForceClosed: cut.upgraded,
-    });
+      streamsAtStart: run.streamsAtStart,
+      streamsCut: cut.streams,
+    };
+    if (drainEnd.hasSubscribers) drainEnd.publish(report);
+    run.resolve(report);
+  }
+
+  /**
+   * `quiesce:drain:connection-closed` for `record`, which closes now (call it only while someone
+   * subscribes, during shutdown, before the record is forgotten): a connection the drain asked to
+   * close closed `idle` (or `preconnect`), even when the deadline destroys it while its FIN is out;
+   * otherwise `forced` when the deadline or an immediate stop destroys it, `response-last` after a
+   * response of the shutdown (which said `Connection: close`), else `peer`.
+   */
+  #publishClosed(record: ConnectionRecord, forced: boolean): void {
+    const bits = record.bits;
+    let how: ConnectionCloseHow;
+    if ((bits & CLOSE_ASKED) !== 0) how = (bits & HAD_REQUEST) !== 0 ? 'idle' : 'preconnect';
+    else if (forced) how = 'forced';
+    else how = (bits & ANSWERED_CLOSING) !== 0 ? 'response-last' : 'peer';
+    closedEvents.publish({ how, inFlight: record.inFlight, upgraded: record.phase === UPGRADED });
   }
 }

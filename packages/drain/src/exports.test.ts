@@ -7,9 +7,17 @@ describe('@quiesce/drain public API', () => {
       [
         "ConnectionTracker",
         "DrainOptionError",
+        "REFUSED_UPGRADE_HTTP",
+        "REFUSED_UPGRADE_RETRY_AFTER_S",
         "ResponseGate",
+        "WEBSOCKET_GOING_AWAY",
+        "WEBSOCKET_SERVICE_RESTART",
+        "WebSocketFarewell",
         "createFetchAdapter",
+        "isUpgradeRequest",
         "lameDuck",
+        "refusedUpgradeResponse",
+        "webSocketCloseCode",
         "withConnectionClose",
       ]
     `);

@@ -294,6 +294,110 @@ describe('createFetchAdapter: shutdown', () => {
   });
 });
 
+describe('createFetchAdapter: long-lived connections', () => {
+  /** A WebSocket of the stand-in runtime: records its frames; `answer()` is the peer's Close. */
+  function webSocketRuntime(served: ReturnType<typeof setup>['served'], log: string[]) {
+    const connections = new Map<string, ReturnType<typeof served.upgradedOpened>>();
+    const closer = { close: () => {}, destroy: (ws: string) => log.push(`destroy ${ws}`) };
+    const webSocket = { close: (ws: string, code: number) => log.push(`${ws} close ${code}`) };
+    return {
+      open: (ws: string) => connections.set(ws, served.upgradedOpened(ws, closer, webSocket)),
+      answer: (ws: string) => served.upgradedClosed(connections.get(ws)!),
+    };
+  }
+
+  it('sends every WebSocket a Close frame with 1001 before the listener closes, and awaits the handshake', async () => {
+    const log: string[] = [];
+    const { served, adapter } = setup({ closeListener: () => void log.push('closeListener') }, { holdMaxMs: 0 });
+    const ws = webSocketRuntime(served, log);
+    ws.open('a');
+    adapter.beginShutdown();
+    const stopping = adapter.stopAccepting({ signal: never });
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(log).toEqual(['a close 1001']); // the listener waits for the handshake
+    ws.answer('a');
+    await stopping;
+    expect(log).toEqual(['a close 1001', 'closeListener']);
+    expect(await adapter.drain({ signal: never })).toMatchObject({ outcome: 'drained', upgradedClosed: 1, upgradedForceClosed: 0 });
+  });
+
+  it('sends 1012 for a restart; a silent peer holds the listener open no longer than webSocketCloseTimeoutMs', async () => {
+    const log: string[] = [];
+    const { served, adapter, clock } = setup({ closeListener: () => void log.push('closeListener') }, { holdMaxMs: 0, webSocketCloseTimeoutMs: 300 });
+    webSocketRuntime(served, log).open('silent');
+    adapter.beginShutdown({ reason: 'restart' });
+    const stopping = adapter.stopAccepting({ signal: never });
+    await clock.advance(299);
+    expect(log).toEqual(['silent close 1012']);
+    await clock.advance(1);
+    await stopping;
+    expect(log).toEqual(['silent close 1012', 'closeListener']);
+    // Still open at the deadline: destroyed and counted as cut.
+    const deadline = new AbortController();
+    const drained = adapter.drain({ signal: deadline.signal });
+    deadline.abort();
+    expect(await drained).toMatchObject({ outcome: 'forced', upgradedClosed: 0, upgradedForceClosed: 1 });
+    expect(log).toContain('destroy silent');
+  });
+
+  it('the first beginShutdown decides the reason', async () => {
+    const log: string[] = [];
+    const { served, adapter, clock } = setup({}, { holdMaxMs: 0, webSocketCloseTimeoutMs: 10 });
+    webSocketRuntime(served, log).open('a');
+    adapter.beginShutdown();
+    adapter.beginShutdown({ reason: 'restart' });
+    const stopping = adapter.stopAccepting({ signal: never });
+    await clock.advance(10);
+    await stopping;
+    expect(log).toEqual(['a close 1001']);
+  });
+
+  it('WebSockets keep working during the lame duck; from the farewell on an upgrade request gets 503 with Retry-After and Connection: close', async () => {
+    const { served, adapter } = setup({}, { holdMaxMs: 0 });
+    let upgrades = 0;
+    const handler = served.wrap(() => {
+      upgrades++;
+      return new Response('switched'); // a runtime's 101, which Node's Response cannot make
+    });
+    const upgrade = () => new Request('http://x/ws', { headers: { upgrade: 'websocket', connection: 'Upgrade' } });
+    adapter.beginShutdown();
+    expect(await (handler(upgrade(), undefined) as Response).text()).toBe('switched'); // the lame duck
+    await adapter.stopAccepting({ signal: never });
+    const refused = (await handler(upgrade(), undefined)) as Response;
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('retry-after')).toBe('1');
+    expect(refused.headers.get('connection')).toBe('close');
+    expect(upgrades).toBe(1);
+    expect(await ((await handler(new Request('http://x/'), undefined)) as Response).text()).toBe('switched'); // plain requests still reach the app
+  });
+
+  it('counts the streams under way when the drain starts (per-request delivery) and those cut at the deadline', async () => {
+    const delivered = [deferred(), deferred()];
+    const { served, adapter } = setup({ delivery: { completed: (context) => (context as { done: Promise<void> }).done } }, { holdMaxMs: 0 });
+    adapter.beginShutdown();
+    const handler = served.wrap(ok);
+    handler(new Request('http://x/events'), { done: delivered[0]!.promise });
+    handler(new Request('http://x/events'), { done: delivered[1]!.promise });
+    await adapter.stopAccepting({ signal: never });
+    const deadline = new AbortController();
+    const drained = adapter.drain({ signal: deadline.signal });
+    delivered[0]!.resolve(); // the application ended this one on the shutdown signal
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    deadline.abort();
+    expect(await drained).toMatchObject({ outcome: 'forced', streamsAtStart: 2, streamsCut: 1, requestsCut: 1 });
+  });
+
+  it("counts the streams under way by the runtime's pending count", async () => {
+    const runtime = { pending: 1 };
+    const { adapter, clock } = setup({ delivery: { pending: () => runtime.pending } }, { holdMaxMs: 0 });
+    await adapter.stopAccepting({ signal: never });
+    const drained = adapter.drain({ signal: never });
+    runtime.pending = 0;
+    await clock.advance(60);
+    expect(await drained).toMatchObject({ outcome: 'drained', streamsAtStart: 1, streamsCut: 0 });
+  });
+});
+
 describe('createFetchAdapter: options', () => {
   it.each([
     ['runtime', null, {}],
@@ -304,6 +408,7 @@ describe('createFetchAdapter: options', () => {
     ['idleGraceMs', { name: 'x', closeListener: () => {}, forceClose: () => {} }, { idleGraceMs: -1 }],
     ['holdMaxMs', { name: 'x', closeListener: () => {}, forceClose: () => {} }, { holdMaxMs: Number.NaN }],
     ['onError', { name: 'x', closeListener: () => {}, forceClose: () => {} }, { onError: 'page' }],
+    ['webSocketCloseTimeoutMs', { name: 'x', closeListener: () => {}, forceClose: () => {} }, { webSocketCloseTimeoutMs: -5 }],
   ])('rejects a bad %s with an error naming it', (option, runtime, options) => {
     const attempt = () => createFetchAdapter(runtime as never, options as never);
     expect(attempt).toThrow(DrainOptionError);

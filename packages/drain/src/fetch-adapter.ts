@@ -5,7 +5,9 @@ import type { DrainReport } from './drain-report.ts';
 import { DrainOptionError, check } from './errors.ts';
 import { PendingWrites } from './internal/pending-writes.ts';
 import { ResponseGate } from './response-gate.ts';
-import type { DeadlineSignalOptions, ServerAdapter } from './server-adapter.ts';
+import type { BeginShutdownOptions, DeadlineSignalOptions, ServerAdapter } from './server-adapter.ts';
+import { isUpgradeRequest, refusedUpgradeResponse } from './upgrade-refusal.ts';
+import { type ShutdownReason, type WebSocketCloser, WebSocketFarewell } from './websocket-farewell.ts';
 import { withConnectionClose } from './with-connection-close.ts';
 
 /** Reads a settled promise synchronously, as `Bun.peek` does: the value, and `status()`. */
@@ -75,6 +77,11 @@ export interface FetchAdapterOptions extends Omit<ConnectionTrackerOptions, 'onF
   /** Upper bound for the response hold when requests keep arriving. `0` never holds. Default 1000. */
   holdMaxMs?: number;
   /**
+   * How long the close handshake of each WebSocket is awaited, once it was sent its Close frame (1001,
+   * or 1012 for a restart), before the listener closes and the runtime ends it. Default 1000.
+   */
+  webSocketCloseTimeoutMs?: number;
+  /**
    * The application's error page, for a handler that throws or rejects (Bun's `error`, Deno's
    * `onError`). Its answer goes out like any response: held, and with `Connection: close` during
    * shutdown. When it throws too, the error goes back to the runtime.
@@ -103,9 +110,11 @@ export interface FetchAdapter<Context> {
   wrap(handler: FetchHandler<Context>): FetchHandler<Context>;
   /**
    * Records an upgraded connection (a WebSocket) given its runtime socket and the closer shared by
-   * all of them: never closed as idle, handed to `onUpgraded`, destroyed at the deadline.
+   * all of them: never closed as idle, handed to `onUpgraded`, destroyed at the deadline. With a
+   * `webSocket` closer, shutdown sends it a Close frame (1001, or 1012 for a restart) before the
+   * listener closes, and awaits the handshake up to `webSocketCloseTimeoutMs`.
    */
-  upgradedOpened<Socket>(socket: Socket, closer: SocketCloser<Socket>): TrackedConnection;
+  upgradedOpened<Socket>(socket: Socket, closer: SocketCloser<Socket>, webSocket?: WebSocketCloser<Socket>): TrackedConnection;
   /** Records that an upgraded connection closed. Idempotent. */
   upgradedClosed(connection: TrackedConnection): void;
 }
@@ -140,9 +149,10 @@ export function createFetchAdapter<Context>(runtime: FetchRuntime<Context>, opti
   check.string('runtime.name', runtime.name);
   for (const name of ['closeListener', 'forceClose'] as const) check.function(`runtime.${name}`, runtime[name]);
   check.object('options', options);
-  const { idleGraceMs = 250, holdMaxMs = 1_000, onError, clock = systemClock, ...trackerOptions } = options;
+  const { idleGraceMs = 250, holdMaxMs = 1_000, webSocketCloseTimeoutMs = 1_000, onError, clock = systemClock, ...trackerOptions } = options;
   check.duration('idleGraceMs', idleGraceMs);
   check.duration('holdMaxMs', holdMaxMs);
+  check.duration('webSocketCloseTimeoutMs', webSocketCloseTimeoutMs);
   if (onError !== undefined) check.function('onError', onError, 'a function (error) => Response');
   const { delivery, peek, fallbackError, listening } = runtime;
 
@@ -159,13 +169,22 @@ export function createFetchAdapter<Context>(runtime: FetchRuntime<Context>, opti
   };
   const tracker = new ConnectionTracker({ ...trackerOptions, idleGraceMs, clock, onForce: force });
   const gate = new ResponseGate(clock);
+  const farewell = new WebSocketFarewell({ closeTimeoutMs: webSocketCloseTimeoutMs, clock });
+  let reason: ShutdownReason = 'shutdown';
+  /** From the farewell on, an upgrade request is answered 503 (the WebSockets are being closed). */
+  let refusingUpgrades = false;
+  /** Responses handed over during shutdown and not yet delivered (a runtime with `completed`). */
+  let delivering = 0;
   const writes =
     delivery !== undefined && 'pending' in delivery
       ? new PendingWrites(tracker, clock, delivery.pending, () => active)
       : undefined;
   const completed = delivery !== undefined && 'completed' in delivery ? delivery.completed : undefined;
 
-  const endRequest = (): void => tracker.requestFinished();
+  const delivered = (): void => {
+    delivering--;
+    tracker.requestFinished();
+  };
   /** A response goes to the runtime: the request ends now, or from shutdown on once it is delivered. */
   const handOver = (response: Response, context: Context): Response => {
     gate.departed();
@@ -176,9 +195,11 @@ export function createFetchAdapter<Context>(runtime: FetchRuntime<Context>, opti
     }
     if (writes !== undefined) writes.handedOver();
     else {
-      const delivered = completed?.(context);
-      if (delivered) delivered.then(endRequest, endRequest);
-      else tracker.requestFinished();
+      const done = completed?.(context);
+      if (done) {
+        delivering++;
+        done.then(delivered, delivered);
+      } else tracker.requestFinished();
     }
     return withConnectionClose(response);
   };
@@ -234,7 +255,8 @@ export function createFetchAdapter<Context>(runtime: FetchRuntime<Context>, opti
       active++;
       let result: unknown;
       try {
-        result = handler.call(this, request, context);
+        // While the WebSockets are being closed, a new one would be closed at once: 503, try elsewhere.
+        result = refusingUpgrades && isUpgradeRequest(request) ? refusedUpgradeResponse() : handler.call(this, request, context);
       } catch (thrown) {
         return fail(thrown, context);
       }
@@ -246,6 +268,9 @@ export function createFetchAdapter<Context>(runtime: FetchRuntime<Context>, opti
     };
   };
 
+  /** Responses streaming now: handed to the runtime and not yet written out. */
+  const streaming = (): number => writes?.writing ?? delivering;
+
   let ready: Promise<void> | undefined;
   let stopping: Promise<void> | undefined;
   const adapter: ServerAdapter = {
@@ -254,7 +279,8 @@ export function createFetchAdapter<Context>(runtime: FetchRuntime<Context>, opti
       ready ??= listening === undefined ? Promise.resolve() : Promise.resolve(listening).then(noop, () => new Promise<void>(noop));
       return ready;
     },
-    beginShutdown(): void {
+    beginShutdown(beginOptions?: BeginShutdownOptions): void {
+      if (!tracker.closing && beginOptions?.reason === 'restart') reason = 'restart';
       tracker.beginShutdown();
     },
     stopAccepting(stopOptions: DeadlineSignalOptions): Promise<void> {
@@ -263,6 +289,10 @@ export function createFetchAdapter<Context>(runtime: FetchRuntime<Context>, opti
         tracker.beginShutdown();
         writes?.track();
         if (!forced && holdMaxMs > 0) await gate.hold(idleGraceMs, holdMaxMs, signal);
+        // WebSockets first: a runtime's own listener close would send its own code (Deno: 1001
+        // even for a restart), or wait for them forever (Bun's stop(false), oven-sh/bun#34961).
+        refusingUpgrades = true;
+        if (!forced) await farewell.closeAll({ reason, signal });
         if (!forced) {
           const refused = runtime.closeListener();
           const finished = runtime.finished?.();
@@ -273,7 +303,7 @@ export function createFetchAdapter<Context>(runtime: FetchRuntime<Context>, opti
       })();
       return stopping;
     },
-    drain: (drainOptions: DeadlineSignalOptions): Promise<DrainReport> => tracker.drain({ signal: drainOptions?.signal }),
+    drain: (drainOptions: DeadlineSignalOptions): Promise<DrainReport> => tracker.drain({ signal: drainOptions?.signal, streaming }),
     forceClose: (): number => tracker.forceClose(),
     upgraded: (): readonly unknown[] => tracker.upgradedConnections(),
     stats: (): TrackerStats => tracker.stats(),
@@ -287,12 +317,14 @@ export function createFetchAdapter<Context>(runtime: FetchRuntime<Context>, opti
   return {
     adapter,
     wrap,
-    upgradedOpened<Socket>(socket: Socket, closer: SocketCloser<Socket>): TrackedConnection {
+    upgradedOpened<Socket>(socket: Socket, closer: SocketCloser<Socket>, webSocket?: WebSocketCloser<Socket>): TrackedConnection {
       const connection = tracker.socketOpened(socket, closer);
       tracker.connectionUpgraded(connection);
+      if (webSocket !== undefined) farewell.opened(socket, webSocket);
       return connection;
     },
     upgradedClosed(connection: TrackedConnection): void {
+      farewell.closed(connection.raw);
       tracker.connectionClosed(connection);
     },
   };

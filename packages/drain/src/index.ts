@@ -42,5 +42,17 @@ export {
 } from './fetch-adapter.ts';
 export { lameDuck } from './lame-duck.ts';
 export { type HoldResult, ResponseGate } from './response-gate.ts';
-export type { DeadlineSignalOptions, ServerAdapter } from './server-adapter.ts';
+export type { BeginShutdownOptions, DeadlineSignalOptions, ServerAdapter } from './server-adapter.ts';
+export { isUpgradeRequest, REFUSED_UPGRADE_HTTP, REFUSED_UPGRADE_RETRY_AFTER_S, refusedUpgradeResponse } from './upgrade-refusal.ts';
+export {
+  type CloseAllOptions,
+  type FarewellResult,
+  type ShutdownReason,
+  WEBSOCKET_GOING_AWAY,
+  WEBSOCKET_SERVICE_RESTART,
+  type WebSocketCloser,
+  WebSocketFarewell,
+  type WebSocketFarewellOptions,
+  webSocketCloseCode,
+} from './websocket-farewell.ts';
 export { withConnectionClose } from './with-connection-close.ts';

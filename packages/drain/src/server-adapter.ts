@@ -1,5 +1,6 @@
 import type { TrackerStats } from './connection-tracker.ts';
 import type { DrainReport } from './drain-report.ts';
+import type { ShutdownReason } from './websocket-farewell.ts';
 
 /** What a {@link ServerAdapter} waits under: the shutdown deadline. */
 export interface DeadlineSignalOptions {
@@ -8,6 +9,12 @@ export interface DeadlineSignalOptions {
    * grace of the adapter outlives it.
    */
   readonly signal: AbortSignal;
+}
+
+/** What {@link ServerAdapter.beginShutdown} is told. */
+export interface BeginShutdownOptions {
+  /** Why the server stops: `shutdown` (default) or `restart`; WebSockets get 1001 or 1012 accordingly. */
+  readonly reason?: ShutdownReason;
 }
 
 /**
@@ -55,9 +62,11 @@ export interface ServerAdapter {
   /**
    * The lame duck begins: from now on every response carries `Connection: close` (decided when the
    * response is handed over, so responses already in flight get it too), while the listener still
-   * accepts and idle keep-alive connections stay open. Synchronous. Idempotent.
+   * accepts and idle keep-alive connections stay open; WebSockets keep working. `reason` says what
+   * open WebSockets are told once the listener closes: 1001 (Going Away) for `shutdown` (default),
+   * 1012 (Service Restart) for `restart`. Synchronous. Idempotent: the first call's reason counts.
    */
-  beginShutdown(): void;
+  beginShutdown(options?: BeginShutdownOptions): void;
   /**
    * Closes the listener(s), so that new connections are refused, and leaves open connections alone.
    * Resolves once a new connection would be refused. Before closing, an adapter may hold finished
@@ -68,7 +77,10 @@ export interface ServerAdapter {
   stopAccepting(options: DeadlineSignalOptions): Promise<void>;
   /**
    * Lets requests in flight finish, closes keep-alive connections once idle for the idle grace
-   * (FIN), never closes upgraded ones, and resolves `drained` as soon as nothing is left. When
+   * (FIN), closes the WebSockets it knows (a Close frame with 1001, or 1012 for a restart, the
+   * handshake awaited up to a bound, then FIN; refusing new upgrades with 503), leaves other
+   * upgraded connections and streaming responses to the application, and resolves `drained` as
+   * soon as nothing is left. When
    * `signal` aborts (the deadline), destroys everything left, upgraded connections included, and
    * resolves `forced` with what was cut. Idempotent: later calls return the first call's promise.
    * Never rejects.

@@ -131,6 +131,12 @@ export function createExpressLifecycle(
     get report() {
       return lifecycle.report;
     },
+    get signal() {
+      return lifecycle.signal;
+    },
+    get shutdownKind() {
+      return lifecycle.shutdownKind;
+    },
     get servers() {
       return adapter.servers;
     },

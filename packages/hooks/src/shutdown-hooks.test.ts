@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DeadlineExceededError, systemClock } from '@quiesce/core';
+import { DeadlineExceededError, quiesceChannels, systemClock } from '@quiesce/core';
 import { ManualClock } from '@quiesce/core/testing';
 import { HooksOptionError, HooksStateError, HookTimeoutError } from './errors.ts';
 import type { HooksEvent } from './events.ts';
@@ -800,5 +800,58 @@ describe('no stray timers', () => {
     await run;
 
     expect(clock.pendingTimers).toBe(0);
+  });
+});
+
+describe('quiesce:hook:end (the event catalog)', () => {
+  /** Subscribes to `quiesce:hook:end` for the length of `body`; returns what was published. */
+  async function published(body: () => Promise<unknown>): Promise<unknown[]> {
+    const got: unknown[] = [];
+    const listener = (message: unknown): void => {
+      got.push(message);
+    };
+    expect(quiesceChannels.hookEnd.subscribe(listener)).toBe(true);
+    try {
+      await body();
+    } finally {
+      quiesceChannels.hookEnd.unsubscribe(listener);
+    }
+    return got;
+  }
+
+  it('publishes each hook result as the hook ends: ok, error, timeout and aborted alike', async () => {
+    const clock = new ManualClock();
+    const hooks = createShutdownHooks({ clock, phases: ['first', 'second'] });
+    const failure = new Error('db gone');
+    hooks.add('quick', () => sleep(clock, 5), { phase: 'first' });
+    hooks.add('broken', () => Promise.reject(failure), { phase: 'first' });
+    hooks.add('slow', never, { phase: 'first', timeoutMs: 20 });
+    hooks.add('late', never, { phase: 'second' });
+    let report: HooksReport | undefined;
+    const got = await published(async () => {
+      const run = hooks.run({ deadlineMs: 50 });
+      await clock.advance(50);
+      report = await run;
+    });
+    expect(got).toEqual([report!.hooks[1], report!.hooks[0], report!.hooks[2], report!.hooks[3]]);
+    expect(got.map((m) => (m as HookResult).status)).toEqual(['error', 'ok', 'timeout', 'aborted']);
+    // The very objects of the report: a subscriber reads what the report says, nothing is copied.
+    expect(got[0]).toBe(report!.hooks.find((h) => h.name === 'broken'));
+  });
+
+  it('publishes the hooks of a phase the deadline never reached, as aborted', async () => {
+    const clock = new ManualClock();
+    const hooks = createShutdownHooks({ clock, phases: ['first', 'second'] });
+    hooks.add('hang', never, { phase: 'first' });
+    hooks.add('unreached', () => {}, { phase: 'second' });
+    const got = await published(async () => {
+      const run = hooks.run({ deadlineMs: 10 });
+      await clock.advance(10);
+      await run;
+    });
+    expect(got).toMatchObject([
+      { name: 'hang', phase: 'first', status: 'aborted' },
+      { name: 'unreached', phase: 'second', status: 'aborted', startedAt: undefined },
+    ]);
   });
 });

@@ -1,7 +1,10 @@
-import { type Clock, Deadline, systemClock } from '@quiesce/core';
+import { type Clock, Deadline, quiesceChannels, systemClock } from '@quiesce/core';
 import { HookTimeoutError, HooksOptionError, HooksStateError, check } from './errors.ts';
 import type { HooksEvent, HooksListener } from './events.ts';
 import type { HookResult, HookStatus, HooksReport, PhaseResult } from './report.ts';
+
+/** `quiesce:hook:end`: each hook's result as it ends (the catalog's message is {@link HookResult}). */
+const { hookEnd } = quiesceChannels;
 
 /**
  * The work of one hook. It receives a signal that aborts at the hook's own timeout or the global
@@ -182,7 +185,10 @@ async function runPhases(
       if (deadline.expired) {
         phases.push({ name: phase, startedAt: undefined, durationMs: 0, hooks: members.length });
         for (const hook of members) {
-          results.push({ name: hook.name, phase, status: 'aborted', startedAt: undefined, durationMs: 0, error: deadline.signal.reason });
+          const result: HookResult = { name: hook.name, phase, status: 'aborted', startedAt: undefined, durationMs: 0, error: deadline.signal.reason };
+          results.push(result);
+          // Never started, but ended all the same: a subscriber counts every hook of the run.
+          if (hookEnd.hasSubscribers) hookEnd.publish(result);
         }
         continue;
       }
@@ -231,6 +237,7 @@ function runHook(
       if (status === 'timeout' || status === 'aborted') controller.abort(error);
       const result: HookResult = { name, phase, status, startedAt, durationMs: clock.now() - startedAt, error };
       emit({ type: 'hook-end', hook: name, phase, at: clock.now(), result });
+      if (hookEnd.hasSubscribers) hookEnd.publish(result);
       resolve(result);
     };
     const onDeadline = (): void => finish('aborted', deadline.reason);

@@ -4,7 +4,7 @@ import { fixturesBeside, isUnderTest, killAllChildren, LISTEN_PID_WRAPPER, liste
 const fixture = fixturesBeside(import.meta.url);
 afterAll(() => killAllChildren());
 
-const VARIABLES = 'LISTEN_FDS,LISTEN_PID,LISTEN_FDNAMES,QUIESCE_READY_FD,QUIESCE_SUPERVISOR_PID';
+const VARIABLES = 'LISTEN_FDS,LISTEN_PID,LISTEN_FDNAMES,QUIESCE_READY_FD,QUIESCE_SUPERVISOR_PID,QUIESCE_CONTROL_FD';
 const describeOnDeno = describe.skipIf(!isUnderTest('deno'));
 
 /** The probe on Deno with exactly `flags` as its permissions, never a prompt. */
@@ -33,7 +33,7 @@ describeOnDeno('Deno without env access to the systemd variables', () => {
     expect(probe.listeners).toEqual([]);
     expect(probe.ready).toBe(false);
     expect(probe.warnings).toHaveLength(1);
-    expect(probe.warnings[0]).toContain('no env access to LISTEN_FDS, LISTEN_PID, LISTEN_FDNAMES, QUIESCE_READY_FD, QUIESCE_SUPERVISOR_PID');
+    expect(probe.warnings[0]).toContain('no env access to LISTEN_FDS, LISTEN_PID, LISTEN_FDNAMES, QUIESCE_READY_FD, QUIESCE_SUPERVISOR_PID, QUIESCE_CONTROL_FD');
     expect(probe.warnings[0]).toContain(`--allow-env=${VARIABLES}`);
   });
 
@@ -42,7 +42,7 @@ describeOnDeno('Deno without env access to the systemd variables', () => {
     const { status, probe } = await probeOnDeno(['--allow-env=LISTEN_FDS,LISTEN_PID'], { LISTEN_FDS: '1', LISTEN_PID: '1' });
     expect(status).toBe(0);
     expect(probe.warnings).toHaveLength(2);
-    expect(probe.warnings[0]).toContain('no env access to LISTEN_FDNAMES, QUIESCE_READY_FD, QUIESCE_SUPERVISOR_PID');
+    expect(probe.warnings[0]).toContain('no env access to LISTEN_FDNAMES, QUIESCE_READY_FD, QUIESCE_SUPERVISOR_PID, QUIESCE_CONTROL_FD');
     expect(probe.warnings[1]).toMatch(/LISTEN_PID=1 is not this process/);
   });
 

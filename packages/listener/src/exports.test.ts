@@ -20,6 +20,7 @@ describe('@quiesce/listener public API', () => {
         "formatPortDiagnosis",
         "hotRestart",
         "inheritedListeners",
+        "listenForStopRequests",
         "reportReady",
         "runCli",
         "runSupervisor",

@@ -1,5 +1,5 @@
 import process from 'node:process';
-import { type Clock, systemClock } from '@quiesce/core';
+import { type Clock, quiesceChannels, systemClock } from '@quiesce/core';
 import type { ListenableServer } from './acquire.ts';
 import { HotRestartError, ListenerOptionError } from './errors.ts';
 import { listenEnvFrom } from './internal/env-options.ts';
@@ -102,13 +102,19 @@ export function hotRestart(options: HotRestartOptions): Promise<HotRestartResult
 }
 
 async function restart(config: ReturnType<typeof validate>): Promise<HotRestartResult> {
-  const { log } = config;
+  const { log, clock } = config;
+  const startedAt = clock.now();
+  const { restartEnd } = quiesceChannels;
+  const ended = (outcome: HotRestartResult['outcome'], pid: number | undefined, reason?: string): void => {
+    if (restartEnd.hasSubscribers) restartEnd.publish({ mode: 'hot-restart', outcome, durationMs: clock.now() - startedAt, pid, reason });
+  };
   // What this process inherited (its names, a supervisor), read from its own environment.
   const state = listenEnvFrom({ warn: false });
   if (state.supervisorPid !== undefined) {
     try {
       process.kill(state.supervisorPid, 'SIGHUP');
       log(`hot restart: running under quiesce run (pid ${state.supervisorPid}); asked it to roll instead`);
+      ended('delegated', state.supervisorPid);
       return { outcome: 'delegated', pid: state.supervisorPid, reason: undefined, exitCode: undefined };
     } catch (error) {
       log(`hot restart: the quiesce run supervisor (pid ${state.supervisorPid}) is gone (${(error as Error).message}); restarting alone`);
@@ -125,8 +131,7 @@ async function restart(config: ReturnType<typeof validate>): Promise<HotRestartR
     return fd;
   });
   const names = config.names ?? fds.map((fd) => state.listeners.find((l) => l.fd === fd)?.name ?? 'unknown');
-  const { clock } = config;
-  const next = startGeneration({ command: config.command, fds, names, env: config.env, clock });
+  const next = startGeneration({ command: config.command, fds, names, env: config.env, clock, mode: 'hot-restart' });
   log(`hot restart: started pid ${next.pid} with ${fds.length} socket(s); pid ${process.pid} keeps serving until it is ready`);
   let exitCode = 0;
   const handed = await handOver({
@@ -146,6 +151,9 @@ async function restart(config: ReturnType<typeof validate>): Promise<HotRestartR
       void notifier.stopped();
     },
     retireOld: async () => {
+      // The restart is done once the new process serves; this one's shutdown (reason `restart`)
+      // follows, and its telemetry, flushed at its end, carries this message too.
+      ended('restarted', next.pid);
       try {
         const stopped = (await config.stop()) as { exitCode?: unknown } | undefined;
         if (stopped && typeof stopped === 'object' && typeof stopped.exitCode === 'number') exitCode = stopped.exitCode;
@@ -157,6 +165,7 @@ async function restart(config: ReturnType<typeof validate>): Promise<HotRestartR
   });
   if (handed.outcome === 'failed') {
     log(`hot restart rolled back: pid ${next.pid} ${handed.reason}; pid ${process.pid} keeps serving`);
+    ended('rolled-back', next.pid, handed.reason);
     return { outcome: 'rolled-back', pid: next.pid, reason: handed.reason, exitCode: undefined };
   }
   return { outcome: 'restarted', pid: next.pid, reason: undefined, exitCode };

@@ -52,6 +52,7 @@ export {
   type ServiceNotifierTargets,
   createServiceNotifier,
 } from './service-notifier.ts';
+export { type StopRequest, type StopRequestOptions, listenForStopRequests } from './stop-requests.ts';
 export type { TcpState } from './tcp-state.ts';
 export { CLI_USAGE, type CliIo, runCli } from './cli.ts';
 export {

@@ -1,5 +1,6 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import { ManualClock } from '@quiesce/core/testing';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -53,6 +54,43 @@ describe('quiesce run: rolling generations on held sockets', () => {
     sup.process.kill('SIGTERM');
     expect(await sup.exited).toMatchObject({ code: 0, signal: null });
     expect(sup.lines).toContain('quiesce run: exiting with code 0');
+  });
+
+  it('asks a generation that listens on its control channel to stop for a restart (STOP=restart) instead of SIGTERM, and forwards SIGTERM as a shutdown', async () => {
+    const { sup, port } = await supervise({ STOP_REQUESTS: '1' });
+    const first = pidOf(readyLines(sup)[0]!);
+    sup.process.kill('SIGHUP');
+    await until(() => readyLines(sup).length === 2, 20_000, 'generation 2 ready');
+    await sup.waitForLine(new RegExp(`asked generation 1 \\(pid ${first}\\) to stop for a restart`));
+    await sup.waitForLine(new RegExp(`generation pid ${first} stop request: restart`));
+    await sup.waitForLine(new RegExp(`generation 1 \\(pid ${first}\\) exited with code 0`));
+    const second = pidOf(readyLines(sup)[1]!);
+    expect((await get(port)).pid).toBe(second);
+    // Stopping the service is no restart: the generation gets the signal, not a STOP= line.
+    sup.process.kill('SIGTERM');
+    expect(await sup.exited).toMatchObject({ code: 0 });
+    expect(sup.lines.some((line) => line.includes(`generation pid ${second} stop request`))).toBe(false);
+    expect(sup.lines.filter((line) => line.includes('asked generation'))).toHaveLength(1);
+  });
+
+  it('SIGTERM while the old generation still drains after a roll does not signal it a second time (which would stop it at once, exit 1)', async () => {
+    // --settle 0: generation 1 gets its SIGTERM as soon as generation 2 is ready.
+    const { sup, port } = await supervise({}, ['--settle', '0']);
+    const first = pidOf(readyLines(sup)[0]!);
+    // An idle keep-alive connection to generation 1 keeps its drain going for 250 ms after SIGTERM.
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    await new Promise<void>((resolve, reject) => {
+      request({ port, host: '127.0.0.1', agent }, (res) => {
+        res.resume();
+        res.on('end', resolve);
+      }).on('error', reject).end();
+    });
+    sup.process.kill('SIGHUP');
+    await sup.waitForLine(/generation 2 \(pid \d+\) ready/, 20_000);
+    sup.process.kill('SIGTERM'); // generation 1 is draining its idle connection now
+    await sup.exited;
+    agent.destroy();
+    expect(sup.lines).toContainEqual(expect.stringMatching(new RegExp(`generation 1 \\(pid ${first}\\) exited with code 0`)));
   });
 
   it('keeps the old generation serving when the new one crashes at start (rollback)', async () => {

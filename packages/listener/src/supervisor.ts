@@ -1,5 +1,5 @@
 import process from 'node:process';
-import { type Clock, type TimerHandle, redactSecrets, systemClock } from '@quiesce/core';
+import { type Clock, type TimerHandle, quiesceChannels, redactSecrets, systemClock } from '@quiesce/core';
 import { ListenerOptionError } from './errors.ts';
 import { checkListenAddress } from './internal/listen-address.ts';
 import { listenEnvFrom } from './internal/env-options.ts';
@@ -139,8 +139,10 @@ const STABLE_MS = 10_000;
  * kernel's accept queue. The supervisor itself never accepts (its copies sit in a blocked thread).
  *
  * - A roll (SIGHUP, SIGUSR2, {@link Supervisor.roll}) starts a new generation, waits up to
- *   `readyTimeoutMs` for it to be ready, lets both serve for `settleMs`, then sends the old one
- *   SIGTERM (it drains and exits). If
+ *   `readyTimeoutMs` for it to be ready, lets both serve for `settleMs`, then stops the old one
+ *   (it drains and exits): with `STOP=restart` on its control channel (QUIESCE_CONTROL_FD) when it
+ *   listens there (a Quiesce lifecycle does: its WebSockets get 1012, its signal says `restart`),
+ *   else with SIGTERM. If
  *   the new one exits or is not ready in time, it is stopped and the old one keeps serving.
  * - A serving generation that exits on its own is restarted after a backoff (100 ms doubling to 10 s).
  * - SIGTERM, SIGINT and SIGQUIT are passed to the generations; the supervisor exits with the code of
@@ -200,9 +202,14 @@ export async function runSupervisor(options: SupervisorOptions): Promise<Supervi
 
   const label = (g: Numbered): string => `generation ${g.id} (pid ${g.proc.pid})`;
 
-  /** `signal` now (SIGTERM by default), SIGKILL after stopTimeoutMs. */
-  const retire = (g: Numbered, signal: NodeJS.Signals = 'SIGTERM'): void => {
-    g.proc.retire(config.stopTimeoutMs, signal, () => log(`${label(g)} still runs ${config.stopTimeoutMs} ms after ${signal}: SIGKILL`));
+  /**
+   * `signal` now (SIGTERM by default), SIGKILL after stopTimeoutMs. For a roll (`restart`), a
+   * generation that listens on its control channel is asked to stop with `STOP=restart` instead,
+   * so that it tells its clients a restart (WebSockets 1012), not a shutdown.
+   */
+  const retire = (g: Numbered, signal: NodeJS.Signals = 'SIGTERM', request?: 'restart'): void => {
+    const how = g.proc.retire(config.stopTimeoutMs, signal, () => log(`${label(g)} still runs ${config.stopTimeoutMs} ms after ${signal}: SIGKILL`), request);
+    if (how === 'asked') log(`asked ${label(g)} to stop for a restart (STOP=restart on its control channel)`);
   };
 
   const finishIfDone = (): void => {
@@ -253,8 +260,9 @@ export async function runSupervisor(options: SupervisorOptions): Promise<Supervi
 
   /** Starts a generation and hands over to it once it is ready (see handOver), or says why not. */
   const start = async (kind: 'initial' | 'roll' | 'restart'): Promise<RollResult> => {
+    const id = nextId++;
     const g: Numbered = {
-      id: nextId++,
+      id,
       proc: startGeneration({
         command: config.command,
         fds: held.map((s) => s.fd),
@@ -265,6 +273,8 @@ export async function runSupervisor(options: SupervisorOptions): Promise<Supervi
         cwd: config.cwd,
         detached: true,
         clock,
+        mode: 'supervisor',
+        generation: id,
       }),
     };
     generations.push(g);
@@ -286,7 +296,7 @@ export async function runSupervisor(options: SupervisorOptions): Promise<Supervi
       },
       // A stop meanwhile has already signalled the old one; a second SIGTERM would mean "hurry".
       retireOld: () => {
-        if (old && old.proc.state === 'serving') retire(old);
+        if (old && old.proc.state === 'serving') retire(old, 'SIGTERM', 'restart');
       },
     });
     if (starting === g) starting = undefined;
@@ -317,8 +327,15 @@ export async function runSupervisor(options: SupervisorOptions): Promise<Supervi
     return { outcome: 'rolled-back', generation: g.id, pid: g.proc.pid, reason };
   };
 
+  /** `quiesce:restart:end` for a roll that ended. */
+  const rolled = (result: RollResult, startedAt: number): RollResult => {
+    const { restartEnd } = quiesceChannels;
+    if (restartEnd.hasSubscribers) restartEnd.publish({ mode: 'supervisor', outcome: result.outcome, durationMs: clock.now() - startedAt, pid: result.pid, reason: result.reason });
+    return result;
+  };
+
   const roll = (): Promise<RollResult> => {
-    if (stopping) return Promise.resolve({ outcome: 'skipped', generation: undefined, pid: undefined, reason: 'the supervisor is stopping' });
+    if (stopping) return Promise.resolve(rolled({ outcome: 'skipped', generation: undefined, pid: undefined, reason: 'the supervisor is stopping' }, clock.now()));
     if (rolling) {
       // One more roll after the one in progress, however many were asked for meanwhile.
       if (!rollQueued) {
@@ -332,7 +349,8 @@ export async function runSupervisor(options: SupervisorOptions): Promise<Supervi
     }
     cancelRestart();
     notifier.reloading(`Reloading: starting generation ${nextId}`);
-    rolling = start(current ? 'roll' : 'restart').finally(() => {
+    const startedAt = clock.now();
+    rolling = start(current ? 'roll' : 'restart').then((result) => rolled(result, startedAt)).finally(() => {
       rolling = undefined;
     });
     return rolling;

@@ -2,7 +2,8 @@
  * @module
  * Graceful shutdown for `node:http` and `node:https` servers, including those created by Express,
  * Fastify and Koa: socket and request accounting, `Connection: close` decided at header time, a
- * listener close that leaves open connections alone, and upgraded sockets tracked apart.
+ * listener close that leaves open connections alone, upgraded sockets tracked apart, and the
+ * WebSockets of `ws` closed with 1001 (1012 for a restart) once the listener has closed.
  *
  * @example
  * ```ts
@@ -17,3 +18,4 @@
 export { NodeAdapterOptionError } from './errors.ts';
 export { type FetchHandler, type FetchListenerOptions, type FetchRequestInfo, createFetchListener } from './fetch-listener.ts';
 export { type NodeAdapter, type NodeAdapterOptions, type NodeHttpServer, createNodeAdapter } from './node-adapter.ts';
+export type { WebSocketLike, WebSocketServerLike } from './websocket-servers.ts';

@@ -3,14 +3,18 @@ import type { Server as HttpsServer } from 'node:https';
 import { Server as NetServer, type Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import {
+  type BeginShutdownOptions,
   ConnectionTracker,
   type ConnectionTrackerOptions,
   type DeadlineSignalOptions,
   type DrainReport,
+  REFUSED_UPGRADE_HTTP,
   ResponseGate,
   type ServerAdapter,
+  type ShutdownReason,
   type TrackedConnection,
   type TrackerStats,
+  WebSocketFarewell,
 } from '@quiesce/drain';
 import { systemClock } from '@quiesce/core';
 import { closeConnectionAfter } from './connection-close.ts';
@@ -19,6 +23,8 @@ import { type BunHttpListener, bunHttpListener } from './internal/bun-http-liste
 import { holdEndWhileGated } from './internal/hold-end.ts';
 import { socketCloseWatcher } from './internal/socket-close-watcher.ts';
 import { type TlsCarrier, socketCloser, tlsSocketOf } from './internal/socket-closer.ts';
+import { countStreamingResponses } from './internal/streaming-responses.ts';
+import { type WebSocketServerLike, checkWebSocketServers, followWebSocketServers } from './websocket-servers.ts';
 
 /** A `node:http` or `node:https` server, or one a framework created (Express, Fastify, Koa …). */
 export type NodeHttpServer = HttpServer | HttpsServer;
@@ -52,6 +58,16 @@ export interface NodeAdapterOptions extends Omit<ConnectionTrackerOptions, 'onFo
    * Server (no `net.Server`) is drained through its own `close()`: see the README's Bun section.
    */
   listener?: NetServer;
+  /**
+   * The `ws` WebSocket server(s) on this server (`new WebSocketServer({ server })`): once the listener
+   * has closed, each of their WebSockets gets a Close frame with 1001 (Going Away), or 1012 (Service
+   * Restart) for a restart, the handshake is awaited up to `webSocketCloseTimeoutMs`, then a silent
+   * peer's connection is ended; what is open at the deadline is destroyed and counted as cut.
+   * Other upgraded sockets are left to the lifecycle's `onUpgraded` hook.
+   */
+  webSockets?: WebSocketServerLike | readonly WebSocketServerLike[];
+  /** How long the close handshake of each WebSocket is awaited before its connection is ended. Default 1000. */
+  webSocketCloseTimeoutMs?: number;
 }
 
 /** The Node adapter: a {@link ServerAdapter} for one `node:http` / `node:https` server. */
@@ -96,7 +112,14 @@ export function createNodeAdapter(server: NodeHttpServer, options: NodeAdapterOp
     throw new NodeAdapterOptionError('server', server, 'a node:http or node:https Server (e.g. from http.createServer() or app.listen())');
   }
   check.object('options', options);
-  const { tcpKeepAliveMs = false, holdMaxMs = 1_000, listener: givenListener, ...trackerOptions } = options;
+  const {
+    tcpKeepAliveMs = false,
+    holdMaxMs = 1_000,
+    listener: givenListener,
+    webSockets,
+    webSocketCloseTimeoutMs = 1_000,
+    ...trackerOptions
+  } = options;
   if ('tracker' in trackerOptions) {
     throw new NodeAdapterOptionError('tracker', (trackerOptions as { tracker?: unknown }).tracker, 'no tracker: the adapter owns its own; pass its options (idleGraceMs, clock …) instead');
   }
@@ -106,7 +129,12 @@ export function createNodeAdapter(server: NodeHttpServer, options: NodeAdapterOp
   const listener: NetServer = givenListener ?? (server as unknown as NetServer);
   check.duration('holdMaxMs', holdMaxMs);
   check.durationOrFalse('tcpKeepAliveMs', tcpKeepAliveMs);
+  check.duration('webSocketCloseTimeoutMs', webSocketCloseTimeoutMs);
+  const webSocketServers = checkWebSocketServers(webSockets);
   const tracker = new ConnectionTracker(trackerOptions);
+  const farewell = new WebSocketFarewell({ closeTimeoutMs: webSocketCloseTimeoutMs, clock: trackerOptions.clock });
+  const stopFollowingWebSockets = followWebSocketServers(webSocketServers, farewell);
+  let reason: ShutdownReason = 'shutdown';
   // The hold waits for the same quiet as the idle grace, on the same clock (both validated by the tracker).
   const quietMs = trackerOptions.idleGraceMs ?? 250;
   const clock = trackerOptions.clock ?? systemClock;
@@ -241,7 +269,14 @@ export function createNodeAdapter(server: NodeHttpServer, options: NodeAdapterOp
         onConnection(args[0] as Socket);
       }
     } else if (event === 'secureConnection') onSecureConnection(args[0] as TLSSocket);
-    else if (event === 'upgrade' || event === 'connect') onUpgrade(args[1] as Socket | undefined);
+    else if (event === 'upgrade' || event === 'connect') {
+      if (farewell.closing) {
+        // The WebSockets are being closed: a new one would be too. 503 on this keep-alive connection.
+        (args[1] as Socket).end(REFUSED_UPGRADE_HTTP);
+        return true;
+      }
+      onUpgrade(args[1] as Socket | undefined);
+    }
     return originalEmit.call(this, event, ...args);
   };
   server.emit = emit as typeof server.emit;
@@ -255,7 +290,8 @@ export function createNodeAdapter(server: NodeHttpServer, options: NodeAdapterOp
       ready ??= listener.listening ? Promise.resolve() : new Promise<void>((resolve) => listener.once('listening', () => resolve()));
       return ready;
     },
-    beginShutdown(): void {
+    beginShutdown(beginOptions?: BeginShutdownOptions): void {
+      if (!tracker.closing && beginOptions?.reason === 'restart') reason = 'restart';
       tracker.beginShutdown();
     },
     stopAccepting(stopOptions: DeadlineSignalOptions): Promise<void> {
@@ -276,7 +312,12 @@ export function createNodeAdapter(server: NodeHttpServer, options: NodeAdapterOp
       })();
       return stopping;
     },
-    drain: (drainOptions: DeadlineSignalOptions): Promise<DrainReport> => tracker.drain({ signal: drainOptions?.signal }),
+    drain: (drainOptions: DeadlineSignalOptions): Promise<DrainReport> => {
+      const signal = drainOptions?.signal;
+      // The listener is closed: WebSockets go now, while the drain follows requests and sockets.
+      void farewell.closeAll({ reason, signal });
+      return tracker.drain({ signal, streaming: () => countStreamingResponses(tracker.activeConnections(), loose) });
+    },
     forceClose: (): number => tracker.forceClose(),
     upgraded: (): readonly unknown[] => tracker.upgradedConnections(),
     stats: (): TrackerStats => tracker.stats(),
@@ -284,6 +325,7 @@ export function createNodeAdapter(server: NodeHttpServer, options: NodeAdapterOp
       if (disposed) return;
       disposed = true;
       stopWatchingShutdown();
+      stopFollowingWebSockets();
       gate.release();
       bun?.dispose();
       if (server.emit === emit) server.emit = originalEmit as typeof server.emit;

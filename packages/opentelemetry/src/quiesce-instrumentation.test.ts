@@ -181,7 +181,10 @@ describe('createQuiesceInstrumentation: spans', () => {
       preconnectsClosed: 0,
       forceClosed: 1,
       upgradedAtStart: 0,
+      upgradedClosed: 0,
       upgradedForceClosed: 0,
+      streamsAtStart: 0,
+      streamsCut: 0,
     });
     await instrumentation.flush();
     expect(spans.getFinishedSpans()).toEqual([]);

@@ -29,5 +29,9 @@ export {
   type DenoServeUnixOptions,
   type DenoUnixAddr,
   DenoUnsupportedOptionError,
+  DenoWebSocketUnsupportedError,
   serveDeno,
+  type UpgradeWebSocketOptions,
+  upgradeWebSocket,
+  type WebSocketUpgrade,
 } from '@quiesce/deno';

@@ -34,6 +34,7 @@ export {
   type ShutdownReport,
   formatShutdownReport,
 } from './shutdown-report.ts';
+export { DrainStartedError, type ShutdownKind } from './shutdown-signal.ts';
 export {
   type ShutdownReportJson,
   type ShutdownReportJsonFailure,
@@ -50,6 +51,7 @@ export {
   Deadline,
   DeadlineExceededError,
   type DeadlineOptions,
+  type DescribeErrorOptions,
   type DrainEndMessage,
   type DrainProgressMessage,
   type EventChannel,
@@ -66,6 +68,7 @@ export {
   type LogOption,
   type OptionChecks,
   type OptionErrorClass,
+  describeError,
   describeValue,
   envReadPermitted,
   eventChannel,
@@ -87,6 +90,8 @@ export {
   systemClock,
 } from '@quiesce/core';
 export {
+  type BeginShutdownOptions,
+  type CloseAllOptions,
   ConnectionTracker,
   type ConnectionState,
   type ConnectionTrackerOptions,
@@ -99,16 +104,28 @@ export {
   type FetchAdapter,
   type FetchAdapterOptions,
   type FetchHandler,
+  type FarewellResult,
   type FetchRuntime,
   type HoldResult,
+  isUpgradeRequest,
   type PromisePeek,
+  REFUSED_UPGRADE_HTTP,
+  REFUSED_UPGRADE_RETRY_AFTER_S,
+  refusedUpgradeResponse,
   type ResponseDelivery,
   ResponseGate,
   type ServerAdapter,
+  type ShutdownReason,
   type SocketCloser,
   type TrackedConnection,
   type TrackerStats,
   lameDuck,
+  WEBSOCKET_GOING_AWAY,
+  WEBSOCKET_SERVICE_RESTART,
+  type WebSocketCloser,
+  WebSocketFarewell,
+  type WebSocketFarewellOptions,
+  webSocketCloseCode,
   withConnectionClose,
 } from '@quiesce/drain';
 // Clock, systemClock, Deadline and DeadlineExceededError: the same objects, exported above from @quiesce/core.

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { LifecycleOptionError } from './errors.ts';
 import { type DeregistrableRegistry, type LifecycleOptions, createLifecycle } from './lifecycle.ts';
 import { formatShutdownReport } from './shutdown-report.ts';
+import { DrainStartedError } from './shutdown-signal.ts';
 
 // The shutdown sequence on its own: a fake adapter that records what the lifecycle asks of it (and
 // at what time on a ManualClock), and drains only when the test says so or the deadline aborts.
@@ -25,7 +26,10 @@ function drainReport(outcome: DrainReport['outcome'], cut = 0): DrainReport {
     preconnectsClosed: 0,
     forceClosed: cut,
     upgradedAtStart: 0,
+    upgradedClosed: 0,
     upgradedForceClosed: 0,
+    streamsAtStart: 0,
+    streamsCut: 0,
   };
 }
 
@@ -40,6 +44,8 @@ class FakeAdapter implements ServerAdapter {
   readonly drained = deferred<DrainReport>();
   forced = 0;
   sockets: unknown[] = [];
+  /** What beginShutdown was told. */
+  begun: unknown;
   readonly #clock: ManualClock;
 
   constructor(clock: ManualClock) {
@@ -59,8 +65,9 @@ class FakeAdapter implements ServerAdapter {
     this.#record('ready');
     return this.listening.promise;
   }
-  beginShutdown(): void {
+  beginShutdown(options?: unknown): void {
     this.#record('beginShutdown');
+    this.begun = options;
   }
   stopAccepting({ signal }: { signal: AbortSignal }): Promise<void> {
     this.#record('stopAccepting');
@@ -104,6 +111,38 @@ function setup(options: Partial<LifecycleOptions> = {}) {
   const lifecycle = createLifecycle({ adapter, clock, log: (line) => lines.push(line), ...options });
   return { clock, adapter, lifecycle, lines };
 }
+
+describe('the shutdown signal (fake adapter, manual clock)', () => {
+  it('stays quiet through the lame duck and aborts when the drain starts: after the listener closed and the drain took stock', async () => {
+    const { clock, adapter, lifecycle } = setup({ lameDuckMs: 500, deadlineMs: 5_000 });
+    let abortedAt: { at: number; calls: string[] } | undefined;
+    lifecycle.signal.addEventListener('abort', () => (abortedAt = { at: clock.now(), calls: [...adapter.sequence] }));
+    expect(lifecycle.shutdownKind).toBeUndefined();
+    void lifecycle.shutdown('SIGTERM');
+    await clock.advance(499);
+    expect(lifecycle.signal.aborted).toBe(false);
+    expect(lifecycle.shutdownKind).toBe('shutdown');
+    await clock.advance(1);
+    expect(abortedAt).toEqual({ at: 500, calls: ['beginShutdown', 'stopAccepting', 'drain'] });
+    expect(adapter.sequence).toEqual(['beginShutdown', 'stopAccepting', 'drain']);
+    expect(lifecycle.signal.reason).toBeInstanceOf(DrainStartedError);
+    expect(lifecycle.signal.reason).toMatchObject({ name: 'DrainStartedError', code: 'QUIESCE_DRAIN_STARTED', kind: 'shutdown' });
+    expect(adapter.begun).toEqual({ reason: 'shutdown' });
+    adapter.drained.resolve(drainReport('drained'));
+  });
+
+  it("shutdown('restart') is a restart: the adapter is told (WebSockets get 1012) and the signal's kind says so", async () => {
+    const { adapter, lifecycle } = setup();
+    const report = lifecycle.shutdown('restart');
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    adapter.drained.resolve(drainReport('drained'));
+    expect((await report).reason).toBe('restart');
+    expect(adapter.begun).toEqual({ reason: 'restart' });
+    expect(lifecycle.shutdownKind).toBe('restart');
+    expect(lifecycle.signal.reason).toMatchObject({ kind: 'restart' });
+    expect((lifecycle.signal.reason as Error).message).toMatch(/restarts/);
+  });
+});
 
 function registry(deregistered: Promise<{ outcome: 'ok' | 'error' | 'timeout'; error?: unknown }>): DeregistrableRegistry & { closed: number } {
   return {
@@ -369,10 +408,42 @@ describe('options', () => {
     ['adapter', { adapter: {} }],
     ['adapter', { adapter: { name: 'old', stopAccepting: () => Promise.resolve(), tracker: {}, dispose() {} } }],
     ['readiness', { readiness: 'later' }],
+    ['logFormat', { logFormat: 'yaml' }],
   ])('rejects a bad %s with an error naming it', (option, options) => {
     const clock = new ManualClock();
     const attempt = () => createLifecycle({ adapter: new FakeAdapter(clock), ...options } as never);
     expect(attempt).toThrow(LifecycleOptionError);
     expect(attempt).toThrow(new RegExp(`^Invalid ${option}`));
+  });
+});
+
+describe('logFormat', () => {
+  it('"json" writes the one report line as one JSON object with the stable field names', async () => {
+    const { adapter, lifecycle, lines, clock } = setup({ logFormat: 'json', deadlineMs: 5_000 });
+    lifecycle.onCleanup('db', () => {});
+    const done = lifecycle.shutdown('SIGTERM');
+    await clock.advance(0);
+    adapter.drained.resolve(drainReport('drained'));
+    const report = await done;
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).not.toContain('\n');
+    const line = JSON.parse(lines[0]!) as Record<string, unknown>;
+    expect(Object.keys(line)).toEqual([
+      'event', 'schemaVersion', 'time', 'level', 'reason', 'outcome', 'exitCode', 'durationMs', 'deadlineMs',
+      'deadlineHit', 'phases', 'drain', 'deregistration', 'hooks', 'cleanup', 'failures',
+    ]);
+    expect(line).toMatchObject({ event: 'quiesce.shutdown', schemaVersion: 1, level: 'info', reason: 'SIGTERM', outcome: 'clean', exitCode: report.exitCode, deadlineMs: 5_000, deadlineHit: false, failures: [] });
+    expect(Object.keys(line['phases'] as object)).toEqual(['lame-duck', 'deregister', 'stop-accepting', 'drain', 'cleanup']);
+    expect(line['cleanup']).toEqual({ total: 1, ok: 1, error: 0, timeout: 0, aborted: 0 });
+  });
+
+  it('"text" (the default) writes the human line', async () => {
+    for (const options of [{}, { logFormat: 'text' as const }]) {
+      const { adapter, lifecycle, lines, clock } = setup(options);
+      const done = lifecycle.shutdown('SIGTERM');
+      await clock.advance(0);
+      adapter.drained.resolve(drainReport('drained'));
+      expect(lines).toEqual([formatShutdownReport(await done)]);
+    }
   });
 });

@@ -1,10 +1,13 @@
 import { type ServerAdapter, lameDuck } from '@quiesce/drain';
 import { type Clock, Deadline, systemClock } from '@quiesce/core';
 import { type AddHookOptions, type HookFunction, createShutdownHooks } from '@quiesce/hooks';
-import { type ServiceNotifier, createServiceNotifier, reportReady, warnIfPidOne } from '@quiesce/listener';
+import { type ServiceNotifier, createServiceNotifier, listenForStopRequests, reportReady, warnIfPidOne } from '@quiesce/listener';
 import { type ExitCodes, type SignalPolicy, type SignalPolicyOptions, createSignalPolicy, exitCodeFor } from '@quiesce/signals';
 import { LifecycleOptionError, check } from './errors.ts';
+import { shutdownEvents } from './internal/shutdown-events.ts';
 import { type ShutdownPhase, type ShutdownPhaseName, type ShutdownReport, formatShutdownReport } from './shutdown-report.ts';
+import { formatShutdownReportJson } from './shutdown-report-json.ts';
+import { DrainStartedError, type ShutdownKind, shutdownKindOf } from './shutdown-signal.ts';
 
 /** Where the service is: `serving`, then the steps of shutdown, then `stopped`. */
 export type LifecycleState = 'serving' | 'lame-duck' | 'draining' | 'cleanup' | 'stopped';
@@ -28,6 +31,12 @@ export interface LifecycleOptions {
   cleanupReserveMs?: number;
   /** Where the one-line report goes. Default `console.log`; `false` for silence. */
   log?: ((line: string) => void) | false;
+  /**
+   * How the one report line is written: `text` (default), the human line of
+   * {@link formatShutdownReport}; `json`, one JSON object on one line for log pipelines, with stable
+   * field names ({@link formatShutdownReportJson}; the fields are documented on `ShutdownReportJson`).
+   */
+  logFormat?: 'text' | 'json';
   /**
    * Exit codes for the outcomes: clean 0, failed 1 (a shutdown or cleanup hook failed or timed
    * out), forced 1 (the deadline cut requests, sockets or hooks), error 1 (started by an uncaught
@@ -68,6 +77,16 @@ export interface Lifecycle {
   readonly state: LifecycleState;
   /** The report once shutdown has finished. */
   readonly report: ShutdownReport | undefined;
+  /**
+   * Aborts when the drain starts: the listener has closed (a client that reconnects lands on another
+   * instance) and WebSockets are being closed. Hand it to long-lived work (a Server-Sent Events
+   * stream, a long poll, a consumer loop) the way Go code passes a context: end the stream properly
+   * when it aborts. Its `reason` is a {@link DrainStartedError} whose `kind` is `shutdown` or
+   * `restart`. Not aborted during the lame duck, when everything keeps working.
+   */
+  readonly signal: AbortSignal;
+  /** `shutdown` or `restart` once shutdown has begun (see {@link ShutdownKind}); `undefined` while serving. */
+  readonly shutdownKind: ShutdownKind | undefined;
   /** Readiness: true while serving, false from the first signal on (answer `/readyz` with 503). */
   isReady(): boolean;
   /** Liveness: true until the process is about to exit (answer `/healthz` with 200). */
@@ -105,7 +124,11 @@ export interface Lifecycle {
   reportReady(): Promise<boolean>;
   /** Removes exactly the signal listeners {@link Lifecycle.install} added. */
   uninstall(): void;
-  /** Runs the shutdown sequence once; later calls return the same promise. Never rejects. */
+  /**
+   * Runs the shutdown sequence once; later calls return the same promise. Never rejects. `reason`
+   * names it in the report; `'restart'` makes it a restart (WebSockets get 1012, the signal's kind
+   * is `restart`): what a hot restart's `stop` passes.
+   */
   shutdown(reason?: string): Promise<ShutdownReport>;
   /** Immediate stop: destroys every connection now (the adapter's `forceClose()`). Returns how many were destroyed. */
   forceClose(): number;
@@ -174,6 +197,9 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
     markInstalled = resolve;
   });
   let readiness: Promise<boolean> | undefined;
+  const drainStarted = new AbortController();
+  let shutdownKind: ShutdownKind | undefined;
+  let stopListening: () => void = () => {};
 
   if (config.onUpgraded) {
     const onUpgraded = config.onUpgraded;
@@ -190,20 +216,29 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
     const step = async <T>(name: ShutdownPhaseName, work: () => Promise<T>): Promise<T> => {
       notifier.phase(name, deadline.remainingMs());
       const startMs = at();
+      events.phaseStart(name, startMs);
       try {
         return await work();
       } finally {
-        phases.push({ name, startMs, durationMs: at() - startMs });
+        const phase = { name, startMs, durationMs: at() - startMs };
+        phases.push(phase);
+        events.phaseEnd(phase);
       }
     };
     const deadline = new Deadline({ timeoutMs: deadlineMs, clock });
+    const events = shutdownEvents();
+    const stopKind = shutdownKindOf(reason);
+    shutdownKind = stopKind;
+    // Asked once is enough: the starter's SIGKILL bound holds either way.
+    stopListening();
     notifier.stopping({ status: `Shutting down (${reason})`, timeLeftMs: deadline.remainingMs() });
     const reserve = cleanupHooks > 0 ? config.cleanupReserveMs : 0;
     const drainDeadline = new Deadline({ timeoutMs: deadlineMs - reserve, signal: deadline.signal, clock });
+    events.start(reason, config, reserve);
 
     // 2–3. Lame duck: not ready, Connection: close on every response, listener open; deregister meanwhile.
     state = 'lame-duck';
-    adapter.beginShutdown();
+    adapter.beginShutdown({ reason: stopKind });
     const [deregistered] = await Promise.all([
       step('deregister', () => deregistration.run({ signal: drainDeadline.signal })),
       step('lame-duck', () => lameDuck(lameDuckMs, { signal: drainDeadline.signal, clock })),
@@ -212,11 +247,14 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
     // 4. Stop accepting, without touching open connections.
     await step('stop-accepting', () => adapter.stopAccepting({ signal: drainDeadline.signal }));
 
-    // 5–6. Drain and shutdown hooks together; at the deadline both are cut.
+    // 5–6. Drain and shutdown hooks together; at the deadline both are cut. Long-lived work ends now:
+    // the signal aborts once the drain has counted the streams under way.
     state = 'draining';
-    const [drained, hooked] = await step('drain', () =>
-      Promise.all([adapter.drain({ signal: drainDeadline.signal }), hooks.run({ signal: drainDeadline.signal })]),
-    );
+    const [drained, hooked] = await step('drain', () => {
+      const draining = Promise.all([adapter.drain({ signal: drainDeadline.signal }), hooks.run({ signal: drainDeadline.signal })]);
+      drainStarted.abort(new DrainStartedError(stopKind));
+      return draining;
+    });
     drainDeadline.dispose();
 
     // 7. Cleanup hooks in the time that is left, then the report.
@@ -244,8 +282,9 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
     };
     state = 'stopped';
     finalReport = report;
+    events.end(report);
     void notifier.stopped(`Stopped: ${outcome}, exit code ${report.exitCode}`);
-    if (config.log) config.log(formatShutdownReport(report));
+    if (config.log) config.log(config.logFormat === 'json' ? formatShutdownReportJson(report) : formatShutdownReport(report));
 
     // 8. Flush what observes the shutdown (the report included), last, in what is left of the deadline.
     await flush.run({ signal: deadline.signal });
@@ -265,6 +304,10 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
     },
     get report() {
       return finalReport;
+    },
+    signal: drainStarted.signal,
+    get shutdownKind() {
+      return shutdownKind;
     },
     isReady: () => state === 'serving',
     isLive: () => state !== 'stopped',
@@ -307,6 +350,13 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
       });
       policy.install();
       markInstalled();
+      // quiesce run asks its old generation to stop for a restart on a channel, not with SIGTERM.
+      if (first) {
+        const installedPolicy = policy;
+        stopListening = listenForStopRequests((request) => void installedPolicy.trigger('graceful', request), {
+          warn: config.log === false ? false : undefined,
+        });
+      }
       if (first) warnIfPidOne({ log: config.log === false ? false : undefined });
       if (config.readiness === 'auto') void lifecycle.reportReady();
       return lifecycle;
@@ -324,6 +374,7 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
     },
     uninstall(): void {
       policy?.uninstall();
+      stopListening();
     },
   };
   return lifecycle;
@@ -341,6 +392,7 @@ interface Config {
   lameDuckMs: number;
   cleanupReserveMs: number;
   log: ((line: string) => void) | false;
+  logFormat: 'text' | 'json';
   exitCodes: Partial<ExitCodes> | undefined;
   signals: LifecycleOptions['signals'];
   onUpgraded: LifecycleOptions['onUpgraded'];
@@ -350,7 +402,7 @@ interface Config {
 
 function validate(options: LifecycleOptions): Config {
   check.object('options', options);
-  const { adapter, deadlineMs = 10_000, lameDuckMs = 0, log = console.log, clock = systemClock, readiness = 'auto' } = options;
+  const { adapter, deadlineMs = 10_000, lameDuckMs = 0, log = console.log, logFormat = 'text', clock = systemClock, readiness = 'auto' } = options;
   if (!isServerAdapter(adapter)) {
     throw new LifecycleOptionError('adapter', adapter, 'a ServerAdapter such as createNodeAdapter(server), serveBun(…) or serveDeno(…)');
   }
@@ -366,6 +418,7 @@ function validate(options: LifecycleOptions): Config {
     throw new LifecycleOptionError('cleanupReserveMs', cleanupReserveMs, `less than deadlineMs (${deadlineMs})`);
   }
   check.log('log', log);
+  if (logFormat !== 'text' && logFormat !== 'json') throw new LifecycleOptionError('logFormat', logFormat, '"text" or "json"');
   check.clock('clock', clock);
   if (options.onUpgraded !== undefined) check.function('onUpgraded', options.onUpgraded);
   if (options.signals !== undefined) check.object('signals', options.signals, 'an object of signal policy options');
@@ -380,6 +433,7 @@ function validate(options: LifecycleOptions): Config {
     lameDuckMs,
     cleanupReserveMs,
     log,
+    logFormat,
     exitCodes: options.exitCodes,
     signals: options.signals,
     onUpgraded: options.onUpgraded,

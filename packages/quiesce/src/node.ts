@@ -24,4 +24,6 @@ export {
   type NodeHttpServer,
   createFetchListener,
   createNodeAdapter,
+  type WebSocketLike,
+  type WebSocketServerLike,
 } from '@quiesce/node';

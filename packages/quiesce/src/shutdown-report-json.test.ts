@@ -26,7 +26,10 @@ const drain: DrainReport = {
   preconnectsClosed: 1,
   forceClosed: 0,
   upgradedAtStart: 0,
+  upgradedClosed: 0,
   upgradedForceClosed: 0,
+  streamsAtStart: 0,
+  streamsCut: 0,
 };
 
 const clean: ShutdownReport = {
@@ -53,7 +56,7 @@ describe('formatShutdownReportJson', () => {
     const line = formatShutdownReportJson(clean, { time });
     expect(line).not.toContain('\n');
     expect(line).toMatchInlineSnapshot(
-      `"{"event":"quiesce.shutdown","schemaVersion":1,"time":"2026-12-06T10:00:00.000Z","level":"info","reason":"SIGTERM","outcome":"clean","exitCode":0,"durationMs":312.4,"deadlineMs":10000,"deadlineHit":false,"phases":{"lame-duck":{"startMs":0,"durationMs":0},"deregister":{"startMs":0,"durationMs":4.3},"stop-accepting":{"startMs":4.3,"durationMs":0.8},"drain":{"startMs":5.1,"durationMs":305},"cleanup":{"startMs":310.2,"durationMs":2.2}},"drain":{"outcome":"drained","durationMs":305,"inFlightAtStart":2,"requestsCompleted":5,"requestsCut":0,"idleClosed":3,"preconnectsClosed":1,"forceClosed":0,"upgradedAtStart":0,"upgradedForceClosed":0},"deregistration":[{"name":"etcd","status":"ok","durationMs":4.3,"error":null}],"hooks":{"total":1,"ok":1,"error":0,"timeout":0,"aborted":0},"cleanup":{"total":0,"ok":0,"error":0,"timeout":0,"aborted":0},"failures":[]}"`,
+      `"{"event":"quiesce.shutdown","schemaVersion":1,"time":"2026-12-06T10:00:00.000Z","level":"info","reason":"SIGTERM","outcome":"clean","exitCode":0,"durationMs":312.4,"deadlineMs":10000,"deadlineHit":false,"phases":{"lame-duck":{"startMs":0,"durationMs":0},"deregister":{"startMs":0,"durationMs":4.3},"stop-accepting":{"startMs":4.3,"durationMs":0.8},"drain":{"startMs":5.1,"durationMs":305},"cleanup":{"startMs":310.2,"durationMs":2.2}},"drain":{"outcome":"drained","durationMs":305,"inFlightAtStart":2,"requestsCompleted":5,"requestsCut":0,"idleClosed":3,"preconnectsClosed":1,"forceClosed":0,"upgradedAtStart":0,"upgradedClosed":0,"upgradedForceClosed":0,"streamsAtStart":0,"streamsCut":0},"deregistration":[{"name":"etcd","status":"ok","durationMs":4.3,"error":null}],"hooks":{"total":1,"ok":1,"error":0,"timeout":0,"aborted":0},"cleanup":{"total":0,"ok":0,"error":0,"timeout":0,"aborted":0},"failures":[]}"`,
     );
   });
 
@@ -89,6 +92,14 @@ describe('formatShutdownReportJson', () => {
     expect(queue.error).toHaveLength(200);
     expect(json.cleanup).toEqual({ total: 2, ok: 1, error: 0, timeout: 0, aborted: 1 });
     expect(formatShutdownReportJson(report, { time })).not.toContain('\n');
+  });
+
+  it('redacts a secret that a hook error quotes, as the text line does', () => {
+    const error = new Error('cannot reach http://root:hunter2@10.0.0.5:2379');
+    const report: ShutdownReport = { ...clean, outcome: 'failed', exitCode: 1, cleanup: hooksReport([{ name: 'etcd.close', phase: 'cleanup', status: 'error', startedAt: 1, durationMs: 1, error }]) };
+    const line = formatShutdownReportJson(report, { time });
+    expect(line).not.toContain('hunter2');
+    expect(shutdownReportJson(report, { time }).failures[0]!.error).toBe('Error: cannot reach http://***@10.0.0.5:2379');
   });
 
   it('describes the report of a real shutdown of a Node server, failed cleanup hook included', async () => {

@@ -1,8 +1,7 @@
+import { describeError } from '@quiesce/core';
 import type { HookTotals, HooksReport } from '@quiesce/hooks';
 import type { ShutdownOutcome, ShutdownPhaseName, ShutdownReport } from './shutdown-report.ts';
 
-/** The longest error text a JSON report carries per hook; longer ones end with `…`. */
-const MAX_ERROR_LENGTH = 200;
 
 /** A hook that did not end `ok`, in {@link ShutdownReportJson.failures}. */
 export interface ShutdownReportJsonFailure {
@@ -11,7 +10,7 @@ export interface ShutdownReportJsonFailure {
   readonly phase: string;
   readonly status: 'error' | 'timeout' | 'aborted';
   readonly durationMs: number;
-  /** `Name: message` of what it threw or why it was cut, at most 200 characters. */
+  /** `Name: message` of what it threw or why it was cut, on one line, secrets redacted, at most 200 characters (`describeError`). */
   readonly error: string;
 }
 
@@ -50,7 +49,14 @@ export interface ShutdownReportJson {
     readonly preconnectsClosed: number;
     readonly forceClosed: number;
     readonly upgradedAtStart: number;
+    /** Upgraded connections (WebSockets) closed from the start of shutdown on, by handshake or FIN: not cut. */
+    readonly upgradedClosed: number;
+    /** Upgraded connections destroyed at the deadline. */
     readonly upgradedForceClosed: number;
+    /** Streaming responses (Server-Sent Events, downloads) under way when the drain began. */
+    readonly streamsAtStart: number;
+    /** Streaming responses cut at the deadline. */
+    readonly streamsCut: number;
   };
   /** One entry per deregistration (registry), in the order they were registered. */
   readonly deregistration: readonly {
@@ -113,7 +119,10 @@ export function shutdownReportJson(report: ShutdownReport, options: ShutdownRepo
       preconnectsClosed: d.preconnectsClosed,
       forceClosed: d.forceClosed,
       upgradedAtStart: d.upgradedAtStart,
+      upgradedClosed: d.upgradedClosed,
       upgradedForceClosed: d.upgradedForceClosed,
+      streamsAtStart: d.streamsAtStart,
+      streamsCut: d.streamsCut,
     },
     deregistration: report.deregistration.hooks.map((hook) => ({
       name: hook.name,
@@ -167,17 +176,4 @@ function totals(t: HookTotals): HookTotals {
 /** Milliseconds rounded to 0.1: finer than any log reader needs, coarser than clock noise. */
 function ms(value: number): number {
   return Math.round(value * 10) / 10;
-}
-
-function describeError(error: unknown): string {
-  let text: string;
-  try {
-    if (error instanceof Error) text = `${error.name}: ${error.message}`;
-    else if (error === undefined) text = 'unknown error';
-    else text = String(error);
-  } catch {
-    text = 'unprintable error';
-  }
-  text = text.replace(/\s+/g, ' ').trim();
-  return text.length > MAX_ERROR_LENGTH ? `${text.slice(0, MAX_ERROR_LENGTH - 1)}…` : text;
 }

@@ -15,7 +15,11 @@ async function runHooks(add: (hooks: ReturnType<typeof createShutdownHooks>) => 
 
 const none = (): Promise<HooksReport> => runHooks(() => {});
 
-function report(parts: { deregistration: HooksReport; hooks: HooksReport; cleanup: HooksReport }, exitCode = 1): ShutdownReport {
+function report(
+  parts: { deregistration: HooksReport; hooks: HooksReport; cleanup: HooksReport },
+  exitCode = 1,
+  drain: Partial<ShutdownReport['drain']> = {},
+): ShutdownReport {
   return {
     reason: 'SIGTERM',
     outcome: exitCode === 0 ? 'clean' : 'failed',
@@ -33,7 +37,11 @@ function report(parts: { deregistration: HooksReport; hooks: HooksReport; cleanu
       preconnectsClosed: 0,
       forceClosed: 0,
       upgradedAtStart: 0,
+      upgradedClosed: 0,
       upgradedForceClosed: 0,
+      streamsAtStart: 0,
+      streamsCut: 0,
+      ...drain,
     },
     ...parts,
   };
@@ -84,5 +92,19 @@ describe('the report line names every hook that failed, and why', () => {
     expect(line).not.toContain('second line');
     expect(line).toContain('odd error "a string, not an Error"');
     expect(line).toContain('h0 error "Error", h1 error "Error", h2 error "Error", +2 more); exit 1');
+  });
+});
+
+describe('the report line counts WebSockets and streams', () => {
+  it('says how many WebSockets closed and how many were cut, and how many streams ended and were cut', async () => {
+    const parts = { deregistration: await none(), hooks: await none(), cleanup: await none() };
+    const line = formatShutdownReport(report(parts, 1, { upgradedAtStart: 3, upgradedClosed: 2, upgradedForceClosed: 1, streamsAtStart: 2, streamsCut: 1 }));
+    expect(line).toContain('; sockets 0 idle-closed, 0 preconnects, 0 force-closed; websockets 2 closed, 1 cut; streams 1 ended, 1 cut; hooks 0 ok');
+  });
+
+  it('leaves both out when there were none', async () => {
+    const line = formatShutdownReport(report({ deregistration: await none(), hooks: await none(), cleanup: await none() }, 0));
+    expect(line).not.toMatch(/websockets|streams/);
+    expect(line).toContain('force-closed; hooks 0 ok');
   });
 });

@@ -1,4 +1,4 @@
-import { redactSecrets } from '@quiesce/core';
+import { describeError } from '@quiesce/core';
 import type { DrainReport } from '@quiesce/drain';
 import type { HookResult, HooksReport } from '@quiesce/hooks';
 
@@ -53,8 +53,11 @@ const MAX_MESSAGE_CHARS = 120;
 
 /**
  * Formats a report as the one line Quiesce logs, e.g.
- * `quiesce: shutdown clean in 312ms (SIGTERM): lame-duck 0ms, drain 305ms; deregistered etcd ok 4ms; requests 5 completed, 0 cut; sockets 3 idle-closed, 0 preconnects, 0 force-closed; hooks 2 ok, 0 failed; exit 0`
- * (the `deregistered` part only when registries were deregistered, each with its status; `hooks`
+ * `quiesce: shutdown clean in 312ms (SIGTERM): lame-duck 0ms, drain 305ms; deregistered etcd ok 4ms; requests 5 completed, 0 cut; sockets 3 idle-closed, 0 preconnects, 0 force-closed; websockets 2 closed, 0 cut; streams 1 ended, 0 cut; hooks 2 ok, 0 failed; exit 0`
+ * (the `deregistered` part only when registries were deregistered, each with its status; `websockets`
+ * only when upgraded connections were open during shutdown (closed: by the close handshake or FIN,
+ * cut: destroyed at the deadline); `streams` only when responses were streaming as the drain began,
+ * ended by the application or cut at the deadline; `hooks`
  * counts the shutdown and cleanup hooks, which decide the exit code). Each hook that did not end
  * `ok` is named after the count, with why: `hooks 1 ok, 2 failed (stop-consumers timeout after
  * 2000ms, close-db (cleanup) error "connect ECONNREFUSED 127.0.0.1:5432"); exit 1` — the error's
@@ -85,10 +88,21 @@ export function formatShutdownReport(report: ShutdownReport): string {
     `${phase('lame-duck')}, ${phase('drain')}; ` +
     (deregistered.length > 0 ? `deregistered ${deregistered.join(', ')}; ` : '') +
     `requests ${d.requestsCompleted} completed, ${d.requestsCut} cut; ` +
-    `sockets ${d.idleClosed} idle-closed, ${d.preconnectsClosed} preconnects, ${d.forceClosed} force-closed` +
-    (d.upgradedAtStart > 0 ? ` (${d.upgradedForceClosed}/${d.upgradedAtStart} upgraded)` : '') +
-    `; hooks ${ok} ok, ${failed} failed${describeFailures(report)}; exit ${report.exitCode}`
+    `sockets ${d.idleClosed} idle-closed, ${d.preconnectsClosed} preconnects, ${d.forceClosed} force-closed; ` +
+    longLived(d) +
+    `hooks ${ok} ok, ${failed} failed${describeFailures(report)}; exit ${report.exitCode}`
   );
+}
+
+/**
+ * `websockets N closed, M cut; ` when upgraded connections (WebSockets) were open during shutdown,
+ * `streams N ended, M cut; ` when responses were streaming as the drain began; `''` otherwise.
+ */
+function longLived(d: DrainReport): string {
+  const parts: string[] = [];
+  if (d.upgradedAtStart + d.upgradedClosed + d.upgradedForceClosed > 0) parts.push(`websockets ${d.upgradedClosed} closed, ${d.upgradedForceClosed} cut; `);
+  if (d.streamsAtStart + d.streamsCut > 0) parts.push(`streams ${Math.max(0, d.streamsAtStart - d.streamsCut)} ended, ${d.streamsCut} cut; `);
+  return parts.join('');
 }
 
 /** ` (name why, …)` for every shutdown or cleanup hook that did not end ok, or `''`. */
@@ -120,15 +134,7 @@ function why(hook: HookResult): string {
   }
 }
 
-/** The first line of what a hook threw, whitespace collapsed, cut to {@link MAX_MESSAGE_CHARS}. */
+/** The first line of what a hook threw, whitespace collapsed, secrets redacted, cut to {@link MAX_MESSAGE_CHARS}. */
 function boundedMessage(error: unknown): string {
-  let text: string;
-  try {
-    text = error instanceof Error ? error.message || error.name : String(error);
-  } catch {
-    text = 'unprintable error';
-  }
-  // A message may quote a configured value: no credentials in the log line.
-  const line = redactSecrets((text.split('\n', 1)[0] ?? '').replace(/\s+/g, ' ').trim()) || 'no message';
-  return line.length > MAX_MESSAGE_CHARS ? `${line.slice(0, MAX_MESSAGE_CHARS - 1)}…` : line;
+  return describeError(error, { brief: true, maxLength: MAX_MESSAGE_CHARS });
 }

@@ -44,6 +44,18 @@ export interface RuntimeCapabilities {
    * Node 20 adds a fixed 1 s that cannot be changed.
    */
   readonly keepAliveTimeoutBuffer: boolean;
+  /**
+   * Shutdown's Close frame to a WebSocket is followed by the FIN only once the peer answered or the
+   * close timeout passed, so a silent peer can still be open at the deadline (Node with `ws`, Deno).
+   * Bun's `ServerWebSocket#close()` sends the FIN right after the Close frame (uWS `end()`).
+   */
+  readonly webSocketCloseAwaitsPeer: boolean;
+  /**
+   * The shutdown report counts responses that were already streaming when shutdown began (Node: the
+   * response objects; Bun: `server.pendingRequests`). Deno's adapter follows a response only from
+   * shutdown on (following every one would cost a promise per request), so those are not counted.
+   */
+  readonly countsStreamsStartedBeforeShutdown: boolean;
 }
 
 /** `[major, minor, patch]` of `22.23.5` (a leading `v` is fine). */
@@ -85,6 +97,8 @@ export function nodeCapabilities(version: string): RuntimeCapabilities {
     http2CloseSendsGoaway: major >= 24,
     closeIdleClosesFreshConnections: major >= 26,
     keepAliveTimeoutBuffer: atLeast(version, '22.19.0', '24.0.0'),
+    webSocketCloseAwaitsPeer: true,
+    countsStreamsStartedBeforeShutdown: true,
   };
 }
 
@@ -111,5 +125,7 @@ export function capabilities(runtime: Runtime): RuntimeCapabilities {
     http2CloseSendsGoaway: false,
     closeIdleClosesFreshConnections: false,
     keepAliveTimeoutBuffer: false,
+    webSocketCloseAwaitsPeer: runtime !== 'bun',
+    countsStreamsStartedBeforeShutdown: runtime !== 'deno',
   };
 }

@@ -53,6 +53,7 @@ describe('@quiesce/test-support API', () => {
         "startChild",
         "startEtcd",
         "startHungServer",
+        "startOtlpReceiver",
         "startPortHolder",
         "startProxy",
         "startServer",

@@ -3,8 +3,8 @@
  * What every package's tests share to test from outside, for real: child processes on a runtime
  * (Node, any Node line installed under `node_modules`, Bun, Deno) with their output line by line,
  * server children that print their URL, what each runtime can do at the version under test
- * (`capabilities()`), a real etcd and a recording Consul agent, loopback TCP tools and Linux
- * process-tree helpers. Test-only and private: vitest imports this TypeScript source directly.
+ * (`capabilities()`), a real etcd and a recording Consul agent, a real OTLP/HTTP receiver, loopback
+ * TCP tools and Linux process-tree helpers. Test-only and private: vitest imports this TypeScript source directly.
  *
  * The runtime under test is a parameter: `QUIESCE_TEST_NODE=24` runs every Node child on
  * `node_modules/node24/bin/node`, and `QUIESCE_TEST_RUNTIMES=node` narrows the runtimes suites
@@ -59,6 +59,17 @@ export {
   type TcpProxy,
   until,
 } from './net.ts';
+export {
+  type OtlpAttributes,
+  type OtlpReceiver,
+  type OtlpReceiverOptions,
+  type OtlpValue,
+  type ReceivedMetric,
+  type ReceivedPoint,
+  type ReceivedRequest,
+  type ReceivedSpan,
+  startOtlpReceiver,
+} from './otlp-receiver.ts';
 export { type PortHolder, type PortHolderOptions, startPortHolder } from './port-holder.ts';
 export { childPids, killTree, LISTEN_PID_WRAPPER, processState } from './processes.ts';
 export {

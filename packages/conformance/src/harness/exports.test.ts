@@ -15,6 +15,8 @@ describe('conformance harness API', () => {
         "assertClientKeptUp",
         "fixturePath",
         "openConnection",
+        "openEventStream",
+        "openWebSocket",
         "runFreshConnectionLoad",
         "runKeepAliveLoad",
       ]

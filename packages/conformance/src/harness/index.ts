@@ -59,3 +59,11 @@ export {
   type RawResponse,
   type ReadResponseOptions,
 } from './raw-http.ts';
+export {
+  type OpenWebSocketOptions,
+  openWebSocket,
+  type RawWebSocket,
+  type ServerClose,
+  type WebSocketFrame,
+} from './raw-websocket.ts';
+export { type EventStream, type OpenEventStreamOptions, openEventStream, type ServerSentEvent } from './sse-reader.ts';

@@ -264,7 +264,7 @@ describe.skipIf(!isUnderTest('bun'))('Bun only: routes, WebSocket and the error 
     expect(routed.connectionClose).toBe(true);
   });
 
-  it('a WebSocket is tracked as an upgraded connection: onUpgraded closes it with 1001, then the process exits 0', async () => {
+  it('a WebSocket is tracked as an upgraded connection: closed with 1001 as shutdown closes the listener, then the process exits 0', async () => {
     const s = await start('bun');
     const socket = rawSocket(s.port);
     let received = Buffer.alloc(0);
@@ -286,7 +286,7 @@ describe.skipIf(!isUnderTest('bun'))('Bun only: routes, WebSocket and the error 
     expect(frame.readUInt16BE(2)).toBe(1001);
     socket.end();
     expect((await s.exited).code).toBe(0);
-    expect(s.lines.join('\n')).toMatch(/quiesce: shutdown clean .*\(0\/1 upgraded\)/);
+    expect(s.lines.join('\n')).toMatch(/quiesce: shutdown clean .*; websockets 1 closed, 0 cut;/);
   });
 
   it('a request whose error page fails too does not hold the drain: clean exit 0 long before the deadline', async () => {

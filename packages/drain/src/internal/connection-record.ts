@@ -21,8 +21,12 @@ export const PHASE_MASK = 7;
 export const HAD_REQUEST = 8;
 /** {@link ConnectionRecord.bits}: its activity is noted but not stamped yet (see `ActivityBatches`). */
 export const UNSETTLED = 16;
+/** {@link ConnectionRecord.bits}: its last response was sent from shutdown on, so it said `Connection: close`. */
+export const ANSWERED_CLOSING = 32;
+/** {@link ConnectionRecord.bits}: the drain asked its closer to close it (FIN), as idle or preconnect. */
+export const CLOSE_ASKED = 64;
 /** {@link ConnectionRecord.bits} count requests in flight from this bit up. */
-const IN_FLIGHT_SHIFT = 5;
+const IN_FLIGHT_SHIFT = 7;
 export const ONE_IN_FLIGHT: number = 1 << IN_FLIGHT_SHIFT;
 
 /**
@@ -47,7 +51,10 @@ export class ConnectionRecord implements TrackedConnection {
   readonly kind: ConnectionKind;
   prev: ConnectionRecord | undefined = undefined;
   next: ConnectionRecord | undefined = undefined;
-  /** Phase (low 3 bits), {@link HAD_REQUEST}, {@link UNSETTLED}, then requests in flight × {@link ONE_IN_FLIGHT}. */
+  /**
+   * Phase (low 3 bits), the flags ({@link HAD_REQUEST}, {@link UNSETTLED}, {@link ANSWERED_CLOSING},
+   * {@link CLOSE_ASKED}), then requests in flight × {@link ONE_IN_FLIGHT}.
+   */
   bits: number = FRESH;
   /**
    * When the connection opened or its last request ended, in whole ms (see {@link wholeMs}); while

@@ -37,6 +37,11 @@ export class PendingWrites {
     this.#active = active;
   }
 
+  /** Responses handed to the runtime and not yet written out, as far as the runtime's count tells. */
+  get writing(): number {
+    return this.#writing;
+  }
+
   /**
    * A response was handed to the runtime, for a request counted with the tracker's `requestStarted()`:
    * the request ends now, or once the runtime has written it (during shutdown).

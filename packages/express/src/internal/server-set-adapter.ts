@@ -1,4 +1,4 @@
-import type { DeadlineSignalOptions, DrainReport, ServerAdapter, TrackerStats } from '@quiesce/drain';
+import type { BeginShutdownOptions, DeadlineSignalOptions, DrainReport, ServerAdapter, TrackerStats } from '@quiesce/drain';
 import { type NodeAdapter, type NodeAdapterOptions, type NodeHttpServer, createNodeAdapter } from '@quiesce/node';
 
 /** A {@link ServerAdapter} over every server an app listens on. */
@@ -16,7 +16,8 @@ export interface ServerSetAdapter extends ServerAdapter {
  */
 export function createServerSetAdapter(name: string, options: NodeAdapterOptions): ServerSetAdapter {
   const adapters: NodeAdapter[] = [];
-  let closing = false;
+  /** Set once shutdown began, with its reason, for every adapter (later ones too). */
+  let closing: BeginShutdownOptions | false = false;
   let wakeReady: () => void = () => {};
   let stopping: Promise<void> | undefined;
   let draining: Promise<DrainReport> | undefined;
@@ -28,7 +29,7 @@ export function createServerSetAdapter(name: string, options: NodeAdapterOptions
     add(server: NodeHttpServer): void {
       if (adapters.some((adapter) => adapter.server === server)) return;
       const adapter = createNodeAdapter(server, options);
-      if (closing) adapter.beginShutdown();
+      if (closing) adapter.beginShutdown(closing);
       adapters.push(adapter);
       wakeReady();
     },
@@ -43,9 +44,9 @@ export function createServerSetAdapter(name: string, options: NodeAdapterOptions
         }
       }
     },
-    beginShutdown(): void {
-      closing = true;
-      for (const adapter of adapters) adapter.beginShutdown();
+    beginShutdown(beginOptions?: BeginShutdownOptions): void {
+      closing ||= { reason: beginOptions?.reason };
+      for (const adapter of adapters) adapter.beginShutdown(closing);
     },
     stopAccepting(stopOptions: DeadlineSignalOptions): Promise<void> {
       stopping ??= Promise.all(adapters.map((adapter) => adapter.stopAccepting(stopOptions))).then(() => {});
@@ -82,6 +83,9 @@ function combineReports(reports: readonly DrainReport[]): DrainReport {
     preconnectsClosed: sum('preconnectsClosed'),
     forceClosed: sum('forceClosed'),
     upgradedAtStart: sum('upgradedAtStart'),
+    upgradedClosed: sum('upgradedClosed'),
     upgradedForceClosed: sum('upgradedForceClosed'),
+    streamsAtStart: sum('streamsAtStart'),
+    streamsCut: sum('streamsCut'),
   };
 }

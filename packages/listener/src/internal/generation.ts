@@ -1,7 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { constants } from 'node:os';
-import type { Readable } from 'node:stream';
-import type { Clock, TimerHandle } from '@quiesce/core';
+import type { Duplex, Readable } from 'node:stream';
+import { type Clock, type RestartMode, type TimerHandle, quiesceChannels } from '@quiesce/core';
+import { controlChannel } from './control-channel.ts';
 import { LISTEN_FDS_START, LISTEN_VARIABLES } from './listen-env.ts';
 
 /*
@@ -35,12 +36,18 @@ export interface GenerationOptions {
   readonly detached?: boolean;
   /** Times the readiness wait and the SIGKILL after a retirement. */
   readonly clock: Clock;
+  /** What starts it, for the `quiesce:generation:*` events: `hot-restart` or `supervisor` (`quiesce run`). */
+  readonly mode: RestartMode;
+  /** `quiesce run`'s number for it (from 1); `undefined` for a hot restart's successor. */
+  readonly generation?: number;
 }
 
 /** A started generation. */
 export interface Generation {
   readonly child: ChildProcess;
   readonly pid: number;
+  readonly mode: RestartMode;
+  readonly generation: number | undefined;
   /** `starting` until ready; `serving`; `stopping` once retired; `exited` once reaped. */
   readonly state: 'starting' | 'serving' | 'stopping' | 'exited';
   /** Clock time of the start and of readiness. */
@@ -62,9 +69,11 @@ export interface Generation {
   signal(signal: NodeJS.Signals): void;
   /**
    * Retires it: `signal` (default SIGTERM) now, and SIGKILL if it still runs `killAfterMs` later.
-   * A later call only sends its signal again.
+   * With `request`, a generation that listens on its control channel (`CONTROL=1`) is asked to
+   * stop with `STOP=<request>` instead of the signal. Once: a later call does nothing (`none`).
+   * Returns how it was told: `asked`, `signalled` or `none`.
    */
-  retire(killAfterMs: number, signal?: NodeJS.Signals, onKill?: () => void): void;
+  retire(killAfterMs: number, signal?: NodeJS.Signals, onKill?: () => void, request?: 'restart'): 'asked' | 'signalled' | 'none';
   /** Lets the starter exit while this process runs on (a hot restart's successor). */
   unref(): void;
 }
@@ -75,6 +84,8 @@ export interface Generation {
  * A WATCHDOG_PID passed on names the new process likewise: it is the one that will ping (a hot
  * restart hands the service over to it with MAINPID=).
  */
+const { generationSpawned, generationReady, generationFailed, generationRetired, generationExited } = quiesceChannels;
+
 const LISTEN_PID_SCRIPT = 'LISTEN_PID=$$; export LISTEN_PID; if [ -n "$WATCHDOG_PID" ]; then WATCHDOG_PID=$$; export WATCHDOG_PID; fi; exec "$@"';
 
 /** The exit code a shell reports for `exit`: the code, or 128 + the signal number. */
@@ -90,13 +101,15 @@ export function describeExit(exit: ChildExit): string {
 }
 
 /**
- * Spawns `command` with the sockets `fds` as fds 3, 4 … (LISTEN_FDS, LISTEN_FDNAMES, LISTEN_PID) and
- * the write end of a readiness pipe right after them (QUIESCE_READY_FD). stdin, stdout and stderr
- * are inherited. Any LISTEN_* left in `env` is replaced.
+ * Spawns `command` with the sockets `fds` as fds 3, 4 … (LISTEN_FDS, LISTEN_FDNAMES, LISTEN_PID),
+ * the write end of a readiness pipe right after them (QUIESCE_READY_FD), then a control channel
+ * (QUIESCE_CONTROL_FD: `listenForStopRequests`). stdin, stdout and stderr are inherited. Any
+ * LISTEN_* left in `env` is replaced.
  */
 export function startGeneration(options: GenerationOptions): Generation {
-  const { command, fds, names, cwd, detached = false, clock } = options;
+  const { command, fds, names, cwd, detached = false, clock, mode, generation } = options;
   const readyFd = LISTEN_FDS_START + fds.length;
+  const controlFd = readyFd + 1;
   const skip = new Set([...LISTEN_VARIABLES, ...(options.withoutEnv ?? [])]);
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(options.env)) {
@@ -106,14 +119,18 @@ export function startGeneration(options: GenerationOptions): Generation {
     LISTEN_FDS: String(fds.length),
     LISTEN_FDNAMES: names.join(':'),
     QUIESCE_READY_FD: String(readyFd),
+    QUIESCE_CONTROL_FD: String(controlFd),
   });
   const startedAt = clock.now();
   const child = spawn('/bin/sh', ['-c', LISTEN_PID_SCRIPT, 'quiesce', ...command], {
-    stdio: ['inherit', 'inherit', 'inherit', ...fds, 'pipe'],
+    stdio: ['inherit', 'inherit', 'inherit', ...fds, 'pipe', 'pipe'],
     env,
     cwd,
     detached,
   });
+  const pid = child.pid ?? -1;
+  // A spawn that failed has no process: it fails (see handOver), and never spawned nor exited.
+  if (child.pid !== undefined && generationSpawned.hasSubscribers) generationSpawned.publish({ mode, generation, pid });
   let state: Generation['state'] = 'starting';
   let readyAt: number | undefined;
   let exit: ChildExit | undefined;
@@ -126,6 +143,7 @@ export function startGeneration(options: GenerationOptions): Generation {
       if (state !== 'exited') exitedWhile = state;
       state = 'exited';
       if (killTimer !== undefined) clock.clearTimeout(killTimer);
+      if (generationExited.hasSubscribers) generationExited.publish({ mode, generation, pid, exitCode: exitCodeOf(exit), while: exitedWhile ?? 'starting' });
       resolve(exit);
     });
     child.once('error', (error) => {
@@ -140,6 +158,8 @@ export function startGeneration(options: GenerationOptions): Generation {
     });
   });
   const pipe = child.stdio[readyFd] as Readable | null;
+  const control = controlChannel(child.stdio[controlFd] as Duplex | null);
+  void exited.then(() => control.close());
   let settled: Promise<Readiness> | undefined;
 
   const waitReady = (timeoutMs: number): Promise<Readiness> => {
@@ -152,6 +172,7 @@ export function startGeneration(options: GenerationOptions): Generation {
         if (result.ready && state === 'starting') {
           state = 'serving';
           readyAt = clock.now();
+          if (generationReady.hasSubscribers) generationReady.publish({ mode, generation, pid, readyMs: readyAt - startedAt });
         }
         resolve(result);
       };
@@ -181,7 +202,9 @@ export function startGeneration(options: GenerationOptions): Generation {
 
   return {
     child,
-    pid: child.pid ?? -1,
+    pid,
+    mode,
+    generation,
     get state() {
       return state;
     },
@@ -198,17 +221,25 @@ export function startGeneration(options: GenerationOptions): Generation {
     },
     waitReady,
     signal,
-    retire(killAfterMs, name = 'SIGTERM', onKill) {
-      if (state === 'exited') return;
+    retire(killAfterMs, name = 'SIGTERM', onKill, request) {
+      // Told once: a second signal asks an app for an immediate stop (128 + n), which would cut the
+      // requests it is draining. Only signal() passes one on again (the supervisor's second stop).
+      if (state === 'exited' || state === 'stopping') return 'none';
       state = 'stopping';
-      signal(name);
+      // A roll asks a generation that listens on its control channel; anything else signals.
+      const asked = request !== undefined && control.requestStop(request);
+      if (generationRetired.hasSubscribers) generationRetired.publish({ mode, generation, pid, signal: asked ? `STOP=${request}` : name });
+      if (!asked) signal(name);
       killTimer ??= clock.setTimeout(() => {
         if (state === 'exited') return;
         onKill?.();
         signal('SIGKILL');
       }, killAfterMs);
+      return asked ? 'asked' : 'signalled';
     },
     unref() {
+      // The successor of a hot restart: nobody here will ask it anything.
+      control.close();
       child.unref();
     },
   };
@@ -247,9 +278,11 @@ export async function handOver(options: HandOverOptions): Promise<HandOverResult
   const readiness = await next.waitReady(options.readyTimeoutMs);
   const wanted = readiness.ready && (options.stillWanted?.() ?? true);
   if (!wanted) {
+    const reason = readiness.ready ? 'no longer wanted' : readiness.reason;
+    if (generationFailed.hasSubscribers) generationFailed.publish({ mode: next.mode, generation: next.generation, pid: next.pid, reason });
     // One SIGTERM only: a stop that came meanwhile has already sent it, and a second means "hurry".
     if (next.state === 'starting' || next.state === 'serving') next.retire(options.stopTimeoutMs);
-    return { outcome: 'failed', reason: readiness.ready ? 'no longer wanted' : readiness.reason };
+    return { outcome: 'failed', reason };
   }
   options.onReady?.();
   if (options.settleMs > 0) await new Promise<void>((resolve) => clock.setTimeout(resolve, options.settleMs));

@@ -15,6 +15,8 @@ export interface ListenEnv {
   readonly readyFd: number | undefined;
   /** The pid of the `quiesce run` supervisor this process runs under, if any. */
   readonly supervisorPid: number | undefined;
+  /** The fd of the channel on which the starter asks this process to stop (`STOP=restart`), if any; unset once closed. */
+  controlFd: number | undefined;
   /** Inherited fds already adopted by `acquire()`. */
   readonly adopted: Set<number>;
   readyReported: boolean;
@@ -31,6 +33,7 @@ export const LISTEN_VARIABLES: readonly string[] = [
   'LISTEN_FDNAMES',
   'QUIESCE_READY_FD',
   'QUIESCE_SUPERVISOR_PID',
+  'QUIESCE_CONTROL_FD',
 ];
 
 const cache = new WeakMap<object, ListenEnv>();
@@ -93,7 +96,7 @@ function socketCensus(): { listening: Set<number>; known: Set<number> } | undefi
 }
 
 function empty(): ListenEnv {
-  return { listeners: [], readyFd: undefined, supervisorPid: undefined, adopted: new Set(), readyReported: false };
+  return { listeners: [], readyFd: undefined, supervisorPid: undefined, controlFd: undefined, adopted: new Set(), readyReported: false };
 }
 
 /**
@@ -127,6 +130,7 @@ export function readListenEnv(
     names: get('LISTEN_FDNAMES'),
     ready: get('QUIESCE_READY_FD'),
     supervisor: get('QUIESCE_SUPERVISOR_PID'),
+    control: get('QUIESCE_CONTROL_FD'),
   };
   for (const name of readable) if (name in env) delete env[name];
   const result = parse(raw, pid, warn);
@@ -135,7 +139,7 @@ export function readListenEnv(
 }
 
 function parse(
-  raw: { fds?: string; pid?: string; names?: string; ready?: string; supervisor?: string },
+  raw: { fds?: string; pid?: string; names?: string; ready?: string; supervisor?: string; control?: string },
   pid: number,
   warn: (line: string) => void,
 ): ListenEnv {
@@ -185,6 +189,14 @@ function parse(
       warn(`quiesce: ignoring QUIESCE_READY_FD=${JSON.stringify(raw.ready)}: not an open pipe or socket apart from the listeners; readiness will not be reported.`);
     } else readyFd = fd;
   }
+  let controlFd: number | undefined;
+  if (raw.control !== undefined) {
+    const fd = Number(raw.control);
+    const target = /^\d+$/.test(raw.control) && fd >= LISTEN_FDS_START && !fds.includes(fd) && fd !== readyFd ? fdTarget(fd) : null;
+    if (target === null || (target !== undefined && !target.startsWith('socket:'))) {
+      warn(`quiesce: ignoring QUIESCE_CONTROL_FD=${JSON.stringify(raw.control)}: not an open socket apart from the listeners and the readiness pipe; a restart will look like a shutdown.`);
+    } else controlFd = fd;
+  }
   let supervisorPid: number | undefined;
   if (raw.supervisor !== undefined) {
     if (/^\d+$/.test(raw.supervisor) && Number(raw.supervisor) > 0) supervisorPid = Number(raw.supervisor);
@@ -194,6 +206,7 @@ function parse(
     listeners: fds.map((fd, i) => Object.freeze({ fd, name: names[i]! })),
     readyFd,
     supervisorPid,
+    controlFd,
     adopted: new Set(),
     readyReported: false,
   };

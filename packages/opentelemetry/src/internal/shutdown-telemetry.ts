@@ -1,17 +1,18 @@
 import { type Attributes, type Counter, type Histogram, type Meter, type Span, SpanStatusCode, type Tracer, context, trace } from '@opentelemetry/api';
-import type {
-  ConnectionCloseHow,
-  ConnectionClosedMessage,
-  DrainEndMessage,
-  DrainProgressMessage,
-  GenerationMessage,
-  HookEndMessage,
-  RegistryCallMessage,
-  RestartEndMessage,
-  ShutdownEndMessage,
-  ShutdownPhaseEndMessage,
-  ShutdownPhaseStartMessage,
-  ShutdownStartMessage,
+import {
+  type ConnectionCloseHow,
+  type ConnectionClosedMessage,
+  type DrainEndMessage,
+  type DrainProgressMessage,
+  type GenerationMessage,
+  type HookEndMessage,
+  type RegistryCallMessage,
+  type RestartEndMessage,
+  type ShutdownEndMessage,
+  type ShutdownPhaseEndMessage,
+  type ShutdownPhaseStartMessage,
+  type ShutdownStartMessage,
+  describeError,
 } from '@quiesce/core';
 import { METRIC, RESTART_SPAN, SHUTDOWN_SPAN, phaseSpan } from './telemetry-names.ts';
 
@@ -271,16 +272,4 @@ function endPhase(phase: OpenPhase): void {
   if (phase.hooks > 0) phase.span.setAttributes({ 'quiesce.hooks.total': phase.hooks, 'quiesce.hooks.failed': phase.failed.length });
   if (phase.failed.length > 0) phase.span.setStatus({ code: SpanStatusCode.ERROR, message: phase.failed.join(', ') });
   phase.span.end();
-}
-
-/** `Name: message`, one line, at most 200 characters: what a hook or a registry call failed with. */
-function describeError(error: unknown): string {
-  let text: string;
-  try {
-    text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  } catch {
-    text = 'unprintable error';
-  }
-  text = text.replace(/\s+/g, ' ').trim();
-  return text.length > 200 ? `${text.slice(0, 199)}…` : text;
 }

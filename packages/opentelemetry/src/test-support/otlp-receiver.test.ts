@@ -1,4 +1,4 @@
-// The OTLP receiver against the official exporters: what it records must be what the SDK made,
+// @quiesce/test-support's OTLP receiver against the official exporters: what it records must be what the SDK made,
 // the same whichever protocol carried it. Loopback only.
 import { OTLPMetricExporter as HttpJsonMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { OTLPMetricExporter as ProtobufMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
@@ -9,7 +9,7 @@ import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createQuiesceInstrumentation } from '../quiesce-instrumentation.ts';
-import { type OtlpReceiver, type ReceivedMetric, type ReceivedSpan, startOtlpReceiver } from './otlp-receiver.ts';
+import { type OtlpReceiver, type ReceivedMetric, type ReceivedSpan, startOtlpReceiver } from '@quiesce/test-support';
 import { publishSyntheticShutdown } from './synthetic-shutdown.ts';
 
 const cleanups: (() => Promise<unknown> | unknown)[] = [];

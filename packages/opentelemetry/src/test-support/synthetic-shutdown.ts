@@ -44,8 +44,8 @@ export function publishSyntheticShutdown(options: SyntheticShutdownOptions = {})
     const totals = { total: hooks.length, ok: count('ok'), error: count('error'), timeout: count('timeout'), aborted: count('aborted') };
     return { durationMs: 1, deadlineHit: false, ok: totals.ok === totals.total, totals, hooks };
   };
-  const closed = (how: ConnectionClosedMessage['how'], requests: number, upgraded = false): void =>
-    publish<ConnectionClosedMessage>('quiesce:drain:connection-closed', { how, requests, upgraded });
+  const closed = (how: ConnectionClosedMessage['how'], inFlight: number, upgraded = false): void =>
+    publish<ConnectionClosedMessage>('quiesce:drain:connection-closed', { how, inFlight, upgraded });
 
   publish<ShutdownStartMessage>('quiesce:shutdown:start', {
     shutdownId,
@@ -62,7 +62,7 @@ export function publishSyntheticShutdown(options: SyntheticShutdownOptions = {})
       publish<RegistryCallMessage>('quiesce:registry:call', { registry: 'etcd', operation: 'deregister', outcome: 'ok', durationMs: 3.5, entry: '/services/example/127.0.0.1:3000', error: undefined });
       deregistered.push(hook({ name: 'etcd', phase: 'deregister', status: 'ok', durationMs: 4, error: undefined }));
     });
-    closed('response-last', 2);
+    closed('response-last', 0);
   });
   const phases: ShutdownPhaseEndMessage[] = [lameDuck];
   phases.unshift({ shutdownId, phase: 'deregister', startMs: 0, durationMs: 4 });
@@ -78,15 +78,18 @@ export function publishSyntheticShutdown(options: SyntheticShutdownOptions = {})
     preconnectsClosed: 1,
     forceClosed: forced ? 3 : 0,
     upgradedAtStart: 0,
+    upgradedClosed: 0,
     upgradedForceClosed: 0,
+    streamsAtStart: 0,
+    streamsCut: 0,
   };
   phases.push(
     phase('drain', 101, drain.durationMs, () => {
       publish('quiesce:drain:progress', { state: 'draining', connections: 4, idle: 3, upgraded: 0, inFlight: 1 });
       closed('preconnect', 0);
-      closed('idle', 3);
-      closed('idle', 1);
-      closed('peer', 1);
+      closed('idle', 0);
+      closed('idle', 0);
+      closed('peer', 0);
       if (forced) for (let i = 0; i < 3; i++) closed('forced', 1);
       shutdownHooks.push(hook({ name: 'queue', phase: 'shutdown', status: forced ? 'aborted' : 'ok', durationMs: 20, error: undefined }));
       publish<DrainEndMessage>('quiesce:drain:end', drain);

@@ -1,4 +1,4 @@
-import type { TimerHandle } from '@quiesce/core';
+import { type TimerHandle, quiesceChannels } from '@quiesce/core';
 import { RegistryOptionError, RegistryStateError, RegistryTimeoutError } from '../errors.ts';
 import type {
   RegistryCallOptions,
@@ -29,6 +29,9 @@ export interface RegistryDriver {
   /** Removes whatever {@link RegistryDriver.announce} may have created, including half-done attempts. */
   withdraw(instance: ResolvedInstance, budget: Budget): Promise<void>;
 }
+
+/** `quiesce:registry:call`: every register / deregister / close result (the catalog's message is {@link RegistryResult}). */
+const { registryCall } = quiesceChannels;
 
 /** The budget's own time limit passed (as opposed to an outer signal aborting). */
 class OwnTimeout {}
@@ -91,7 +94,10 @@ export function createRegistry(driver: RegistryDriver, config: CommonConfig): Se
       budget.dispose();
     }
     const entry = instance === undefined ? undefined : driver.entry(instance);
-    return { registry: driver.name, operation, outcome, durationMs: clock.now() - started, entry, error };
+    const result: RegistryResult = { registry: driver.name, operation, outcome, durationMs: clock.now() - started, entry, error };
+    // Each backend publishes its own calls; combineRegistries() only sums them up, and publishes nothing.
+    if (registryCall.hasSubscribers) registryCall.publish(result);
+    return result;
   }
 
   /** One step of the loop: announce when not announced, else renew (and re-announce when lost). */

@@ -1,13 +1,11 @@
 // A real OTLP/HTTP receiver for tests: listens on loopback, takes what OpenTelemetry exporters send
 // to /v1/traces and /v1/metrics as http/json or http/protobuf (gzip or not), answers as a collector
-// does, and records every span and metric in one shape whichever encoding carried it.
-// Protobuf is read with the wire reader @opentelemetry/otlp-transformer ships (it has no request
-// decoder of its own) and the field numbers of opentelemetry-proto. Test-only: it moves to the
-// shared test-support package once that exists.
+// does, and records every span and metric in one shape whichever encoding carried it. Protobuf is
+// read with the field numbers of opentelemetry-proto and a wire reader of its own (below), so that
+// no package of OpenTelemetry is needed to receive what they send.
 import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
-import { ProtobufReader } from '@opentelemetry/otlp-transformer/build/esm/common/protobuf/protobuf-reader.js';
 
 /** An attribute value, as OTLP carries it (`AnyValue`). */
 export type OtlpValue = string | number | boolean | null | OtlpValue[] | { readonly [key: string]: OtlpValue };
@@ -73,8 +71,31 @@ export interface OtlpReceiver {
   close(): Promise<void>;
 }
 
-/** Starts a receiver on 127.0.0.1 and a free port. */
-export async function startOtlpReceiver(): Promise<OtlpReceiver> {
+/** Options for {@link startOtlpReceiver}. */
+export interface OtlpReceiverOptions {
+  /**
+   * Called for each request once its spans or metrics are recorded, before it is answered: the
+   * exporter is still waiting then, so this is the moment to check, say, that the process sending
+   * it has not exited yet.
+   */
+  readonly onRequest?: (request: ReceivedRequest) => void;
+}
+
+/**
+ * Starts a real OTLP/HTTP receiver on 127.0.0.1 and a free port: `url` is what
+ * `OTEL_EXPORTER_OTLP_ENDPOINT` takes. It answers `/v1/traces` and `/v1/metrics` in http/json and
+ * http/protobuf (gzip or not) as a collector does, records spans and metrics in one shape, and
+ * refuses anything else (404, 415, or 400 for a body it cannot read, listed in `rejected`).
+ *
+ * @example
+ * ```ts
+ * const receiver = await startOtlpReceiver();
+ * const child = startChild(runtimeCommand('node', script), { env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url } });
+ * await receiver.waitFor(() => receiver.spans.some((span) => span.name === 'quiesce.shutdown'));
+ * await receiver.close();
+ * ```
+ */
+export async function startOtlpReceiver(options: OtlpReceiverOptions = {}): Promise<OtlpReceiver> {
   const requests: ReceivedRequest[] = [];
   const spans: ReceivedSpan[] = [];
   const metrics: ReceivedMetric[] = [];
@@ -96,9 +117,11 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
     try {
       const encoding = req.headers['content-encoding'] ?? 'identity';
       if (encoding === 'gzip') body = gunzipSync(body);
-      requests.push({ path, protocol, encoding, bytes: body.length });
+      const request: ReceivedRequest = { path, protocol, encoding, bytes: body.length };
+      requests.push(request);
       if (path === '/v1/traces') spans.push(...(protocol === 'http/json' ? spansFromJson(JSON.parse(body.toString('utf8'))) : spansFromProtobuf(body)));
       else metrics.push(...(protocol === 'http/json' ? metricsFromJson(JSON.parse(body.toString('utf8'))) : metricsFromProtobuf(body)));
+      options.onRequest?.(request);
     } catch (error) {
       rejected.push(`${path} ${protocol}: ${(error as Error).message}`);
       res.writeHead(400).end();
@@ -250,6 +273,54 @@ function metricsFromJson(request: Json): ReceivedMetric[] {
 const WIRE_VARINT = 0;
 const WIRE_FIXED64 = 1;
 const WIRE_BYTES = 2;
+const WIRE_FIXED32 = 5;
+
+/** The protobuf wire format, as far as OTLP uses it: varints, 64-bit, length-delimited and 32-bit fields. */
+class ProtobufReader {
+  pos = 0;
+  readonly #buf: Uint8Array;
+
+  constructor(buf: Uint8Array) {
+    this.#buf = buf;
+  }
+
+  isAtEnd(): boolean {
+    return this.pos >= this.#buf.length;
+  }
+
+  readTag(): { fieldNumber: number; wireType: number } {
+    const raw = this.readVarint();
+    return { fieldNumber: Math.floor(raw / 8), wireType: raw % 8 };
+  }
+
+  /** A base-128 varint as a number (exact up to 2^53, which covers every count and id OTLP sends as one). */
+  readVarint(): number {
+    let result = 0;
+    for (let shift = 0; this.pos < this.#buf.length; shift += 7) {
+      const byte = this.#buf[this.pos++]!;
+      result += (byte & 0x7f) * 2 ** shift;
+      if ((byte & 0x80) === 0) return result;
+    }
+    throw new Error('truncated protobuf: a varint runs past the end');
+  }
+
+  readBytes(): Uint8Array {
+    const length = this.readVarint();
+    if (this.pos + length > this.#buf.length) throw new Error(`truncated protobuf: ${length} bytes announced at ${this.pos}, ${this.#buf.length - this.pos} left`);
+    const bytes = this.#buf.subarray(this.pos, this.pos + length);
+    this.pos += length;
+    return bytes;
+  }
+
+  skip(wireType: number): void {
+    if (wireType === WIRE_VARINT) this.readVarint();
+    else if (wireType === WIRE_BYTES) this.readBytes();
+    else if (wireType === WIRE_FIXED64 || wireType === WIRE_FIXED32) {
+      this.pos += wireType === WIRE_FIXED64 ? 8 : 4;
+      if (this.pos > this.#buf.length) throw new Error('truncated protobuf: a fixed-size field runs past the end');
+    } else throw new Error(`protobuf wire type ${wireType} is not used by OTLP`);
+  }
+}
 
 /** One field of a message: its number and its raw value. */
 interface Field {
