@@ -6,10 +6,12 @@
 //     new port, HAProxy adds it (runtime API) and sees it UP, then the old one gets SIGTERM; the old
 //     address stays dead and HAProxy only learns it from its health check;
 //   restart (as systemd restarts a unit): SIGTERM, exit, start again on the same port, wait for UP.
+// A full run rolls both ways (one result file each: rolling-restart.json, rolling-restart-restart.json).
 // Once with QUIESCE_LAME_DUCK_MS long enough for HAProxy's health check to notice (inter × fall, plus
 // margin), once with 0. Every response that is not a 200, and every ambiguous, refused or failed
 // request, is an error the user saw; a probe client also records the latency of each request.
-// Goal: 0 errors with the lame duck; the run without it shows why it matters.
+// The example app runs on each Node line asked for (--lines); the load and HAProxy are the same for
+// every line. Goal: 0 errors with the lame duck on every line; the run without it shows why it matters.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
@@ -18,10 +20,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, sleep } from './lib/cli.mjs';
 
+const PART = { part: 6, name: 'rolling-restart', title: 'Part 6 — rolling restart behind HAProxy' };
 const { settings, mode } = parseArgs(process.argv.slice(2), {
   defaults: {
     rounds: 3,
-    roll: 'replace',
+    roll: ['replace', 'restart'],
     lameDuckMs: 1_000,
     deadlineMs: 10_000,
     checkInterMs: 200,
@@ -33,9 +36,10 @@ const { settings, mode } = parseArgs(process.argv.slice(2), {
     maxRequests: 2_000_000,
     maxDurationMs: 120_000,
   },
-  smoke: { rounds: 1, warmMs: 300, pauseMs: 200 },
+  // The smoke's lame duck is long enough that a loaded CI machine cannot turn it into a timing test.
+  smoke: { rounds: 1, roll: ['replace'], lameDuckMs: 2_000, warmMs: 300, pauseMs: 200 },
   help:
-    'node bench/6-rolling-restart.mjs [--smoke] [--rounds=3] [--roll=replace|restart] [--lame-duck-ms=1000] [--deadline-ms=10000] [--check-inter-ms=200]\n' +
+    'node bench/6-rolling-restart.mjs [--smoke] [--lines=all|default|20,22,24,26] [--rounds=3] [--roll=replace,restart] [--lame-duck-ms=1000] [--deadline-ms=10000] [--check-inter-ms=200]\n' +
     '  [--check-fall=2] [--clients=20] [--path=/] [--warm-ms=1000] [--pause-ms=500]\n' +
     'Needs haproxy (Debian: apt-get install -y haproxy; installed automatically when run as root).',
 });
@@ -63,14 +67,23 @@ function ensureHaproxy() {
   if (!version) throw new Error('apt-get install -y haproxy did not provide a haproxy binary.');
   return version;
 }
-if (settings.roll !== 'replace' && settings.roll !== 'restart') throw new Error(`--roll must be replace or restart, got ${JSON.stringify(settings.roll)}.`);
+const badRoll = settings.roll.find((roll) => roll !== 'replace' && roll !== 'restart');
+if (badRoll !== undefined || settings.roll.length === 0) throw new Error(`--roll must be replace, restart or both (replace,restart), got ${JSON.stringify(settings.roll.join(','))}.`);
+if (!settings.runtimes.includes('node')) {
+  console.log('Part 6 runs the example app on Node only: nothing to do without node in --runtimes.');
+  process.exit(0);
+}
 const haproxyVersion = ensureHaproxy();
 
+const { createChecks } = await import('./lib/checks.mjs');
 const { describeEnvironment } = await import('./lib/environment.mjs');
+const { goalRecord, printGoals, spread, verdictAtMost } = await import('./lib/goals.mjs');
 const { killAllServers, openConnection, runKeepAliveLoad, startServer } = await import('./lib/harness.mjs');
 const { writeResult } = await import('./lib/results.mjs');
 const { median, round } = await import('./lib/stats.mjs');
 const { formatTable } = await import('./lib/table.mjs');
+const { onTarget, selectTargets } = await import('./lib/targets.mjs');
+const targets = selectTargets({ runtimes: ['node'], lines: settings.lines });
 
 const exampleScript = fileURLToPath(new URL('../apps/example/dist/server.js', import.meta.url));
 
@@ -154,12 +167,14 @@ async function waitForStatus(socket, name, wanted, timeoutMs = 15_000) {
   }
 }
 
-function startExample(port, lameDuckMs) {
-  return startServer({
-    runtime: 'node',
-    script: exampleScript,
-    env: { PORT: String(port), QUIESCE_LAME_DUCK_MS: String(lameDuckMs), QUIESCE_DEADLINE_MS: String(settings.deadlineMs) },
-  });
+function startExample(target, port, lameDuckMs) {
+  return onTarget(target, () =>
+    startServer({
+      runtime: 'node',
+      script: exampleScript,
+      env: { PORT: String(port), QUIESCE_LAME_DUCK_MS: String(lameDuckMs), QUIESCE_DEADLINE_MS: String(settings.deadlineMs) },
+    }),
+  );
 }
 
 /** One client sending requests back to back through HAProxy, timing each; bounded by `signal`, count and time. */
@@ -193,7 +208,7 @@ function percentile(values, p) {
   return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] : Number.NaN;
 }
 
-async function rollingRun(lameDuckMs) {
+async function rollingRun(roll, target, lameDuckMs) {
   const dir = mkdtempSync(join(tmpdir(), 'quiesce-bench-haproxy-'));
   const socket = join(dir, 'admin.sock');
   const frontPort = await freePort();
@@ -203,7 +218,7 @@ async function rollingRun(lameDuckMs) {
   const instances = [];
   let haproxy;
   try {
-    for (const port of backPorts) instances.push(await startExample(port, lameDuckMs));
+    for (const port of backPorts) instances.push(await startExample(target, port, lameDuckMs));
     haproxy = spawn('haproxy', ['-f', configFile, '-db'], { stdio: ['ignore', 'ignore', 'pipe'] });
     let haproxyErr = '';
     haproxy.stderr.on('data', (d) => {
@@ -233,10 +248,10 @@ async function rollingRun(lameDuckMs) {
       const old = instances[i];
       const t0 = performance.now();
       let slot = `s${i + 1}`;
-      if (settings.roll === 'replace') {
+      if (roll === 'replace') {
         // Surge: the replacement joins first, on a new port, in an empty slot.
         const port = await freePort();
-        instances.push(await startExample(port, lameDuckMs));
+        instances.push(await startExample(target, port, lameDuckMs));
         slot = `s${backPorts.length + i + 1}`;
         await haproxyCommand(socket, `set server be/${slot} addr 127.0.0.1 port ${port}`);
         await haproxyCommand(socket, `set server be/${slot} state ready`);
@@ -246,8 +261,8 @@ async function rollingRun(lameDuckMs) {
       old.kill('SIGTERM');
       const exit = await Promise.race([old.exited, sleep(settings.deadlineMs + 5_000).then(() => undefined)]);
       if (!exit) await old.stop();
-      if (settings.roll === 'restart') {
-        instances[i] = await startExample(backPorts[i], lameDuckMs);
+      if (roll === 'restart') {
+        instances[i] = await startExample(target, backPorts[i], lameDuckMs);
         await waitForStatus(socket, slot, 'UP');
       }
       steps.push({
@@ -293,73 +308,134 @@ async function rollingRun(lameDuckMs) {
   }
 }
 
-const runs = { lameDuck: [], noLameDuck: [] };
-console.log(`Part 6 — rolling restart behind HAProxy (${mode}). ${describeEnvironment()}; ${haproxyVersion}`);
-try {
-  for (let r = 0; r < settings.rounds; r++) {
-    for (const [key, lameDuckMs] of r % 2 === 0 ? [['lameDuck', settings.lameDuckMs], ['noLameDuck', 0]] : [['noLameDuck', 0], ['lameDuck', settings.lameDuckMs]]) {
-      const run = await rollingRun(lameDuckMs);
-      runs[key].push(run);
-      console.log(
-        `  round ${r + 1}/${settings.rounds}, QUIESCE_LAME_DUCK_MS=${lameDuckMs}: ${run.attempts} requests, ${run.errors} errors ` +
-          `(non-200 ${JSON.stringify(run.non200)}, ambiguous ${run.ambiguous}, refused ${run.refused}), probe p99 ${run.probeP99Ms} ms, ` +
-          `max ${run.probeMaxMs} ms, roll ${run.rollMs} ms`,
-      );
-    }
-  }
-} finally {
-  await killAllServers();
-}
+// A correctness problem in one roll sets the exit code; the other roll still runs and is written.
+for (const roll of settings.roll) await measureRoll(roll);
 
-const rows = Object.entries(runs).map(([key, list]) => {
-  const non200 = {};
-  for (const run of list) for (const [s, n] of Object.entries(run.non200)) non200[s] = (non200[s] ?? 0) + n;
-  return {
-    label: `${settings.roll}, QUIESCE_LAME_DUCK_MS=${key === 'lameDuck' ? settings.lameDuckMs : 0}`,
-    lameDuckMs: key === 'lameDuck' ? settings.lameDuckMs : 0,
-    errorsMedian: round(median(list.map((r) => r.errors))),
-    errorsTotal: `${list.reduce((n, r) => n + r.errors, 0)} of ${list.reduce((n, r) => n + r.attempts, 0)}`,
-    non200: Object.entries(non200).map(([s, n]) => `${s}×${n}`).join(', ') || '-',
-    ambiguous: list.reduce((n, r) => n + r.ambiguous, 0),
-    refused: list.reduce((n, r) => n + r.refused, 0),
-    requests: round(median(list.map((r) => r.attempts))),
-    rollMs: round(median(list.map((r) => r.rollMs))),
-    probeP99Ms: round(median(list.map((r) => r.probeP99Ms)), 1),
-    probeMaxMs: round(Math.max(...list.map((r) => r.probeMaxMs)), 1),
-    probeOver500Ms: list.reduce((n, r) => n + r.probeOver500Ms, 0),
-    instanceExitMs: round(median(list.flatMap((r) => r.steps.map((s) => s.exitMs)))),
-  };
-});
-const columns = [
-  { key: 'label', title: 'run', align: 'left' },
-  { key: 'errorsMedian', title: 'errors (median)' },
-  { key: 'errorsTotal', title: 'errors / requests, all runs' },
-  { key: 'non200', title: 'non-200 from HAProxy', align: 'left' },
-  { key: 'ambiguous', title: 'ambiguous' },
-  { key: 'refused', title: 'refused' },
-  { key: 'requests', title: 'requests per run' },
-  { key: 'probeP99Ms', title: 'probe p99 ms' },
-  { key: 'probeMaxMs', title: 'probe max ms' },
-  { key: 'probeOver500Ms', title: 'probe > 500 ms' },
-  { key: 'instanceExitMs', title: 'SIGTERM→exit ms' },
-  { key: 'rollMs', title: 'roll ms' },
-];
-console.log(`\n${formatTable(columns, rows)}`);
-const withLd = rows[0];
-console.log(`${mode === 'smoke' ? '[smoke run, indicative only] ' : ''}goal: ${withLd.errorsTotal} errors with the lame duck (goal 0) — ${withLd.errorsTotal.startsWith('0 ') ? 'met' : 'MISSED'}`);
-const file = writeResult(settings.roll === 'replace' ? 'rolling-restart' : `rolling-restart-${settings.roll}`, {
-  mode,
-  settings: { ...settings, haproxy: haproxyVersion },
-  columns,
-  rows,
-  notes: [
-    `HAProxy (Debian), HTTP mode, defaults otherwise (retries 3, no redispatch, http-reuse safe): health check GET /readyz every ${settings.checkInterMs} ms, fall ${settings.checkFall}, rise 1; timeout connect 1s.`,
-    'Load: the conformance harness runKeepAliveLoad through HAProxy; an error is any attempt that did not end in a 200.',
-    settings.roll === 'replace'
-      ? 'Each instance: a replacement starts on a new port and HAProxy adds it (runtime API) and sees it UP; then SIGTERM to the old one, wait for its exit, pause, next. The old address stays dead.'
-      : 'Each instance: SIGTERM, wait for exit, start again on the same port, wait until HAProxy reports it UP, pause, next.',
-    'probe: one extra client sending requests back to back through HAProxy, timing each (failures included).',
-  ],
-  raw: runs,
-});
-console.log(`wrote ${file}`);
+/** Every round of `roll` on every line, then its table, goals, checks and result file. */
+async function measureRoll(roll) {
+  const runs = Object.fromEntries(targets.map((t) => [t.key, { lameDuck: [], noLameDuck: [] }]));
+  console.log(`${PART.title} (${mode}, ${roll}). ${describeEnvironment()}; ${haproxyVersion}`);
+  console.log(`Runs on: ${targets.map((t) => t.on).join(', ')} (load and probe on node ${process.versions.node}).`);
+  try {
+    for (let r = 0; r < settings.rounds; r++) {
+      for (const target of targets) {
+        for (const [key, lameDuckMs] of r % 2 === 0 ? [['lameDuck', settings.lameDuckMs], ['noLameDuck', 0]] : [['noLameDuck', 0], ['lameDuck', settings.lameDuckMs]]) {
+          const run = await rollingRun(roll, target, lameDuckMs);
+          runs[target.key][key].push(run);
+          console.log(
+            `  round ${r + 1}/${settings.rounds}, ${target.on}, QUIESCE_LAME_DUCK_MS=${lameDuckMs}: ${run.attempts} requests, ${run.errors} errors ` +
+              `(non-200 ${JSON.stringify(run.non200)}, ambiguous ${run.ambiguous}, refused ${run.refused}), probe p99 ${run.probeP99Ms} ms, ` +
+              `max ${run.probeMaxMs} ms, roll ${run.rollMs} ms`,
+          );
+        }
+      }
+    }
+  } finally {
+    await killAllServers();
+  }
+
+  const rows = [];
+  const goals = [];
+  const checks = createChecks('part 6');
+  const chartGroups = [];
+  for (const target of targets) {
+    const bars = [];
+    for (const [key, list] of Object.entries(runs[target.key])) {
+      const lameDuckMs = key === 'lameDuck' ? settings.lameDuckMs : 0;
+      const non200 = {};
+      for (const run of list) for (const [s, n] of Object.entries(run.non200)) non200[s] = (non200[s] ?? 0) + n;
+      const errors = list.reduce((n, r) => n + r.errors, 0);
+      const exitCodes = [...new Set(list.flatMap((r) => r.steps.map((s) => s.exitCode)))].join('/');
+      const row = {
+        target: target.key,
+        on: target.on,
+        label: `${target.label} ${roll}, QUIESCE_LAME_DUCK_MS=${lameDuckMs}`,
+        lameDuckMs,
+        errorsMedian: round(median(list.map((r) => r.errors))),
+        errorsTotal: `${errors} of ${list.reduce((n, r) => n + r.attempts, 0)}`,
+        non200: Object.entries(non200).map(([s, n]) => `${s}×${n}`).join(', ') || '-',
+        ambiguous: list.reduce((n, r) => n + r.ambiguous, 0),
+        refused: list.reduce((n, r) => n + r.refused, 0),
+        requests: round(median(list.map((r) => r.attempts))),
+        rollMs: round(median(list.map((r) => r.rollMs))),
+        probeP99Ms: round(median(list.map((r) => r.probeP99Ms)), 1),
+        probeMaxMs: round(Math.max(...list.map((r) => r.probeMaxMs)), 1),
+        probeOver500Ms: list.reduce((n, r) => n + r.probeOver500Ms, 0),
+        instanceExitMs: round(median(list.flatMap((r) => r.steps.map((s) => s.exitMs)))),
+        exitCodes,
+      };
+      rows.push(row);
+      const s = spread(list.map((r) => r.errors));
+      bars.push({ label: `lame duck ${lameDuckMs} ms`, value: s?.median ?? Number.NaN, min: s?.min, max: s?.max, kind: lameDuckMs ? 'quiesce' : 'control' });
+      if (!lameDuckMs) continue;
+      goals.push(
+        goalRecord({
+          part: PART.part,
+          target,
+          row: row.label,
+          metric: 'errors',
+          measure: `errors in ${list.length} rolling restarts of 3 instances`,
+          goal: '0',
+          value: errors,
+          digits: 0,
+          verdict: verdictAtMost(errors, 0),
+          detail: `of ${row.errorsTotal.split(' of ')[1]} requests${row.non200 !== '-' ? `; ${row.non200}` : ''}`,
+        }),
+      );
+      // Correctness: not one request lost with the lame duck, every instance exited 0.
+      checks.expect(errors === 0, `${row.label}: ${errors} errors (non-200 ${row.non200}, ambiguous ${row.ambiguous}, refused ${row.refused})`);
+      checks.expect(exitCodes === '0', `${row.label}: instance exit code(s) ${exitCodes}, expected 0`);
+    }
+    chartGroups.push({ label: target.on, bars });
+  }
+  const columns = [
+    { key: 'label', title: 'run', align: 'left' },
+    { key: 'on', title: 'runs on', align: 'left' },
+    { key: 'errorsMedian', title: 'errors (median)' },
+    { key: 'errorsTotal', title: 'errors / requests, all runs' },
+    { key: 'non200', title: 'non-200 from HAProxy', align: 'left' },
+    { key: 'ambiguous', title: 'ambiguous' },
+    { key: 'refused', title: 'refused' },
+    { key: 'requests', title: 'requests per run' },
+    { key: 'probeP99Ms', title: 'probe p99 ms' },
+    { key: 'probeMaxMs', title: 'probe max ms' },
+    { key: 'probeOver500Ms', title: 'probe > 500 ms' },
+    { key: 'instanceExitMs', title: 'SIGTERM→exit ms' },
+    { key: 'rollMs', title: 'roll ms' },
+    { key: 'exitCodes', title: 'exit' },
+  ];
+  console.log(`\n${formatTable(columns, rows)}`);
+  printGoals(goals, mode);
+  const name = roll === 'replace' ? PART.name : `${PART.name}-${roll}`;
+  const title = `${PART.title} (${roll === 'replace' ? 'replace' : 'restart in place'})`;
+  const file = writeResult(name, {
+    ...PART,
+    name,
+    title,
+    mode,
+    settings: { ...settings, roll, haproxy: haproxyVersion },
+    targets,
+    columns,
+    rows,
+    goals,
+    chart: {
+      title: `${title}: 3 instances of the example app, rolled under load`,
+      note: `requests that did not get a 200, per roll; median of ${settings.rounds} rolls`,
+      goalLegend: 'goal: 0 with the lame duck',
+      kindNames: { quiesce: `Quiesce, lame duck ${settings.lameDuckMs} ms`, control: 'Quiesce without a lame duck' },
+      panels: [{ title: 'errors per rolling restart', digits: 0, goal: { value: 0, label: 'goal: 0 errors with the lame duck' }, groups: chartGroups }],
+    },
+    notes: [
+      `HAProxy (Debian), HTTP mode, defaults otherwise (retries 3, no redispatch, http-reuse safe): health check GET /readyz every ${settings.checkInterMs} ms, fall ${settings.checkFall}, rise 1; timeout connect 1s.`,
+      'Load: the conformance harness runKeepAliveLoad through HAProxy; an error is any attempt that did not end in a 200.',
+      `runs on: the Node line of the example app instances; the load and the probe run on node ${process.versions.node}.`,
+      roll === 'replace'
+        ? 'Each instance: a replacement starts on a new port and HAProxy adds it (runtime API) and sees it UP; then SIGTERM to the old one, wait for its exit, pause, next. The old address stays dead.'
+        : 'Each instance: SIGTERM, wait for exit, start again on the same port, wait until HAProxy reports it UP, pause, next.',
+      'probe: one extra client sending requests back to back through HAProxy, timing each (failures included).',
+    ],
+    raw: runs,
+  });
+  console.log(`wrote ${file}`);
+  checks.finish();
+}

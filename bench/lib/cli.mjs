@@ -1,9 +1,17 @@
-// Command-line flags shared by every part: --smoke, --runtimes=node,bun,deno and --name=value overrides.
+// Command-line flags shared by every part: --smoke, --runtimes=node,bun,deno, --lines=all|default|20,22,…
+// (the Node lines Node rows run on: lib/targets.mjs) and --name=value overrides of a part's settings.
+
+/** Settings every part takes: which runtimes, and which Node lines their Node rows run on. */
+export const COMMON_DEFAULTS = Object.freeze({ runtimes: ['node', 'bun', 'deno'], lines: 'all' });
+/** A smoke run's Node line: the Node running the bench (`--lines=all` runs the smoke on every line). */
+export const COMMON_SMOKE = Object.freeze({ lines: 'default' });
 
 /**
  * Parses `--flag` and `--name=value` arguments. `defaults` holds the full-run settings and `smoke`
- * the tiny ones; a `--name=value` flag overrides either (numbers stay numbers). Unknown names throw,
- * so that a typo does not silently run the full benchmark.
+ * the tiny ones; a `--name=value` flag overrides either (numbers stay numbers). Every part also
+ * takes {@link COMMON_DEFAULTS} (`--runtimes`, `--lines`). Unknown names throw, so that a typo does
+ * not silently run the full benchmark. The mode is `smoke` with `--smoke`, `custom` when a setting
+ * differs from the full run's, else `full` (so `--lines=all` is still a full run).
  */
 export function parseArgs(argv, options) {
   try {
@@ -14,7 +22,9 @@ export function parseArgs(argv, options) {
   }
 }
 
-function parseFlags(argv, { defaults, smoke, help }) {
+function parseFlags(argv, { defaults: own, smoke: ownSmoke, help }) {
+  const defaults = { ...COMMON_DEFAULTS, ...own };
+  const smoke = { ...COMMON_SMOKE, ...ownSmoke };
   const flags = {};
   for (const arg of argv) {
     if (arg === '--help' || arg === '-h') {
@@ -44,7 +54,8 @@ function parseFlags(argv, { defaults, smoke, help }) {
       settings[key] = raw;
     }
   }
-  const mode = isSmoke ? 'smoke' : Object.keys(flags).length > 0 ? 'custom' : 'full';
+  const differs = Object.keys(defaults).some((key) => JSON.stringify(settings[key]) !== JSON.stringify(defaults[key]));
+  const mode = isSmoke ? 'smoke' : differs ? 'custom' : 'full';
   return { settings, mode };
 }
 

@@ -5,7 +5,7 @@ import { register } from 'node:module';
 
 if (!process.versions.bun && !process.versions.deno) register('./ts-hooks.mjs', import.meta.url);
 
-export const { openConnection, runFreshConnectionLoad, runKeepAliveLoad } = await import(
+export const { assertClientKeptUp, openConnection, runFreshConnectionLoad, runKeepAliveLoad } = await import(
   '../../packages/conformance/src/harness/index.ts'
 );
 const support = await import('../../packages/test-support/src/index.ts');

@@ -11,7 +11,8 @@ const script = fileURLToPath(new URL('./idle-holder.mjs', import.meta.url));
 
 /**
  * Opens `count` keep-alive connections to `port` (one request each) from a child process and
- * resolves once they are all open and idle. `pause()` stops the child; `report(timeoutMs)` resumes it and resolves with how the connections were closed,
+ * resolves once they are all open and idle (within `timeoutMs`; `batch` and `connectTimeoutMs` are
+ * openIdleConnections' `batch` and `timeoutMs`). `pause()` stops the child; `report(timeoutMs)` resumes it and resolves with how the connections were closed,
  * `{ fin, reset, open, other }` (open: still open after `timeoutMs`); `kill()` is for cleanup.
  *
  * @example
@@ -21,8 +22,9 @@ const script = fileURLToPath(new URL('./idle-holder.mjs', import.meta.url));
  * await server.exited;
  * console.log(await clients.report(2_000)); // { fin: 1000, reset: 0, open: 0, other: 0 }
  */
-export async function holdIdleConnections(port, count, { timeoutMs = 30_000 } = {}) {
-  const child = fork(script, [String(port), String(count)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+export async function holdIdleConnections(port, count, { timeoutMs = 30_000, batch, connectTimeoutMs } = {}) {
+  const extra = batch || connectTimeoutMs ? [String(batch ?? 100), String(connectTimeoutMs ?? 30_000)] : [];
+  const child = fork(script, [String(port), String(count), ...extra], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   const nextMessage = (ms, what) =>
     new Promise((resolve, reject) => {

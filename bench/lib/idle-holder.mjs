@@ -2,16 +2,20 @@
 // of part 2 (one request each), says `{ ready }` over IPC, then sits idle. The parent stops it with
 // SIGSTOP while it measures a shutdown and resumes it with SIGCONT; `{ report: timeoutMs }` then asks
 // how each connection was closed, answered with `{ fin, reset, other, open }` before it exits.
-// Argv: <port> <count>.
+// Argv: <port> <count> [<batch> <timeoutMs>] (openIdleConnections' options; its defaults when left out).
 import { openIdleConnections } from './open-idle.mjs';
 
-const [port, count] = process.argv.slice(2).map(Number);
-if (!Number.isInteger(port) || !Number.isInteger(count) || count < 1) {
-  console.error(`usage: idle-holder.mjs <port> <count>, got ${JSON.stringify(process.argv.slice(2))}`);
+const [port, count, batch, timeoutMs] = process.argv.slice(2).map(Number);
+const optional = (n) => n === undefined || Number.isNaN(n) || (Number.isInteger(n) && n > 0);
+if (!Number.isInteger(port) || !Number.isInteger(count) || count < 1 || !optional(batch) || !optional(timeoutMs)) {
+  console.error(`usage: idle-holder.mjs <port> <count> [<batch> <timeoutMs>], got ${JSON.stringify(process.argv.slice(2))}`);
   process.exit(2);
 }
 
-const connections = await openIdleConnections(port, count);
+const connections = await openIdleConnections(port, count, {
+  ...(Number.isInteger(batch) ? { batch } : {}),
+  ...(Number.isInteger(timeoutMs) ? { timeoutMs } : {}),
+});
 process.send({ ready: connections.length });
 
 process.on('message', async (message) => {

@@ -33,3 +33,33 @@ export function standardError(values) {
   const variance = finite.reduce((a, b) => a + (b - mean) ** 2, 0) / (finite.length - 1);
   return Math.sqrt(variance / finite.length);
 }
+
+/**
+ * A bootstrap interval of the median of `values` (`level` 0.95: the 2.5th and 97.5th percentiles of
+ * the medians of `resamples` resamples), with a fixed seed so that the same rounds always print the
+ * same interval. How far the median of these rounds could move with other rounds like them: narrow
+ * means enough rounds. `{ lo, hi }`, or undefined for fewer than three values.
+ */
+export function medianInterval(values, { level = 0.95, resamples = 2_000, seed = 1 } = {}) {
+  const finite = values.filter((v) => typeof v === 'number' && Number.isFinite(v));
+  if (finite.length < 3) return undefined;
+  let state = seed >>> 0 || 1;
+  // xorshift32: small, seeded, good enough to pick resample indices.
+  const next = () => {
+    state ^= state << 13;
+    state >>>= 0;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    state >>>= 0;
+    return state / 2 ** 32;
+  };
+  const medians = [];
+  const sample = new Array(finite.length);
+  for (let r = 0; r < resamples; r++) {
+    for (let i = 0; i < finite.length; i++) sample[i] = finite[Math.floor(next() * finite.length)];
+    medians.push(median(sample));
+  }
+  medians.sort((a, b) => a - b);
+  const tail = (1 - level) / 2;
+  return { lo: medians[Math.floor(tail * resamples)], hi: medians[Math.min(resamples - 1, Math.ceil((1 - tail) * resamples) - 1)] };
+}

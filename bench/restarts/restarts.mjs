@@ -2,7 +2,7 @@
 // Restarts under load: how many requests fail while a server restarts, per restart and per mode.
 //
 //   node bench/restarts/restarts.mjs [--restarts 5] [--interval-ms 1000]
-//        [--keep-alive 8] [--fresh 4] [--json <file>]
+//        [--keep-alive 8] [--fresh 4] [--json <file>] [--node <path of a node binary>]
 //        [--modes hot-node,hot-node-lifecycle,hot-node-hard,run-node,run-bun,run-deno,run-node-hard,naive-node,cluster-node]
 //
 // Needs the build (`npm run build`). Each mode starts app.mjs (beside this file), runs bounded
@@ -20,7 +20,9 @@
 //   naive-node     naive-app.mjs: SIGTERM (server.close(), exit), wait for the exit, start again on the same port
 //   cluster-node   cluster-app.mjs: a Node `cluster` primary with one worker, replaced on SIGHUP as
 //                  `pm2 reload` does it (fork, 'listening', SIGINT to the old worker, SIGKILL after 1 600 ms)
-// `--json <file>` also writes every mode's counts, per restart, as JSON (bench/5-restarts-under-load.mjs
+// `--node` is the Node every Node process of a mode runs on (the servers, `quiesce run`, the
+// naive server, the cluster primary and its workers; default the Node running this script, which
+// always runs the load clients). `--json <file>` also writes every mode's counts, per restart, as JSON (bench/5-restarts-under-load.mjs
 // turns it into bench/results/restarts.json). Every process started here, and every process whose pid
 // they print, is killed at the end, also when a mode fails or this script gets SIGINT/SIGTERM.
 import { spawn } from 'node:child_process';
@@ -48,6 +50,11 @@ const KEEP_ALIVE = Number(flag('keep-alive', 8));
 const FRESH = Number(flag('fresh', 4));
 const MODES = flag('modes', 'hot-node,hot-node-lifecycle,hot-node-hard,run-node,run-bun,run-deno,run-node-hard,naive-node,cluster-node').split(',');
 const JSON_FILE = flag('json', undefined);
+const NODE = flag('node', process.execPath);
+if (!existsSync(NODE)) {
+  console.error(`restarts.mjs: --node ${NODE} does not exist`);
+  process.exit(2);
+}
 const STEP_TIMEOUT_MS = 30_000;
 const MAX_REQUESTS = 2_000_000;
 const MAX_DURATION_MS = RESTARTS * (INTERVAL_MS + STEP_TIMEOUT_MS) + 10_000;
@@ -60,7 +67,7 @@ if (!existsSync(join(root, 'packages/listener/dist/index.js')) || !existsSync(jo
 }
 
 const runtimes = {
-  node: { command: process.execPath, args: [app], env: {} },
+  node: { command: NODE, args: [app], env: {} },
   bun: { command: join(root, 'node_modules/bun/bin/bun.exe'), args: [app], env: { NO_COLOR: '1' } },
   deno: { command: join(root, 'node_modules/deno/deno'), args: ['run', '-A', '--quiet', app], env: { DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' } },
 };
@@ -339,7 +346,7 @@ async function hotRestartMode(hard, script = app) {
 async function supervisorMode(runtime, hard) {
   const rt = runtimes[runtime];
   if (!existsSync(rt.command)) return undefined;
-  const sup = start(process.execPath, [quiesce, 'run', '--listen', '127.0.0.1:0', '--', rt.command, ...rt.args], {
+  const sup = start(NODE, [quiesce, 'run', '--listen', '127.0.0.1:0', '--', rt.command, ...rt.args], {
     ...rt.env,
     DRAIN: hard ? 'hard' : 'soft',
   });
@@ -358,14 +365,14 @@ async function supervisorMode(runtime, hard) {
 
 /** The anchor without Quiesce: stop (SIGTERM, server.close()), wait for the exit, start again on the same port. */
 async function naiveMode() {
-  let server = start(process.execPath, [naiveApp], { PORT: '0' });
+  let server = start(NODE, [naiveApp], { PORT: '0' });
   const port = Number(/:(\d+)$/.exec(await lineFrom(server, / listening on /, 'the naive server'))[1]);
   return {
     port,
     async restart(i) {
       server.child.kill('SIGTERM');
       await until(() => server.exit !== undefined, `the naive server (restart ${i}) to exit`);
-      server = start(process.execPath, [naiveApp], { PORT: String(port) });
+      server = start(NODE, [naiveApp], { PORT: String(port) });
       await lineFrom(server, / listening on /, `the naive server (restart ${i})`);
     },
     stop: () => terminate(server),
@@ -374,7 +381,7 @@ async function naiveMode() {
 
 /** The cluster anchor: the primary replaces its worker on SIGHUP as `pm2 reload` does. */
 async function clusterMode() {
-  const primary = start(process.execPath, [clusterApp], { PORT: '0' });
+  const primary = start(NODE, [clusterApp], { PORT: '0' });
   const port = Number(/:(\d+)$/.exec(await lineFrom(primary, /worker pid \d+ listening on /, 'the cluster primary'))[1]);
   const reloads = () => primary.lines.filter((l) => l.startsWith('cluster reload: '));
   return {
@@ -437,7 +444,9 @@ const longestGap = (events, from, to) => {
   return gap;
 };
 
-console.log(`restarts: ${RESTARTS} per mode, ${INTERVAL_MS} ms apart; load: ${KEEP_ALIVE} keep-alive + ${FRESH} fresh-connection clients on 127.0.0.1`);
+console.log(
+  `restarts: ${RESTARTS} per mode, ${INTERVAL_MS} ms apart; load: ${KEEP_ALIVE} keep-alive + ${FRESH} fresh-connection clients on 127.0.0.1; Node processes on ${NODE}`,
+);
 const summary = [];
 const report = [];
 for (const name of MODES) {
@@ -501,7 +510,7 @@ for (const name of MODES) {
 console.log('\nsummary (failed requests over all restarts):');
 for (const s of summary) console.log(`  ${s.name.padEnd(20)} ${String(s.failed).padStart(5)} failed of ${s.requests} in ${s.restarts} restarts`);
 if (JSON_FILE) {
-  const settings = { restarts: RESTARTS, intervalMs: INTERVAL_MS, keepAlive: KEEP_ALIVE, fresh: FRESH, modes: MODES };
+  const settings = { restarts: RESTARTS, intervalMs: INTERVAL_MS, keepAlive: KEEP_ALIVE, fresh: FRESH, modes: MODES, node: NODE };
   writeFileSync(JSON_FILE, `${JSON.stringify({ settings, modes: report }, null, 2)}\n`);
 }
 process.exitCode = report.some((r) => r.problem) ? 1 : 0;
