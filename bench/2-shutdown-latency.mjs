@@ -393,5 +393,5 @@ const file = writeResult(PART.name, {
 console.log(`wrote ${file}`);
 
 // HTTP/2: idle sessions and a stream in flight, on each Node line and on Deno (lib/http2-rows.mjs).
-await runHttp2Latency(settings, mode);
+await runHttp2Latency(settings, mode, { targets, checks });
 checks.finish();

@@ -203,5 +203,5 @@ const file = writeResult(PART.name, {
 console.log(`wrote ${file}`);
 
 // The same race over HTTP/2 sessions, on each Node line and on Deno (lib/http2-rows.mjs).
-await runHttp2Race(settings, mode);
+await runHttp2Race(settings, mode, { targets, checks });
 checks.finish();

@@ -12,7 +12,6 @@
 // exit time; B. one stream in flight (`slowMs`) at SIGTERM: response -> exit.
 // Anchor: bare Node 24 (and 26) server.close(), which sends a GOAWAY (Node >= 24); goal: Quiesce 0
 // lost on every line and no later an exit than bare Node 24.
-import { existsSync } from 'node:fs';
 import http2 from 'node:http2';
 import { fileURLToPath } from 'node:url';
 import { sleep } from './cli.mjs';
@@ -20,32 +19,29 @@ import { killAllServers, startServer } from './harness.mjs';
 import { writeResult } from './results.mjs';
 import { median, rotate, round } from './stats.mjs';
 import { formatTable } from './table.mjs';
+import { onTarget } from './targets.mjs';
+import { goalRecord, printGoals, verdictAtMost } from './goals.mjs';
 
 const { runHttp2Load } = await import('../../packages/conformance/src/harness/index.ts');
 const { selfSignedCertificate } = await import('../../packages/test-support/src/index.ts');
 const fixture = (name) => fileURLToPath(new URL(`../../packages/conformance/src/fixtures/${name}`, import.meta.url));
 const READY = /listening on (https?:\/\/\S+)/;
 
-/** The rows: each installed Node line bare and Quiesce, Deno bare and Quiesce, Bun pending. */
-export function http2Rows(runtimes, { smoke = false } = {}) {
+/**
+ * The rows on the part's targets (lib/targets.mjs: the Node lines asked for with --lines, Bun, Deno):
+ * each Node line bare and Quiesce, Deno bare and Quiesce, Bun pending (no HTTP/2 server).
+ */
+export function http2Rows(targets) {
   const rows = [];
-  if (runtimes.includes('node')) {
-    const lines = [{ line: Number(process.versions.node.split('.')[0]), env: undefined }];
-    for (const line of [22, 24, 26]) {
-      const binary = fileURLToPath(new URL(`../../node_modules/node${line}/bin/node`, import.meta.url));
-      if (existsSync(binary) && line !== lines[0].line) lines.push({ line, env: String(line) });
+  for (const target of targets) {
+    const name = target.runtime === 'node' ? `node ${target.line}` : target.runtime;
+    if (target.runtime === 'bun') {
+      rows.push({ runtime: 'bun', target, variant: 'bare', label: 'bun', shutdown: '-', pending: 'Bun.serve 1.4.5 serves no HTTP/2 (no ALPN h2; pinned in conformance http2-pins)' });
+      continue;
     }
-    for (const { line, env } of smoke ? lines.filter((l) => l.line === 24 || l.env === undefined) : lines) {
-      rows.push({ runtime: 'node', line, nodeEnv: env, variant: 'bare', label: `node ${line} bare`, shutdown: 'server.close()' });
-      rows.push({ runtime: 'node', line, nodeEnv: env, variant: 'quiesce', label: `node ${line} quiesce`, shutdown: 'createLifecycle' });
-    }
-  }
-  if (runtimes.includes('deno')) {
-    rows.push({ runtime: 'deno', variant: 'bare', label: 'deno bare', shutdown: 'server.shutdown()' });
-    rows.push({ runtime: 'deno', variant: 'quiesce', label: 'deno quiesce', shutdown: 'createLifecycle' });
-  }
-  if (runtimes.includes('bun')) {
-    rows.push({ runtime: 'bun', variant: 'bare', label: 'bun', shutdown: '-', pending: 'Bun.serve 1.4.5 serves no HTTP/2 (no ALPN h2; pinned in conformance http2-pins)' });
+    const bare = target.runtime === 'node' ? 'server.close()' : 'server.shutdown()';
+    rows.push({ runtime: target.runtime, line: target.line, target, variant: 'bare', label: `${name} bare`, shutdown: bare });
+    rows.push({ runtime: target.runtime, line: target.line, target, variant: 'quiesce', label: `${name} quiesce`, shutdown: 'createLifecycle' });
   }
   return rows;
 }
@@ -60,19 +56,11 @@ function certificate() {
   return tls.env;
 }
 
-/** Starts the server of `row` (Node on its line through QUIESCE_TEST_NODE, read per call by test-support). */
+/** Starts the server of `row` on its target (lib/targets.mjs onTarget picks the Node line's binary). */
 async function start(row) {
   const env = { ...certificate(), H2_VARIANT: row.variant, H2_MODE: 'tls-http1', QUIESCE_DEADLINE_MS: '10000' };
   const script = row.runtime === 'deno' ? fixture('deno-http2-server.ts') : fixture('node-http2-server.mjs');
-  const previous = process.env.QUIESCE_TEST_NODE;
-  if (row.nodeEnv === undefined) delete process.env.QUIESCE_TEST_NODE;
-  else process.env.QUIESCE_TEST_NODE = row.nodeEnv;
-  try {
-    return await startServer({ runtime: row.runtime, script, env, readyPattern: READY, timeoutMs: 30_000 });
-  } finally {
-    if (previous === undefined) delete process.env.QUIESCE_TEST_NODE;
-    else process.env.QUIESCE_TEST_NODE = previous;
-  }
+  return onTarget(row.target, () => startServer({ runtime: row.runtime, script, env, readyPattern: READY, timeoutMs: 30_000 }));
 }
 
 async function exitWithin(server, ms) {
@@ -189,12 +177,14 @@ function ratioTo(trials, row, anchor, pick) {
 const anchorOf = (rows, line) => rows.find((r) => r.runtime === 'node' && r.line === line && r.variant === 'bare');
 
 /**
- * Part 4's HTTP/2 rows: runs them, prints the table and the goals, writes keep-alive-race-http2.json.
- * `base` is the part's settings (rounds, signalAfterMs, exitWaitMs, afterExitMs, runtimes).
+ * Part 4's HTTP/2 rows: runs them on `targets`, prints the table and the goals, writes
+ * keep-alive-race-http2.json, and records in `checks` every stream a Quiesce row lost and every
+ * Quiesce exit other than 0. `base` is the part's settings (rounds, signalAfterMs, exitWaitMs,
+ * afterExitMs, runtimes).
  */
-export async function runHttp2Race(base, mode) {
+export async function runHttp2Race(base, mode, { targets, checks }) {
   const s = { rounds: base.rounds, runtimes: base.runtimes, sessions: 10, streams: 4, path: '/?ms=20', signalAfterMs: base.signalAfterMs, exitWaitMs: base.exitWaitMs, afterExitMs: base.afterExitMs, maxDurationMs: 15_000 };
-  const rows = http2Rows(s.runtimes, { smoke: mode === 'smoke' });
+  const rows = http2Rows(targets);
   const runnable = rows.filter((r) => !r.pending);
   const trials = Object.fromEntries(runnable.map((r) => [r.label, []]));
   console.log(`\nPart 4, HTTP/2 — ${s.sessions} sessions × ${s.streams} streams on ${s.path}, SIGTERM after ${s.signalAfterMs} ms (node: createSecureServer allowHTTP1; deno: Deno.serve TLS).`);
@@ -248,12 +238,37 @@ export async function runHttp2Race(base, mode) {
     { key: 'note', title: 'note', align: 'left' },
   ];
   console.log(`\n${formatTable(columns, table)}`);
-  for (const row of table.filter((r) => r.variant === 'quiesce')) {
-    const lost = Number.parseInt(row.lostTotal, 10);
-    console.log(`${mode === 'smoke' ? '[smoke run, indicative only] ' : ''}goal ${row.label} (HTTP/2): ${lost} accepted streams lost (goal 0) — ${lost === 0 ? 'met' : 'MISSED'}${row.vsNode24 ? `; exit vs bare Node 24 ${row.vsNode24}` : ''}`);
+  const goals = [];
+  for (const row of runnable.filter((r) => r.variant === 'quiesce')) {
+    const list = trials[row.label];
+    const lost = list.reduce((n, t) => n + t.lost, 0);
+    const vs = table.find((r) => r.label === row.label)?.vsNode24;
+    goals.push(
+      goalRecord({
+        part: 4,
+        target: row.target,
+        row: row.label,
+        subject: 'quiesce (HTTP/2)',
+        metric: 'accepted streams lost',
+        measure: `accepted streams lost in ${list.length} runs of ${s.sessions} sessions × ${s.streams} streams`,
+        goal: '0',
+        value: lost,
+        digits: 0,
+        verdict: verdictAtMost(lost, 0),
+        detail: vs ? `exit vs bare Node 24 ${vs}` : undefined,
+      }),
+    );
+    // Correctness: no accepted stream lost, and the process exited 0 (counts and codes, never a time).
+    checks.expect(lost === 0, `${row.label} (HTTP/2): ${lost} accepted streams lost`);
+    for (const t of list) checks.expect(t.exitCode === 0, `${row.label} (HTTP/2): exit ${t.exitCode}`);
   }
+  printGoals(goals, mode);
   const file = writeResult('keep-alive-race-http2', {
     mode,
+    title: 'Part 4 — the keep-alive race over HTTP/2',
+    part: 4,
+    targets,
+    goals,
     settings: s,
     columns,
     rows: table,
@@ -267,10 +282,14 @@ export async function runHttp2Race(base, mode) {
   console.log(`wrote ${file}`);
 }
 
-/** Part 2's HTTP/2 rows: runs them, prints the table and the goals, writes shutdown-latency-http2.json. */
-export async function runHttp2Latency(base, mode) {
+/**
+ * Part 2's HTTP/2 rows: runs them on `targets`, prints the table, writes shutdown-latency-http2.json,
+ * and records in `checks` an in-flight stream a Quiesce row did not answer and every Quiesce exit
+ * other than 0. Its times are shown beside bare Node 24 (the first line whose close() sends GOAWAY).
+ */
+export async function runHttp2Latency(base, mode, { targets, checks }) {
   const s = { rounds: base.rounds, runtimes: base.runtimes, idleSessions: mode === 'smoke' ? 10 : 100, idleMs: base.idleMs, slowMs: base.slowMs, signalAfterMs: base.signalAfterMs, exitWaitMs: Math.min(base.exitTimeoutMs, 5_000) };
-  const rows = http2Rows(s.runtimes, { smoke: mode === 'smoke' });
+  const rows = http2Rows(targets);
   const runnable = rows.filter((r) => !r.pending);
   const trials = Object.fromEntries(runnable.map((r) => [r.label, []]));
   console.log(`\nPart 2, HTTP/2 — A. ${s.idleSessions} idle sessions (idle ${s.idleMs} ms), SIGTERM; B. one stream in flight (${s.slowMs} ms) at SIGTERM.`);
@@ -317,8 +336,17 @@ export async function runHttp2Latency(base, mode) {
   for (const row of table.filter((r) => r.variant === 'quiesce')) {
     console.log(`${mode === 'smoke' ? '[smoke run, indicative only] ' : ''}HTTP/2 ${row.label}: idle exit ${row.idleExitMs} ms${row.idleVsNode24 ? ` (vs bare Node 24 ${row.idleVsNode24})` : ''}, response→exit ${row.responseToExitMs} ms${row.responseVsNode24 ? ` (vs bare Node 24 ${row.responseVsNode24})` : ''}, in flight answered ${row.answered}`);
   }
+  for (const row of runnable.filter((r) => r.variant === 'quiesce')) {
+    for (const t of trials[row.label]) {
+      checks.expect(t.inFlight.answered, `${row.label} (HTTP/2): the stream in flight at SIGTERM was not answered`);
+      checks.expect(t.idle.exitCode === 0 && t.inFlight.exitCode === 0, `${row.label} (HTTP/2): exit ${t.idle.exitCode} (idle), ${t.inFlight.exitCode} (in flight)`);
+    }
+  }
   const file = writeResult('shutdown-latency-http2', {
     mode,
+    title: 'Part 2 — shutdown latency over HTTP/2',
+    part: 2,
+    targets,
     settings: s,
     columns,
     rows: table,
