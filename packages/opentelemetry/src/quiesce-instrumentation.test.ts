@@ -108,6 +108,11 @@ describe('createQuiesceInstrumentation: spans', () => {
       'quiesce.drain.idle_closed': 2,
       'quiesce.drain.preconnects_closed': 1,
       'quiesce.drain.force_closed': 0,
+      'quiesce.drain.upgraded_at_start': 2,
+      'quiesce.drain.upgraded_closed': 2,
+      'quiesce.drain.upgraded_force_closed': 0,
+      'quiesce.drain.streams_at_start': 1,
+      'quiesce.drain.streams_cut': 0,
       'quiesce.hooks.total': 1,
       'quiesce.hooks.failed': 0,
     });
@@ -152,7 +157,13 @@ describe('createQuiesceInstrumentation: spans', () => {
     });
     expect(byName(exported, 'quiesce.shutdown').attributes).toMatchObject({ 'quiesce.shutdown.deadline_hit': true, 'quiesce.connections.closed.forced': 3 });
     expect(byName(exported, 'quiesce.drain').status.code).toBe(SpanStatusCode.ERROR);
-    expect(byName(exported, 'quiesce.drain').attributes).toMatchObject({ 'quiesce.drain.outcome': 'forced', 'quiesce.drain.requests_cut': 2, 'quiesce.drain.force_closed': 3 });
+    expect(byName(exported, 'quiesce.drain').attributes).toMatchObject({
+      'quiesce.drain.outcome': 'forced',
+      'quiesce.drain.requests_cut': 2,
+      'quiesce.drain.force_closed': 3,
+      'quiesce.drain.upgraded_force_closed': 1,
+      'quiesce.drain.streams_cut': 1,
+    });
   });
 
   it('a restart becomes a quiesce.restart span covering the time it reports; a rollback is an error', async () => {

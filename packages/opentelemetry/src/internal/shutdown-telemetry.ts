@@ -176,7 +176,10 @@ export class ShutdownTelemetry {
       'quiesce.drain.preconnects_closed': message.preconnectsClosed,
       'quiesce.drain.force_closed': message.forceClosed,
       'quiesce.drain.upgraded_at_start': message.upgradedAtStart,
+      'quiesce.drain.upgraded_closed': message.upgradedClosed,
       'quiesce.drain.upgraded_force_closed': message.upgradedForceClosed,
+      'quiesce.drain.streams_at_start': message.streamsAtStart,
+      'quiesce.drain.streams_cut': message.streamsCut,
     });
     if (message.outcome === 'forced') {
       span.setStatus({ code: SpanStatusCode.ERROR, message: `the deadline cut ${message.requestsCut} requests and ${message.forceClosed} connections` });

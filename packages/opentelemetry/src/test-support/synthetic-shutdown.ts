@@ -77,11 +77,11 @@ export function publishSyntheticShutdown(options: SyntheticShutdownOptions = {})
     idleClosed: 2,
     preconnectsClosed: 1,
     forceClosed: forced ? 3 : 0,
-    upgradedAtStart: 0,
-    upgradedClosed: 0,
-    upgradedForceClosed: 0,
-    streamsAtStart: 0,
-    streamsCut: 0,
+    upgradedAtStart: 2,
+    upgradedClosed: forced ? 1 : 2,
+    upgradedForceClosed: forced ? 1 : 0,
+    streamsAtStart: 1,
+    streamsCut: forced ? 1 : 0,
   };
   phases.push(
     phase('drain', 101, drain.durationMs, () => {
