@@ -241,6 +241,17 @@ describe('the shutdown sequence (fake adapter, manual clock)', () => {
     expect(adapter.abortedAt.drain).toBe(1_000);
   });
 
+  it('without cleanup hooks one timer bounds the whole shutdown while it drains, and none is left once it is done', async () => {
+    const { clock, adapter, lifecycle } = setup({ deadlineMs: 1_000 });
+    const done = lifecycle.shutdown();
+    await clock.advance(0);
+    expect(adapter.sequence).toEqual(['beginShutdown', 'stopAccepting', 'drain']);
+    expect(clock.pendingTimers).toBe(1);
+    adapter.drained.resolve(drainReport('drained'));
+    expect(await done).toMatchObject({ outcome: 'clean', exitCode: 0 });
+    expect(clock.pendingTimers).toBe(0);
+  });
+
   it('deregisters inside the lame duck: at its start, while the listener still accepts, bounded by its timeout', async () => {
     const { clock, adapter, lifecycle } = setup({ lameDuckMs: 1_000, deadlineMs: 10_000 });
     const seen: string[] = [];

@@ -233,7 +233,8 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
     stopListening();
     notifier.stopping({ status: `Shutting down (${reason})`, timeLeftMs: deadline.remainingMs() });
     const reserve = cleanupHooks > 0 ? config.cleanupReserveMs : 0;
-    const drainDeadline = new Deadline({ timeoutMs: deadlineMs - reserve, signal: deadline.signal, clock });
+    // Without a reserve the drain's deadline is the whole one: no second timer and listener for it.
+    const drainDeadline = reserve > 0 ? new Deadline({ timeoutMs: deadlineMs - reserve, signal: deadline.signal, clock }) : deadline;
     events.start(reason, config, reserve);
 
     // 2–3. Lame duck: not ready, Connection: close on every response, listener open; deregister meanwhile.
@@ -255,7 +256,7 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
       drainStarted.abort(new DrainStartedError(stopKind));
       return draining;
     });
-    drainDeadline.dispose();
+    if (drainDeadline !== deadline) drainDeadline.dispose();
 
     // 7. Cleanup hooks in the time that is left, then the report.
     state = 'cleanup';
