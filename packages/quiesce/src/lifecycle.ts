@@ -197,7 +197,10 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
     markInstalled = resolve;
   });
   let readiness: Promise<boolean> | undefined;
-  const drainStarted = new AbortController();
+  // Made when `signal` is first read: a shutdown nobody gave the signal to has nothing to abort.
+  let drainStarted: AbortController | undefined;
+  /** The kind of the shutdown whose drain has started (the signal's reason is made from it). */
+  let drainStartedKind: ShutdownKind | undefined;
   let shutdownKind: ShutdownKind | undefined;
   let stopListening: () => void = () => {};
 
@@ -253,7 +256,8 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
     state = 'draining';
     const [drained, hooked] = await step('drain', () => {
       const draining = Promise.all([adapter.drain({ signal: drainDeadline.signal }), hooks.run({ signal: drainDeadline.signal })]);
-      drainStarted.abort(new DrainStartedError(stopKind));
+      drainStartedKind = stopKind;
+      drainStarted?.abort(new DrainStartedError(stopKind));
       return draining;
     });
     if (drainDeadline !== deadline) drainDeadline.dispose();
@@ -306,7 +310,12 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
     get report() {
       return finalReport;
     },
-    signal: drainStarted.signal,
+    get signal() {
+      drainStarted ??= new AbortController();
+      // Read for the first time once the drain has started: aborted already, with the same reason.
+      if (drainStartedKind !== undefined && !drainStarted.signal.aborted) drainStarted.abort(new DrainStartedError(drainStartedKind));
+      return drainStarted.signal;
+    },
     get shutdownKind() {
       return shutdownKind;
     },
