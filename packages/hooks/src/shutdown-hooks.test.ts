@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { DeadlineExceededError, quiesceChannels, systemClock } from '@quiesce/core';
 import { ManualClock } from '@quiesce/core/testing';
@@ -560,6 +561,32 @@ describe('report', () => {
       hooks: [],
       totals: { total: 0, ok: 0, error: 0, timeout: 0, aborted: 0 },
     });
+  });
+
+  it('sets no timer and no listener on the outer signal for a run without hooks (shutdown pays nothing for it)', async () => {
+    const clock = new ManualClock();
+    const outer = new AbortController();
+    const running = createShutdownHooks({ phases: ['a', 'b'], clock }).run({ deadlineMs: 1_000, signal: outer.signal });
+
+    expect(clock.pendingTimers).toBe(0);
+    expect(getEventListeners(outer.signal, 'abort')).toHaveLength(0);
+    const report = await running;
+    expect(report.deadlineHit).toBe(false);
+    expect(report.phases).toEqual([
+      { name: 'a', startedAt: 0, durationMs: 0, hooks: 0 },
+      { name: 'b', startedAt: 0, durationMs: 0, hooks: 0 },
+    ]);
+  });
+
+  it('reports the deadline as hit for a run without hooks whose outer signal has aborted, as for one with hooks', async () => {
+    const reason = new Error('already stopping');
+    const report = await createShutdownHooks({ phases: ['a', 'b'], clock: new ManualClock() }).run({ signal: AbortSignal.abort(reason) });
+
+    expect(report).toMatchObject({ deadlineHit: true, ok: true, totals: { total: 0 } });
+    expect(report.phases).toEqual([
+      { name: 'a', startedAt: undefined, durationMs: 0, hooks: 0 },
+      { name: 'b', startedAt: undefined, durationMs: 0, hooks: 0 },
+    ]);
   });
 
   it('is ok when every hook ended ok', async () => {

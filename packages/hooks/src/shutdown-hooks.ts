@@ -151,7 +151,9 @@ export function createShutdownHooks(options: ShutdownHooksOptions = {}): Shutdow
       if (deadlineMs !== undefined) check.duration('deadlineMs', deadlineMs);
       // Checked here, not only by Deadline, so that a bad signal is reported as a HooksOptionError.
       if (signal !== undefined) check.signal('signal', signal);
-      const deadline = new Deadline({ timeoutMs: deadlineMs, signal, clock });
+      // With no hook, nothing can outlive the run (it takes no timer turn): it needs no deadline of
+      // its own, only whether the outer signal has aborted (no timer, no listener on `signal`).
+      const deadline: RunBound = hooks.size === 0 ? outerBound(signal) : new Deadline({ timeoutMs: deadlineMs, signal, clock });
       // Publish the promise before any hook or listener runs: one that calls run() again
       // synchronously must get this run, not start a second one.
       let settle!: { resolve: (report: HooksReport) => void; reject: (error: unknown) => void };
@@ -169,10 +171,31 @@ export function createShutdownHooks(options: ShutdownHooksOptions = {}): Shutdow
   };
 }
 
+/** What bounds a run: a {@link Deadline}, or for a run without hooks only the outer signal. */
+interface RunBound {
+  readonly expired: boolean;
+  readonly signal: AbortSignal;
+  dispose(): void;
+}
+
+/** The bound of a run without hooks: expired once `signal` has aborted; nothing to dispose. */
+function outerBound(signal: AbortSignal | undefined): RunBound {
+  return {
+    get expired() {
+      return signal?.aborted === true;
+    },
+    // Read only for a hook, and this run has none.
+    get signal(): AbortSignal {
+      return signal ?? new AbortController().signal;
+    },
+    dispose() {},
+  };
+}
+
 async function runPhases(
   all: readonly RegisteredHook[],
   order: readonly string[],
-  deadline: Deadline,
+  deadline: RunBound,
   clock: Clock,
   emit: (event: HooksEvent) => void,
 ): Promise<HooksReport> {

@@ -160,9 +160,12 @@ export function createServiceNotifier(options: ServiceNotifierOptions = {}): Ser
       message(['RELOADING=1', now === undefined ? undefined : `MONOTONIC_USEC=${now}`, statusLine(status)]);
     },
     stopping(stopOptions = {}) {
+      // Nobody to tell (no NOTIFY_SOCKET): the lines are not even built, here and in phase().
+      if (!socket || quiet()) return;
       message(['STOPPING=1', statusLine(stopOptions.status ?? 'Shutting down'), extendLine(stopOptions.timeLeftMs)]);
     },
     phase(name, timeLeftMs) {
+      if (!socket || quiet()) return;
       const left = timeLeftMs === undefined ? '' : ` (${Math.max(0, Math.round(timeLeftMs))} ms left)`;
       message([statusLine(`Shutting down: ${name}${left}`), extendLine(timeLeftMs)]);
     },

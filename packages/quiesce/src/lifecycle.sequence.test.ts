@@ -131,6 +131,22 @@ describe('the shutdown signal (fake adapter, manual clock)', () => {
     adapter.drained.resolve(drainReport('drained'));
   });
 
+  it('is one signal on every read, and one first read once the drain started is aborted already, with its reason', async () => {
+    const serving = setup();
+    expect(serving.lifecycle.signal).toBe(serving.lifecycle.signal);
+    expect(serving.lifecycle.signal.aborted).toBe(false);
+
+    const { clock, adapter, lifecycle } = setup({ lameDuckMs: 500, deadlineMs: 5_000 });
+    void lifecycle.shutdown('SIGTERM');
+    await clock.advance(500);
+    const signal = lifecycle.signal;
+    expect(signal.aborted).toBe(true);
+    expect(signal.reason).toBeInstanceOf(DrainStartedError);
+    expect(signal.reason).toMatchObject({ code: 'QUIESCE_DRAIN_STARTED', kind: 'shutdown' });
+    expect(lifecycle.signal).toBe(signal);
+    adapter.drained.resolve(drainReport('drained'));
+  });
+
   it("shutdown('restart') is a restart: the adapter is told (WebSockets get 1012) and the signal's kind says so", async () => {
     const { adapter, lifecycle } = setup();
     const report = lifecycle.shutdown('restart');
@@ -239,6 +255,17 @@ describe('the shutdown sequence (fake adapter, manual clock)', () => {
     await clock.advance(1_000);
     await done;
     expect(adapter.abortedAt.drain).toBe(1_000);
+  });
+
+  it('without cleanup hooks one timer bounds the whole shutdown while it drains, and none is left once it is done', async () => {
+    const { clock, adapter, lifecycle } = setup({ deadlineMs: 1_000 });
+    const done = lifecycle.shutdown();
+    await clock.advance(0);
+    expect(adapter.sequence).toEqual(['beginShutdown', 'stopAccepting', 'drain']);
+    expect(clock.pendingTimers).toBe(1);
+    adapter.drained.resolve(drainReport('drained'));
+    expect(await done).toMatchObject({ outcome: 'clean', exitCode: 0 });
+    expect(clock.pendingTimers).toBe(0);
   });
 
   it('deregisters inside the lame duck: at its start, while the listener still accepts, bounded by its timeout', async () => {

@@ -197,7 +197,10 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
     markInstalled = resolve;
   });
   let readiness: Promise<boolean> | undefined;
-  const drainStarted = new AbortController();
+  // Made when `signal` is first read: a shutdown nobody gave the signal to has nothing to abort.
+  let drainStarted: AbortController | undefined;
+  /** The kind of the shutdown whose drain has started (the signal's reason is made from it). */
+  let drainStartedKind: ShutdownKind | undefined;
   let shutdownKind: ShutdownKind | undefined;
   let stopListening: () => void = () => {};
 
@@ -233,7 +236,8 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
     stopListening();
     notifier.stopping({ status: `Shutting down (${reason})`, timeLeftMs: deadline.remainingMs() });
     const reserve = cleanupHooks > 0 ? config.cleanupReserveMs : 0;
-    const drainDeadline = new Deadline({ timeoutMs: deadlineMs - reserve, signal: deadline.signal, clock });
+    // Without a reserve the drain's deadline is the whole one: no second timer and listener for it.
+    const drainDeadline = reserve > 0 ? new Deadline({ timeoutMs: deadlineMs - reserve, signal: deadline.signal, clock }) : deadline;
     events.start(reason, config, reserve);
 
     // 2–3. Lame duck: not ready, Connection: close on every response, listener open; deregister meanwhile.
@@ -252,10 +256,11 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
     state = 'draining';
     const [drained, hooked] = await step('drain', () => {
       const draining = Promise.all([adapter.drain({ signal: drainDeadline.signal }), hooks.run({ signal: drainDeadline.signal })]);
-      drainStarted.abort(new DrainStartedError(stopKind));
+      drainStartedKind = stopKind;
+      drainStarted?.abort(new DrainStartedError(stopKind));
       return draining;
     });
-    drainDeadline.dispose();
+    if (drainDeadline !== deadline) drainDeadline.dispose();
 
     // 7. Cleanup hooks in the time that is left, then the report.
     state = 'cleanup';
@@ -305,7 +310,12 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
     get report() {
       return finalReport;
     },
-    signal: drainStarted.signal,
+    get signal() {
+      drainStarted ??= new AbortController();
+      // Read for the first time once the drain has started: aborted already, with the same reason.
+      if (drainStartedKind !== undefined && !drainStarted.signal.aborted) drainStarted.abort(new DrainStartedError(drainStartedKind));
+      return drainStarted.signal;
+    },
     get shutdownKind() {
       return shutdownKind;
     },
