@@ -13,15 +13,21 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs, sleep } from './lib/cli.mjs';
 import { describeEnvironment } from './lib/environment.mjs';
 import { ensureFdLimit } from './lib/fd-limit.mjs';
+import { createChecks } from './lib/checks.mjs';
+import { goalRecord, printGoals, ratioNoise, verdictAtMost } from './lib/goals.mjs';
 import { killAllServers, startServer } from './lib/harness.mjs';
 import { writeResult } from './lib/results.mjs';
 import { median, rotate, round } from './lib/stats.mjs';
 import { formatTable } from './lib/table.mjs';
+import { onTarget } from './lib/targets.mjs';
+import { targetsOf } from './lib/variants.mjs';
+
+const PART = { part: 7, name: 'websocket-shutdown', title: 'Part 7 — shutdown latency with open WebSockets' };
 
 const { settings, mode } = parseArgs(process.argv.slice(2), {
-  defaults: { runtimes: ['node', 'bun', 'deno'], rounds: 5, connections: 1_000, exitTimeoutMs: 15_000 },
+  defaults: { rounds: 5, connections: 1_000, exitTimeoutMs: 15_000 },
   smoke: { rounds: 1, connections: 100, exitTimeoutMs: 8_000 },
-  help: 'node bench/7-websocket-shutdown.mjs [--smoke] [--runtimes=node,bun,deno] [--rounds=5] [--connections=1000] [--exit-timeout-ms=15000]',
+  help: 'node bench/7-websocket-shutdown.mjs [--smoke] [--runtimes=node,bun,deno] [--lines=all|default|20,22,24,26] [--rounds=5] [--connections=1000] [--exit-timeout-ms=15000]',
 });
 
 // The holder keeps one fd per WebSocket, the server as many.
@@ -35,10 +41,18 @@ const SHUTDOWN = {
   bun: { bare: 'close(1001) each, stop(false)', quiesce: 'serveBun' },
   deno: { bare: 'server.shutdown()', quiesce: 'serveDeno + upgradeWebSocket' },
 };
-const variants = settings.runtimes.flatMap((runtime) => {
-  if (!SHUTDOWN[runtime]) throw new Error(`Unknown runtime ${JSON.stringify(runtime)}: use node, bun or deno.`);
-  return ['bare', 'quiesce'].map((variant) => ({ runtime, variant, key: `${runtime}-${variant}`, label: `${runtime} ${variant}`, shutdown: SHUTDOWN[runtime][variant] }));
-});
+// Every Node row runs on each Node line asked for (--lines), Bun and Deno once.
+const targets = targetsOf(settings);
+const variants = targets.flatMap((target) =>
+  ['bare', 'quiesce'].map((variant) => ({
+    runtime: target.runtime,
+    target,
+    variant,
+    key: `${target.key}-${variant}`,
+    label: `${target.label} ${variant}`,
+    shutdown: SHUTDOWN[target.runtime][variant],
+  })),
+);
 
 /** The holder child: resolves once its WebSockets are open; `report(ms)` says how they ended. */
 async function holdWebSockets(port, count) {
@@ -69,7 +83,7 @@ async function holdWebSockets(port, count) {
 async function trial(v) {
   // Node servers also say how much CPU they spent from SIGTERM to exit (lib/shutdown-cpu.mjs).
   const env = v.runtime === 'node' ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${shutdownCpu}`.trim() } : {};
-  const started = await startServer({ runtime: v.runtime, script: server, env: { BENCH_VARIANT: v.variant, ...env }, timeoutMs: 30_000 });
+  const started = await onTarget(v.target, () => startServer({ runtime: v.runtime, script: server, env: { BENCH_VARIANT: v.variant, ...env }, timeoutMs: 30_000 }));
   const holder = await holdWebSockets(started.port, settings.connections);
   try {
     await sleep(200);
@@ -124,6 +138,7 @@ const rows = variants.map((v) => {
     variant: v.variant,
     key: v.key,
     label: v.label,
+    on: v.target.on,
     shutdown: v.shutdown,
     exitMs: round(median(list.map((t) => t.exitMs)), 1),
     exitRange: range(list.map((t) => t.exitMs)),
@@ -133,10 +148,10 @@ const rows = variants.map((v) => {
     exitCodes: [...new Set(list.map((t) => t.exitCode))].join('/'),
   };
   if (v.variant === 'quiesce') {
-    const bare = trials[`${v.runtime}-bare`];
+    const bare = trials[`${v.target.key}-bare`];
     const ratios = list.map((t, i) => t.exitMs / bare[i]?.exitMs).filter(Number.isFinite);
     if (ratios.length) {
-      row.ratio = { median: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios) };
+      row.ratio = { median: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios), list: ratios };
       row.vsBare = `${row.ratio.median.toFixed(2)}× (${row.ratio.min.toFixed(2)}–${row.ratio.max.toFixed(2)})`;
     }
   }
@@ -145,6 +160,7 @@ const rows = variants.map((v) => {
 
 const columns = [
   { key: 'label', title: 'server', align: 'left' },
+  { key: 'on', title: 'runs on', align: 'left' },
   { key: 'shutdown', title: 'on SIGTERM', align: 'left' },
   { key: 'exitMs', title: 'SIGTERM→exit ms' },
   { key: 'exitRange', title: 'rounds' },
@@ -156,19 +172,49 @@ const columns = [
 ];
 console.log(`\n${formatTable(columns, rows)}`);
 const total = settings.connections * settings.rounds;
-for (const row of rows.filter((r) => r.variant === 'quiesce')) {
-  const all1001 = row.codes === `${total}× 1001`;
-  const allFin = row.closedWith === `${total} FIN / 0 RST`;
-  const within = row.ratio && row.ratio.median <= 1.1;
-  console.log(
-    `${mode === 'smoke' ? '[smoke run, indicative only] ' : ''}goal ${row.label}: every socket 1001 — ${all1001 ? 'met' : 'MISSED'}; ` +
-      `every socket FIN — ${allFin ? 'met' : 'MISSED'}; exit within 1.1× of bare — ${row.ratio ? `${row.ratio.median.toFixed(2)}× ${within ? 'met' : 'MISSED'}` : 'no ratio'}`,
+const goals = [];
+const checks = createChecks('part 7');
+for (const v of variants.filter((x) => x.variant === 'quiesce')) {
+  const row = rows.find((r) => r.key === v.key);
+  const list = trials[v.key];
+  const not1001 = total - (list.reduce((n, t) => n + (t.codes?.['1001'] ?? 0), 0));
+  const notFin = total - sum(list, 'fin');
+  const common = { part: PART.part, target: v.target, row: v.label, digits: 0 };
+  goals.push(
+    goalRecord({ ...common, metric: 'WebSockets without a 1001 Close', measure: `WebSockets without a 1001 Close frame of ${total}`, goal: '0', value: not1001, verdict: verdictAtMost(not1001, 0) }),
+    goalRecord({ ...common, metric: 'connections not ended with FIN', measure: `connections not ended with FIN of ${total}`, goal: '0', value: notFin, verdict: verdictAtMost(notFin, 0) }),
   );
+  if (row.ratio) {
+    goals.push(
+      goalRecord({
+        ...common,
+        metric: 'exit vs bare',
+        measure: 'SIGTERM→exit vs bare',
+        goal: '≤ 1.10×',
+        value: row.ratio.median,
+        unit: '×',
+        digits: 2,
+        range: row.ratio,
+        noise: ratioNoise(row.ratio.list),
+        verdict: verdictAtMost(row.ratio.median, 1.1, ratioNoise(row.ratio.list), list.length),
+      }),
+    );
+  }
+  // Correctness: every socket told 1001 and closed with FIN, every exit 0 (never a time). The exit
+  // ratio has no bare-vs-bare control here: its noise is twice the rounds' standard error.
+  checks.expect(not1001 === 0, `${v.label}: ${not1001} WebSockets without a 1001 Close frame (${row.codes})`);
+  checks.expect(notFin === 0, `${v.label}: ${notFin} connections not ended with FIN (${row.closedWith})`);
+  checks.expect(row.exitCodes === '0', `${v.label}: exit ${row.exitCodes}`);
 }
+printGoals(goals, mode);
 for (const v of variants.filter((x) => x.variant === 'quiesce')) console.log(`${v.key} report: ${trials[v.key][0]?.log[0] ?? '-'}`);
 
-const file = writeResult('websocket-shutdown', {
+const file = writeResult(PART.name, {
   mode,
+  title: PART.title,
+  part: PART.part,
+  targets,
+  goals,
   settings,
   columns,
   rows: rows.map(({ ratio, ...row }) => row),
@@ -182,3 +228,4 @@ const file = writeResult('websocket-shutdown', {
   raw: Object.fromEntries(Object.entries(trials).map(([k, list]) => [k, list.map(({ log, ...t }) => t)])),
 });
 console.log(`wrote ${file}`);
+checks.finish();
