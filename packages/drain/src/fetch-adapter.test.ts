@@ -215,6 +215,23 @@ describe('createFetchAdapter: shutdown', () => {
     expect(await adapter.drain({ signal: never })).toMatchObject({ outcome: 'drained', requestsCut: 0 });
   });
 
+  it('with isHttp2, a running HTTP/1.1 handler does not hold the listener: it closes after the quiet time, and the slow response goes out after it with Connection: close', async () => {
+    const h2 = (request: Request): boolean => !request.headers.has('host');
+    const { served, adapter, clock, calls } = setup({ isHttp2: h2 }, { idleGraceMs: 100, holdMaxMs: 5_000 });
+    const slowAnswer = deferred<Response>();
+    const answered = served.wrap(() => slowAnswer.promise)(new Request('http://x/', { headers: { host: 'x' } }), undefined) as Promise<Response>;
+    adapter.beginShutdown();
+    const stopping = adapter.stopAccepting({ signal: never });
+    await clock.advance(101); // quiet for the idle grace, confirmed
+    await clock.advance(1);
+    await stopping;
+    expect(calls).toEqual(['closeListener']); // long before holdMaxMs, with the HTTP/1.1 handler still running
+    const drained = adapter.drain({ signal: never });
+    slowAnswer.resolve(ok());
+    expect((await answered).headers.get('connection')).toBe('close');
+    expect(await drained).toMatchObject({ outcome: 'drained', requestsCut: 0, requestsCompleted: 1 });
+  });
+
   it('with isHttp2, an HTTP/2 response whose handler still ran when the listener closed is cut in the report (the runtime may have dropped it)', async () => {
     const { served, adapter, clock } = setup({ isHttp2: () => true }, { idleGraceMs: 100, holdMaxMs: 300 });
     const slowAnswer = deferred<Response>();

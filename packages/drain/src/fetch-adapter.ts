@@ -68,7 +68,7 @@ export interface FetchRuntime<Context> {
   /**
    * Whether `request` came over HTTP/2, for a runtime whose listener close sends its HTTP/2
    * sessions a GOAWAY (Deno's `shutdown()`). Given this, an HTTP/2 response never gets a
-   * `Connection` header, and `stopAccepting()` holds until no handler runs either (at most
+   * `Connection` header, and `stopAccepting()` holds until no HTTP/2 handler runs either (at most
    * `holdMaxMs`), then hands the HTTP/2 responses over and closes the listener in the same turn, so
    * that they go out ahead of the GOAWAY: Deno drops the connection of a client that answers its
    * GOAWAY with one of its own (Node's does), with every stream not answered yet. From then on HTTP/2
@@ -173,8 +173,17 @@ export function createFetchAdapter<Context>(runtime: FetchRuntime<Context>, opti
   let disposed = false;
   /** Requests counted and not handed over yet: in the handler, or held. */
   let active = 0;
-  /** Of those, the ones whose response waits at the gate. */
-  let waiting = 0;
+  /**
+   * With `isHttp2`: the requests whose handler runs. Their protocol is asked only from shutdown on
+   * (`isHttp2` may cost a header read), so that the hold waits for running HTTP/2 handlers only: a
+   * slow HTTP/1.1 request does not keep the listener open.
+   */
+  const running = isHttp2 === undefined ? undefined : new Set<Request>();
+  /** With `isHttp2`: whether an HTTP/2 request's handler still runs. */
+  const http2Running = (): boolean => {
+    for (const request of running!) if (isHttp2!(request)) return true;
+    return false;
+  };
   /** With `isHttp2`, from `stopAccepting()` on: HTTP/2 responses wait for this instead of the gate. */
   let early: Promise<void> | undefined;
   let sendEarly: () => void = noop;
@@ -250,6 +259,7 @@ export function createFetchAdapter<Context>(runtime: FetchRuntime<Context>, opti
    * open when the request started) are given only when the runtime tells HTTP/2 requests apart.
    */
   const respond = (result: unknown, context: Context, request?: Request, openAtStart?: boolean): unknown => {
+    if (request !== undefined) running?.delete(request);
     // Anything but a Response (Bun's undefined after an upgrade) is the runtime's to handle as it is.
     if (!(result instanceof Response)) {
       abandon();
@@ -259,15 +269,14 @@ export function createFetchAdapter<Context>(runtime: FetchRuntime<Context>, opti
     const late = http2 && openAtStart === true;
     const held = gate.held;
     if (held === undefined) return late && listenerClosed ? handOverLate(result, context) : handOver(result, context, http2);
-    waiting++;
-    // Every handler has answered: the hold may end now (see the busy check in stopAccepting).
-    if (isHttp2 !== undefined && waiting === active) gate.wake();
-    return (http2 && early !== undefined ? early : held).then(() => {
-      waiting--;
-      return late && listenerClosed ? handOverLate(result, context) : handOver(result, context, http2);
-    });
+    // No HTTP/2 handler runs any more: the hold may end now (see the busy check in stopAccepting).
+    if (running !== undefined && !http2Running()) gate.wake();
+    return (http2 && early !== undefined ? early : held).then(() =>
+      late && listenerClosed ? handOverLate(result, context) : handOver(result, context, http2),
+    );
   };
   const fail = (error: unknown, context: Context, request?: Request, openAtStart?: boolean): unknown => {
+    if (request !== undefined) running?.delete(request);
     if (onError === undefined) return fallbackError ? respond(fallbackError(error), context, request, openAtStart) : giveUp(error);
     // The application's error page goes out like any response: held, and with Connection: close.
     let page: unknown;
@@ -302,6 +311,7 @@ export function createFetchAdapter<Context>(runtime: FetchRuntime<Context>, opti
       gate.arrived();
       tracker.requestStarted();
       active++;
+      running?.add(request);
       const openAtStart = !listenerClosed;
       let result: unknown;
       try {
@@ -311,6 +321,7 @@ export function createFetchAdapter<Context>(runtime: FetchRuntime<Context>, opti
         return fail(thrown, context, request, openAtStart);
       }
       if (result instanceof Response && gate.held === undefined) {
+        running?.delete(request);
         return handOver(result, context, isHttp2 !== undefined && tracker.closing && isHttp2(request));
       }
       // A promise already fulfilled (an async handler that did not await): answer with its value
@@ -342,8 +353,8 @@ export function createFetchAdapter<Context>(runtime: FetchRuntime<Context>, opti
         tracker.beginShutdown();
         writes?.track();
         if (isHttp2 !== undefined && !forced) early ??= new Promise<void>((resolve) => (sendEarly = resolve));
-        // HTTP/2 responses must all be out before the close: hold until no handler runs either.
-        const busy = isHttp2 === undefined ? undefined : (): boolean => active > waiting;
+        // HTTP/2 responses must all be out before the close: hold until no HTTP/2 handler runs either.
+        const busy = running === undefined ? undefined : http2Running;
         if (!forced && holdMaxMs > 0) await gate.hold(idleGraceMs, holdMaxMs, signal, busy);
         // WebSockets first: a runtime's own listener close would send its own code (Deno: 1001
         // even for a restart), or wait for them forever (Bun's stop(false), oven-sh/bun#34961).
