@@ -209,12 +209,41 @@ for (const v of variants.filter((x) => x.variant === 'quiesce')) {
 printGoals(goals, mode);
 for (const v of variants.filter((x) => x.variant === 'quiesce')) console.log(`${v.key} report: ${trials[v.key][0]?.log[0] ?? '-'}`);
 
+/**
+ * The chart: SIGTERM→exit per target, bare beside Quiesce (median, whisker over the rounds), the goal
+ * (1.1× the bare median of that target) across each group.
+ */
+function websocketChart() {
+  const bar = (v) => {
+    const finite = trials[v.key].map((t) => t.exitMs).filter(Number.isFinite);
+    return { label: v.variant, value: median(finite), min: Math.min(...finite), max: Math.max(...finite), kind: v.variant === 'quiesce' ? 'quiesce' : 'bare' };
+  };
+  return {
+    title: `Part 7 — SIGTERM with ${settings.connections} open WebSockets`,
+    note: `SIGTERM→exit, median of ${settings.rounds} rounds (whiskers: the rounds' range); every socket must get 1001 and FIN`,
+    goalLegend: 'goal: Quiesce ≤ 1.1× the bare server',
+    panels: [
+      {
+        title: 'SIGTERM→exit ms',
+        unit: ' ms',
+        digits: 1,
+        groups: targets.map((t) => {
+          const bars = variants.filter((v) => v.target.key === t.key && trials[v.key].some((x) => Number.isFinite(x.exitMs))).map(bar);
+          const bare = bars.find((b) => b.kind === 'bare');
+          return { label: t.on, goal: bare ? { value: bare.value * 1.1, label: '1.1× bare' } : undefined, bars };
+        }),
+      },
+    ],
+  };
+}
+
 const file = writeResult(PART.name, {
   mode,
   title: PART.title,
   part: PART.part,
   targets,
   goals,
+  chart: websocketChart(),
   settings,
   columns,
   rows: rows.map(({ ratio, ...row }) => row),
