@@ -352,6 +352,10 @@ describe.skipIf(!isUnderTest('deno'))('Deno limits the adapter cannot lift', () 
     const { s, slow } = await startDraining('deno', 2500);
     const partial = await openConnection(s.port);
     partial.send('GET / HTTP/1.1\r\nHost: test\r\n');
+    // Let Deno accept the connection and read the partial head first: a connection still in the
+    // listen backlog when shutdown() closes the listener is reset by the kernel, which is not what
+    // this pins (it failed that way once under CI load, with the hold's close 250 ms after SIGTERM).
+    await sleep(200);
     s.kill('SIGTERM');
     expect(await partial.waitForClose()).toBe('fin');
     expect(partial.responsesRead).toBe(0);
